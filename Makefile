@@ -1,0 +1,24 @@
+# Two commands do everything on a fresh machine:
+#   make demo   set up .venv, generate the bundled data set, train + test + visualise RetinaFace-MobileNet0.25
+#   make test   set up .venv and run the test suite
+PY      := .venv/bin/python
+DATA    := data/widerface
+COCO    := data/coco_tiny
+
+.PHONY: setup data demo test bench clean-data
+setup:
+	@bash tools/setup_env.sh
+
+$(DATA)/.complete: | setup
+	$(PY) tools/dataset_converters/gen_synthetic_widerface.py $(DATA)
+
+data: $(DATA)/.complete
+
+demo: setup data
+	@bash tools/run_demo.sh
+
+test: setup
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+clean-data:
+	rm -rf $(DATA) $(COCO)

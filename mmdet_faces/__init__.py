@@ -1,0 +1,9 @@
+"""mmdet_faces: face detection as an mmdetection 3.x plugin.
+
+Importing the package registers its components into mmdet's registries, so a
+config only needs ``custom_imports=dict(imports=['mmdet_faces'])``.
+"""
+from . import datasets, evaluation, models, structures, visualization  # noqa: F401
+from .version import __version__
+
+__all__ = ['__version__']

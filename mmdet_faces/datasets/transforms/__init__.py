@@ -1,0 +1,4 @@
+from .formatting import *  # noqa: F401,F403
+from .loading import *  # noqa: F401,F403
+from .random_square_crop import *  # noqa: F401,F403
+from .resize import *  # noqa: F401,F403

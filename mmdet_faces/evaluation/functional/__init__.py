@@ -1,0 +1,1 @@
+from .widerface_eval import *  # noqa: F401,F403

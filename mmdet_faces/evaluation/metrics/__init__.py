@@ -1,0 +1,1 @@
+from .widerface_metric import *  # noqa: F401,F403

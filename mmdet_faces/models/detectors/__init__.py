@@ -1,0 +1,2 @@
+from .retinaface import *  # noqa: F401,F403
+from .s3fd import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+from .l2norm import *  # noqa: F401,F403

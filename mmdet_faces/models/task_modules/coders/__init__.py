@@ -1,0 +1,1 @@
+from .landmark_coder import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+from .bbox_keypoints import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+from .face_visualizer import *  # noqa: F401,F403
