@@ -1,1 +1,36 @@
-"""Placeholder: filled in by its owner."""
+"""mmcv_patches: device-aware training for mmengine/mmdet by import.
+
+Importing this package (``custom_imports=dict(imports=['mmdet_faces',
+'mmcv_patches'])`` or ``import mmcv_patches``) registers
+
+* ``MODEL_WRAPPERS``: ``DeviceDistributedDataParallel``
+* ``OPTIM_WRAPPERS``: ``MixedPrecisionOptimWrapper``
+* ``OPTIM_WRAPPER_CONSTRUCTORS``: ``DeviceOptimWrapperConstructor``
+* ``OPTIMIZERS``: apex / torch_npu fused optimizers when installed
+* ``HOOKS``: ``DistributedCheckHook``, ``FaultInjectionHook``
+
+and applies the patches listed by :func:`patch_report` once per process;
+each is a no-op where upstream already does the right thing (see
+``docs/mmcv_patches.md``). :func:`applied_patches` lists the ones that
+changed something in this process.
+"""
+from . import compat, dist, runner  # noqa: F401
+from ._patching import apply_all, applied_patches, patch_report
+from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
+from .hooks import DistributedCheckHook, FaultInjectionHook
+from .dist import (DistEnv, DistEnvError, init_dist_pytorch, read_dist_env,
+                   select_backend, select_device)
+from .model_wrapper import DeviceDistributedDataParallel
+from .optimizers import (DeviceOptimWrapperConstructor, get_apex,
+                         resolve_fused_optimizer)
+
+apply_all()
+
+__all__ = [
+    'apply_all', 'applied_patches', 'patch_report', 'LossScaler',
+    'MixedPrecisionOptimWrapper', 'convert_model_o2', 'DistEnv',
+    'DistEnvError', 'init_dist_pytorch', 'read_dist_env', 'select_backend',
+    'select_device', 'DeviceDistributedDataParallel',
+    'DeviceOptimWrapperConstructor', 'get_apex', 'resolve_fused_optimizer',
+    'DistributedCheckHook', 'FaultInjectionHook'
+]

@@ -4,3 +4,4 @@ from .detectors import *  # noqa: F401,F403
 from .layers import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .task_modules import *  # noqa: F401,F403
+from .test_time_augs import *  # noqa: F401,F403

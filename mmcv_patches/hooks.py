@@ -1,0 +1,245 @@
+"""Hooks for checking distributed / mixed-precision training (``HOOKS``).
+
+* :class:`DistributedCheckHook` - hashes the model state on every rank,
+  compares the hashes across ranks and records how validation results were
+  gathered; writes ``dist_check_rank<R>.json`` into the work dir.
+* :class:`FaultInjectionHook` - kills the process after a given iteration
+  (to test resuming) or makes one parameter's gradient infinite (to test
+  loss-scale step skipping).
+
+Both can be added without editing a config, e.g.
+``--cfg-options default_hooks.dist_check.type=DistributedCheckHook``.
+"""
+import hashlib
+import json
+import logging
+import os
+import os.path as osp
+import signal
+import sys
+from typing import Optional, Sequence
+
+import torch
+
+from mmengine.dist import all_gather_object, get_dist_info
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+
+def state_dict_digest(state_dict: dict) -> str:
+    """sha256 of a state dict's names, dtypes, shapes and bytes (str).
+
+    Args:
+        state_dict (dict[str, Tensor]): e.g. ``model.state_dict()`` or a
+            checkpoint's ``state_dict``.
+    """
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name]
+        if not isinstance(t, torch.Tensor):
+            continue
+        t = t.detach().cpu().contiguous()
+        h.update(f'{name}|{t.dtype}|{tuple(t.shape)}|'.encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _bare(model):
+    return model.module if is_model_wrapper(model) else model
+
+
+@HOOKS.register_module()
+class DistributedCheckHook(Hook):
+    """Check that all ranks hold the same weights; record eval gathering.
+
+    Records, per rank, into ``<work_dir>/dist_check_rank<R>.json``:
+    ``hashes`` (stage -> hash of the parameters (and buffers); stages ``before_train`` (after
+    loading/resuming), ``iter_<N>`` every ``interval`` iterations,
+    ``after_train``), ``equal`` (stage -> whether all ranks agree),
+    and ``evals``: for each val/test epoch the samples this rank ran
+    (``samples``), the sizes of the result lists each metric's
+    ``compute_metrics`` was called with on this rank (``compute_sizes``;
+    mmengine gathers the results and computes on rank 0 only) and the
+    returned ``metrics``.
+
+    Args:
+        interval (int): also check every ``interval`` training iterations;
+            0 checks only before and after training. Defaults to 0.
+        strict (bool): raise ``RuntimeError`` when ranks differ (else log a
+            warning). Defaults to True.
+        buffers (bool): hash buffers too. Off by default: with mmengine's
+            ``broadcast_buffers=False`` BatchNorm running statistics are
+            per rank by design (SyncBN or ``broadcast_buffers=True`` make
+            them equal).
+        out_file (str): file name pattern in the work dir.
+    """
+    priority = 'LOWEST'
+
+    def __init__(self,
+                 interval: int = 0,
+                 strict: bool = True,
+                 buffers: bool = False,
+                 out_file: str = 'dist_check_rank{rank}.json'):
+        self.interval = interval
+        self.strict = strict
+        self.buffers = buffers
+        self.out_file = out_file
+        self.record = dict(hashes={}, equal={}, evals=[])
+
+    def _dump(self, runner) -> None:
+        rank, world_size = get_dist_info()
+        self.record.update(rank=rank, world_size=world_size)
+        path = osp.join(runner.work_dir, self.out_file.format(rank=rank))
+        with open(path, 'w') as f:
+            json.dump(self.record, f, indent=1, sort_keys=True)
+
+    def check(self, runner, stage: str) -> bool:
+        """Hash the model on every rank and compare (collective call).
+
+        Args:
+            runner (Runner): the runner.
+            stage (str): label stored with the hash.
+
+        Returns:
+            bool: True when all ranks hold identical weights.
+        """
+        model = _bare(runner.model)
+        state = model.state_dict() if self.buffers else dict(
+            model.named_parameters())
+        digest = state_dict_digest(state)
+        digests = all_gather_object(digest)
+        equal = len(set(digests)) == 1
+        self.record['hashes'][stage] = digest
+        self.record['equal'][stage] = equal
+        self._dump(runner)
+        if not equal:
+            msg = (f'DistributedCheckHook: model weights differ across '
+                   f'ranks at {stage}: {digests}')
+            if self.strict:
+                raise RuntimeError(msg)
+            print_log(msg, logger='current', level=logging.WARNING)
+        else:
+            print_log(
+                f'DistributedCheckHook: {len(digests)} rank(s) hold '
+                f'identical weights at {stage} ({digest[:12]})',
+                logger='current')
+        return equal
+
+    def before_train(self, runner) -> None:
+        self.check(runner, 'before_train')
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if self.interval and self.every_n_train_iters(runner, self.interval):
+            self.check(runner, f'iter_{runner.iter + 1}')
+
+    def after_train(self, runner) -> None:
+        self.check(runner, 'after_train')
+
+    # ------------------------------------------------------------ eval
+    def _instrument(self, runner, evaluator, mode: str) -> None:
+        entry = dict(
+            mode=mode,
+            epoch=runner.epoch,
+            iter=runner.iter,
+            samples=0,
+            compute_sizes=[],
+            metrics=None)
+        self.record['evals'].append(entry)
+        for metric in getattr(evaluator, 'metrics', []):
+            fn = getattr(metric, '_dist_check_orig_compute', None) or \
+                metric.compute_metrics
+            metric._dist_check_orig_compute = fn
+
+            def compute(results, _fn=fn, _entry=entry):
+                _entry['compute_sizes'].append(len(results))
+                return _fn(results)
+
+            metric.compute_metrics = compute
+
+    def _count(self, outputs) -> None:
+        if self.record['evals'] and outputs is not None:
+            self.record['evals'][-1]['samples'] += len(outputs)
+
+    def _finish(self, runner, metrics) -> None:
+        if self.record['evals']:
+            self.record['evals'][-1]['metrics'] = {
+                k: (float(v) if isinstance(v, (int, float)) else str(v))
+                for k, v in (metrics or {}).items()
+            }
+        self._dump(runner)
+
+    def before_val_epoch(self, runner) -> None:
+        self._instrument(runner, runner.val_evaluator, 'val')
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None,
+                       outputs=None) -> None:
+        self._count(outputs)
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._finish(runner, metrics)
+
+    def before_test_epoch(self, runner) -> None:
+        self._instrument(runner, runner.test_evaluator, 'test')
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None,
+                        outputs=None) -> None:
+        self._count(outputs)
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._finish(runner, metrics)
+
+
+@HOOKS.register_module()
+class FaultInjectionHook(Hook):
+    """Inject faults into training, to test resuming and loss scaling.
+
+    Args:
+        kill_after_iter (int, optional): after this (1-based) iteration and
+            after the checkpoint hook ran, SIGKILL the process (rank
+            ``kill_rank`` or all ranks if None).
+        inf_grad_iters (Sequence[int]): 1-based iterations in which the
+            gradient of the first trainable parameter becomes ``inf``.
+        kill_rank (int, optional): rank to kill. Defaults to None (all).
+    """
+    priority = 'LOWEST'
+
+    def __init__(self,
+                 kill_after_iter: Optional[int] = None,
+                 inf_grad_iters: Sequence[int] = (),
+                 kill_rank: Optional[int] = None):
+        self.kill_after_iter = kill_after_iter
+        self.inf_grad_iters = set(int(i) for i in inf_grad_iters)
+        self.kill_rank = kill_rank
+        self._handle = None
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if runner.iter + 1 in self.inf_grad_iters:
+            param = next(p for p in _bare(runner.model).parameters()
+                         if p.requires_grad)
+            self._handle = param.register_hook(
+                lambda g: torch.full_like(g, float('inf')))
+            print_log(
+                f'FaultInjectionHook: inf gradient injected in iter '
+                f'{runner.iter + 1}',
+                logger='current',
+                level=logging.WARNING)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+        if self.kill_after_iter is not None and \
+                runner.iter + 1 == self.kill_after_iter and \
+                self.kill_rank in (None, get_dist_info()[0]):
+            print_log(
+                f'FaultInjectionHook: killing rank {get_dist_info()[0]} '
+                f'after iter {runner.iter + 1}',
+                logger='current',
+                level=logging.WARNING)
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            os.kill(os.getpid(), signal.SIGKILL)

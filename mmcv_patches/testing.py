@@ -1,0 +1,302 @@
+"""Helpers to run the training/testing tools in tests, for any config.
+
+They start ``tools/train.py`` / ``tools/test.py`` (one process) or
+``tools/dist_train.sh`` / ``tools/dist_test.sh`` (torchrun) in a
+subprocess, and read back what :class:`~mmcv_patches.hooks.DistributedCheckHook`
+and mmengine's logger wrote. Nothing here needs pytest.
+
+Example (two CPU processes over gloo, then checks)::
+
+    res = run_tool('train', cfg, work_dir, nproc=2,
+                   cfg_options=dict(train_cfg=dict(max_iters=2), ...),
+                   dist_check=True)
+    assert res.returncode == 0, res.output
+    checks = read_dist_checks(work_dir)
+    assert_ranks_identical(checks, 'after_train')
+    assert_eval_gathered_once(checks, num_val_images)
+"""
+import glob
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+from typing import Dict, Iterable, List, Optional, Sequence
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def python_exe() -> str:
+    """``.venv/bin/python`` of this checkout if present, else this Python."""
+    venv = osp.join(REPO_ROOT, '.venv', 'bin', 'python')
+    return venv if osp.isfile(venv) else sys.executable
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago (int)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _fmt(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, tuple):
+        return '(' + ','.join(_fmt(v) for v in value) + \
+            (',)' if len(value) == 1 else ')')
+    if isinstance(value, list):
+        return '[' + ','.join(_fmt(v) for v in value) + ']'
+    return repr(value)
+
+
+def flatten_cfg_options(options: Optional[dict],
+                        prefix: str = '') -> List[str]:
+    """``--cfg-options`` arguments for a nested dict.
+
+    Nested dicts become dotted keys; lists/tuples become ``[a,b]``/``(a,b)``
+    (use a str for anything :class:`mmengine.config.DictAction` should get
+    verbatim).
+
+    Args:
+        options (dict, optional): e.g. ``dict(train_cfg=dict(max_iters=2))``.
+        prefix (str): key prefix (internal).
+
+    Returns:
+        list[str]: ``['train_cfg.max_iters=2', ...]``.
+    """
+    out = []
+    for key, value in (options or {}).items():
+        name = f'{prefix}{key}'
+        if isinstance(value, dict) and value:
+            out += flatten_cfg_options(value, name + '.')
+        else:
+            out.append(f'{name}={_fmt(value)}')
+    return out
+
+
+class ToolResult:
+    """Outcome of :func:`run_tool`: ``returncode``, ``output``, ``cmd``."""
+
+    def __init__(self, cmd: List[str], returncode: int, output: str):
+        self.cmd = cmd
+        self.returncode = returncode
+        self.output = output
+
+    def __repr__(self) -> str:
+        return (f'ToolResult(returncode={self.returncode}, cmd={self.cmd},\n'
+                f'output tail:\n{self.output[-6000:]})')
+
+
+DIST_CHECK_HOOK = dict(type='DistributedCheckHook')
+
+
+def run_tool(tool: str,
+             config: str,
+             work_dir: str,
+             *,
+             nproc: Optional[int] = None,
+             checkpoint: Optional[str] = None,
+             cfg_options: Optional[dict] = None,
+             args: Sequence[str] = (),
+             dist_check: bool = False,
+             fault: Optional[dict] = None,
+             env: Optional[Dict[str, str]] = None,
+             timeout: float = 600) -> ToolResult:
+    """Run ``tools/train.py``/``test.py`` or their ``dist_*.sh`` wrappers.
+
+    Args:
+        tool (str): ``'train'`` or ``'test'``.
+        config (str): config path.
+        work_dir (str): passed as ``--work-dir``.
+        nproc (int, optional): processes for ``tools/dist_<tool>.sh``;
+            None runs the single-process tool.
+        checkpoint (str, optional): checkpoint for ``test``.
+        cfg_options (dict, optional): see :func:`flatten_cfg_options`.
+        args (Sequence[str]): more tool arguments (``--resume``, ``--amp``).
+        dist_check (bool): add :class:`DistributedCheckHook` as
+            ``default_hooks.dist_check``.
+        fault (dict, optional): :class:`FaultInjectionHook` arguments, added
+            as ``default_hooks.fault``.
+        env (dict, optional): extra environment variables.
+        timeout (float): seconds before the run is killed.
+
+    Returns:
+        ToolResult: return code and combined stdout/stderr.
+    """
+    assert tool in ('train', 'test'), tool
+    options = dict(cfg_options or {})
+    hooks = dict(options.get('default_hooks', {}) or {})
+    if dist_check:
+        hooks['dist_check'] = dict(DIST_CHECK_HOOK)
+    if fault:
+        hooks['fault'] = dict(fault, type='FaultInjectionHook')
+    if hooks:
+        options['default_hooks'] = hooks
+    tail = [] if checkpoint is None else [checkpoint]
+    if nproc is None:
+        cmd = [python_exe(), osp.join(REPO_ROOT, 'tools', f'{tool}.py'),
+               config] + tail
+    else:
+        script = osp.join(REPO_ROOT, 'tools', f'dist_{tool}.sh')
+        cmd = ['bash', script, config, str(nproc)] + tail
+    cmd += ['--work-dir', work_dir] + list(args)
+    flat = flatten_cfg_options(options)
+    if flat:
+        cmd += ['--cfg-options'] + flat
+    run_env = dict(os.environ)
+    run_env['PYTHONPATH'] = REPO_ROOT + (
+        os.pathsep + run_env['PYTHONPATH'] if run_env.get('PYTHONPATH')
+        else '')
+    run_env.setdefault('OMP_NUM_THREADS', '1')
+    if nproc is not None:
+        run_env['PORT'] = str(free_port())
+    run_env.update(env or {})
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=REPO_ROOT,
+            env=run_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout)
+        return ToolResult(cmd, proc.returncode, proc.stdout)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (
+            e.stdout or '')
+        return ToolResult(cmd, -999, out + f'\n[timed out after {timeout}s]')
+
+
+def read_dist_checks(work_dir: str) -> Dict[int, dict]:
+    """rank -> record of :class:`DistributedCheckHook` in ``work_dir``."""
+    checks = {}
+    for path in glob.glob(osp.join(work_dir, 'dist_check_rank*.json')):
+        with open(path) as f:
+            rec = json.load(f)
+        checks[int(rec['rank'])] = rec
+    return checks
+
+
+def assert_ranks_identical(checks: Dict[int, dict], stage: str,
+                           world_size: Optional[int] = None) -> str:
+    """Assert all ranks recorded the same weight hash at ``stage``.
+
+    Args:
+        checks (dict): :func:`read_dist_checks` output.
+        stage (str): e.g. ``'after_train'``.
+        world_size (int, optional): expected number of ranks.
+
+    Returns:
+        str: the common hash.
+    """
+    if world_size is not None:
+        assert sorted(checks) == list(range(world_size)), sorted(checks)
+    hashes = {r: c['hashes'].get(stage) for r, c in checks.items()}
+    assert None not in hashes.values(), f'missing {stage}: {hashes}'
+    assert len(set(hashes.values())) == 1, f'ranks differ at {stage}: ' \
+        f'{hashes}'
+    assert all(c['equal'][stage] for c in checks.values())
+    return next(iter(hashes.values()))
+
+
+def assert_eval_gathered_once(checks: Dict[int, dict], num_samples: int,
+                              mode: str = 'val') -> List[dict]:
+    """Assert each evaluation was computed once, on rank 0, on all samples.
+
+    Every rank ran a share of the samples (summing to ``num_samples``),
+    only rank 0 called ``compute_metrics`` (once per metric, with all
+    ``num_samples`` results), and all ranks report the same metrics.
+
+    Args:
+        checks (dict): :func:`read_dist_checks` output.
+        num_samples (int): size of the evaluation set.
+        mode (str): ``'val'`` or ``'test'``.
+
+    Returns:
+        list[dict]: rank 0's evaluation records.
+    """
+    evals = {r: [e for e in c['evals'] if e['mode'] == mode]
+             for r, c in checks.items()}
+    counts = {len(v) for v in evals.values()}
+    assert len(counts) == 1 and counts != {0}, evals
+    for i in range(counts.pop()):
+        per_rank = {r: v[i] for r, v in evals.items()}
+        assert sum(e['samples'] for e in per_rank.values()) == num_samples, \
+            per_rank
+        sizes0 = per_rank[0]['compute_sizes']
+        assert sizes0 and all(s == num_samples for s in sizes0), per_rank
+        for r, e in per_rank.items():
+            if r != 0:
+                assert e['compute_sizes'] == [], per_rank
+            assert e['metrics'] == per_rank[0]['metrics'], per_rank
+    return evals[0]
+
+
+def latest_run_dir(work_dir: str) -> str:
+    """The newest ``<timestamp>/`` run directory mmengine made."""
+    runs = sorted(d for d in glob.glob(osp.join(work_dir, '*'))
+                  if osp.isdir(d) and osp.isdir(osp.join(d, 'vis_data')))
+    if not runs:
+        raise FileNotFoundError(f'no run directory in {work_dir}')
+    return runs[-1]
+
+
+def read_scalars(run_dir: str) -> List[dict]:
+    """Records of ``vis_data/scalars.json`` (one dict per logged step)."""
+    path = osp.join(run_dir, 'vis_data', 'scalars.json')
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def checkpoint_digest(path: str) -> str:
+    """Hash of a checkpoint's ``state_dict`` (see ``state_dict_digest``).
+
+    Loads through mmengine's ``_load_checkpoint`` (the weights-only path
+    the runner uses).
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from .hooks import state_dict_digest
+    ckpt = _load_checkpoint(path, map_location='cpu')
+    return state_dict_digest(ckpt.get('state_dict', ckpt))
+
+
+def expected_lrs(param_scheduler: Iterable[dict], base_lr: float,
+                 iters: int, iters_per_epoch: int = 1 << 30) -> List[float]:
+    """Learning rate of each of the first ``iters`` iterations.
+
+    Steps mmengine's schedulers on a dummy SGD optimizer the way
+    ``ParamSchedulerHook`` does (iteration-based ones every iteration,
+    epoch-based ones every ``iters_per_epoch``).
+
+    Args:
+        param_scheduler (Iterable[dict]): the config's ``param_scheduler``.
+        base_lr (float): the optimizer's lr.
+        iters (int): number of iterations.
+        iters_per_epoch (int): iterations per epoch (for epoch schedulers).
+
+    Returns:
+        list[float]: lr used in iteration 1, 2, ...
+    """
+    import copy
+
+    import torch
+    from mmengine.registry import PARAM_SCHEDULERS
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+    scheds = []
+    for cfg in param_scheduler:
+        cfg = copy.deepcopy(dict(cfg))
+        cfg['optimizer'] = opt
+        by_epoch = cfg.get('by_epoch', True)
+        scheds.append((PARAM_SCHEDULERS.build(cfg), by_epoch))
+    lrs = []
+    for i in range(iters):
+        lrs.append(opt.param_groups[0]['lr'])
+        for s, by_epoch in scheds:
+            if not by_epoch or (i + 1) % iters_per_epoch == 0:
+                s.step()
+    return lrs

@@ -1,0 +1,81 @@
+"""Photometric distortion exactly as the RetinaFace reference (``_distort``).
+"""
+import cv2
+import numpy as np
+from mmdet.datasets.transforms import PhotoMetricDistortion
+from mmdet.registry import TRANSFORMS
+
+
+def _convert(img: np.ndarray, alpha: float = 1, beta: float = 0) -> None:
+    """``img[:] = clip(img * alpha + beta, 0, 255)`` truncated to uint8."""
+    tmp = img.astype(float) * alpha + beta
+    tmp[tmp < 0] = 0
+    tmp[tmp > 255] = 255
+    img[:] = tmp
+
+
+@TRANSFORMS.register_module()
+class FacePhotoMetricDistortion(PhotoMetricDistortion):
+    """Brightness, contrast, saturation and hue jitter of the reference.
+
+    mmdet's ``PhotoMetricDistortion`` differs from the reference: it also
+    swaps colour channels at random (half of the images), works on float32
+    without clipping to [0, 255], and its ``hue_delta`` is in degrees (0-360)
+    while the reference adds ``randint(-18, 18)`` to OpenCV's 8-bit hue
+    (0-180, i.e. up to 36 degrees). This transform reproduces the reference
+    on uint8 BGR images, each step applied with probability 0.5 and the
+    contrast step first or last with probability 0.5, clipping after every
+    step. Random numbers come from numpy's global RNG.
+
+    If ``RandomSquareCrop`` padded the image (``results['square_padded']``)
+    only the real content (``square_content_shape``) is distorted, as the
+    reference pads after distorting.
+
+    Args:
+        brightness_delta (int): max brightness shift. Defaults to 32.
+        contrast_range (tuple): contrast factor range. Defaults to (0.5, 1.5).
+        saturation_range (tuple): saturation factor range.
+            Defaults to (0.5, 1.5).
+        hue_delta (int): max hue shift in OpenCV 8-bit units (180 = full
+            circle). Defaults to 18.
+    """
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        if img.dtype != np.uint8:
+            img = np.clip(img, 0, 255).astype(np.uint8)
+        h, w = img.shape[:2]
+        if results.get('square_padded'):
+            h, w = results.get('square_content_shape', (h, w))
+        out = np.ascontiguousarray(img).copy()
+        out[:h, :w] = self._distort(np.ascontiguousarray(img[:h, :w]))
+        results['img'] = out
+        return results
+
+    def _distort(self, image: np.ndarray) -> np.ndarray:
+        rand = np.random
+        image = image.copy()
+        contrast_first = rand.randint(2)
+        if rand.randint(2):
+            _convert(image, beta=rand.uniform(-self.brightness_delta,
+                                              self.brightness_delta))
+        if contrast_first and rand.randint(2):
+            _convert(image, alpha=rand.uniform(self.contrast_lower,
+                                               self.contrast_upper))
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+        if rand.randint(2):
+            _convert(image[:, :, 1], alpha=rand.uniform(
+                self.saturation_lower, self.saturation_upper))
+        if rand.randint(2):
+            tmp = image[:, :, 0].astype(int) + rand.randint(
+                -self.hue_delta, self.hue_delta + 1)
+            tmp %= 180
+            image[:, :, 0] = tmp
+        image = cv2.cvtColor(image, cv2.COLOR_HSV2BGR)
+        if not contrast_first and rand.randint(2):
+            _convert(image, alpha=rand.uniform(self.contrast_lower,
+                                               self.contrast_upper))
+        return image
+
+
+__all__ = ['FacePhotoMetricDistortion']

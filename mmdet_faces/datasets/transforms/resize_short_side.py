@@ -1,0 +1,81 @@
+"""Test-time resize of RetinaFace's "same as MXNet" scale."""
+from typing import Optional
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmdet.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class ResizeShortSide(BaseTransform):
+    """Scale the short side to ``short_side``, long side <= ``max_long_side``.
+
+    Exactly as biubug6 ``test_widerface.py``: ``scale = short_side / short``;
+    if ``round(scale * long) > max_long_side`` then
+    ``scale = max_long_side / long``; the image is converted to float32 and
+    resized with ``cv2.resize(img, None, fx=scale, fy=scale,
+    INTER_LINEAR)``. ``scale_factor`` is ``(scale, scale)`` (the reference
+    divides boxes by ``scale``). With ``short_side=None`` (default) it is a
+    no-op that only makes sure ``scale_factor`` and ``img_shape`` exist, so
+    a config can switch it on with ``--cfg-options``.
+
+    Args:
+        short_side (int, optional): target short side (1600 in the
+            reference). Defaults to None (no-op).
+        max_long_side (int, optional): cap of the long side (2150).
+            Defaults to None (no cap).
+        to_float32 (bool): resize a float32 copy like the reference, no
+            rounding to uint8. Defaults to True.
+    """
+
+    def __init__(self,
+                 short_side: Optional[int] = None,
+                 max_long_side: Optional[int] = None,
+                 to_float32: bool = True) -> None:
+        self.short_side = short_side
+        self.max_long_side = max_long_side
+        self.to_float32 = to_float32
+
+    def get_scale(self, height: int, width: int) -> float:
+        """The reference's ``resize`` for an image of (height, width)."""
+        if self.short_side is None:
+            return 1.0
+        scale = float(self.short_side) / float(min(height, width))
+        if self.max_long_side is not None and np.round(
+                scale * max(height, width)) > self.max_long_side:
+            scale = float(self.max_long_side) / float(max(height, width))
+        return scale
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        scale = self.get_scale(*img.shape[:2])
+        if scale != 1.0:
+            if self.to_float32:
+                img = img.astype(np.float32)
+            img = cv2.resize(
+                img, None, None, fx=scale, fy=scale,
+                interpolation=cv2.INTER_LINEAR)
+            results['img'] = img
+            if results.get('gt_bboxes') is not None:
+                results['gt_bboxes'].rescale_((scale, scale))
+            matrix = np.array([[scale, 0, 0], [0, scale, 0], [0, 0, 1]],
+                              dtype=np.float32)
+            if results.get('homography_matrix') is None:
+                results['homography_matrix'] = matrix
+            else:
+                results['homography_matrix'] = matrix @ results[
+                    'homography_matrix']
+        old = results.get('scale_factor', (1.0, 1.0))
+        results['scale_factor'] = (old[0] * scale, old[1] * scale)
+        results['img_shape'] = img.shape[:2]
+        results['keep_ratio'] = True
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(short_side={self.short_side}, '
+                f'max_long_side={self.max_long_side}, '
+                f'to_float32={self.to_float32})')
+
+
+__all__ = ['ResizeShortSide']

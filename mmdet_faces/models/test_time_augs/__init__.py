@@ -1,0 +1,1 @@
+from .s3fd_tta import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""Test-only re-implementations of reference projects (for parity tests)."""

@@ -1,0 +1,101 @@
+import random as pyrandom
+
+import cv2
+import numpy as np
+from mmdet.registry import TRANSFORMS
+
+import mmdet_faces  # noqa: F401  (registers the transforms)
+
+
+class NumpyAsPythonRandom:
+    """The reference's ``random`` calls mapped onto numpy's global RNG."""
+
+    @staticmethod
+    def randrange(n):
+        return np.random.randint(n)
+
+    @staticmethod
+    def uniform(a, b):
+        return np.random.uniform(a, b)
+
+    @staticmethod
+    def randint(a, b):  # inclusive, like random.randint
+        return np.random.randint(a, b + 1)
+
+
+def reference_distort(image, random=NumpyAsPythonRandom):
+    """biubug6 data_augment._distort, verbatim but for the RNG object."""
+
+    def _convert(image, alpha=1, beta=0):
+        tmp = image.astype(float) * alpha + beta
+        tmp[tmp < 0] = 0
+        tmp[tmp > 255] = 255
+        image[:] = tmp
+
+    image = image.copy()
+    if random.randrange(2):
+        if random.randrange(2):
+            _convert(image, beta=random.uniform(-32, 32))
+        if random.randrange(2):
+            _convert(image, alpha=random.uniform(0.5, 1.5))
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+        if random.randrange(2):
+            _convert(image[:, :, 1], alpha=random.uniform(0.5, 1.5))
+        if random.randrange(2):
+            tmp = image[:, :, 0].astype(int) + random.randint(-18, 18)
+            tmp %= 180
+            image[:, :, 0] = tmp
+        image = cv2.cvtColor(image, cv2.COLOR_HSV2BGR)
+    else:
+        if random.randrange(2):
+            _convert(image, beta=random.uniform(-32, 32))
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+        if random.randrange(2):
+            _convert(image[:, :, 1], alpha=random.uniform(0.5, 1.5))
+        if random.randrange(2):
+            tmp = image[:, :, 0].astype(int) + random.randint(-18, 18)
+            tmp %= 180
+            image[:, :, 0] = tmp
+        image = cv2.cvtColor(image, cv2.COLOR_HSV2BGR)
+        if random.randrange(2):
+            _convert(image, alpha=random.uniform(0.5, 1.5))
+    return image
+
+
+def test_matches_reference_distort():
+    t = TRANSFORMS.build(dict(type='FacePhotoMetricDistortion'))
+    rng = np.random.RandomState(0)
+    for seed in range(40):
+        img = rng.randint(0, 256, (16, 24, 3)).astype(np.uint8)
+        np.random.seed(seed)
+        expected = reference_distort(img)
+        np.random.seed(seed)
+        out = t(dict(img=img.copy()))['img']
+        assert out.dtype == np.uint8
+        assert np.array_equal(out, expected), seed
+    assert pyrandom  # the reference draws from python's random module
+
+
+def test_hand_computed(monkeypatch):
+    # contrast first; brightness +10.7; contrast x1.5; no saturation / hue
+    flags = iter([1, 1, 1, 0, 0])
+    values = iter([10.7, 1.5])
+    monkeypatch.setattr(np.random, 'randint', lambda *a: next(flags))
+    monkeypatch.setattr(np.random, 'uniform', lambda *a: next(values))
+    gray = np.array([[0, 100, 250]], dtype=np.uint8)[..., None].repeat(3, 2)
+    out = TRANSFORMS.build(dict(type='FacePhotoMetricDistortion'))(
+        dict(img=gray))['img']
+    # 0 -> 10 (truncated) -> 15; 100 -> 110 -> 165; 250 -> 255 -> 255
+    assert out[0, :, 0].tolist() == [15, 165, 255]
+
+
+def test_padded_area_untouched():
+    img = np.full((20, 20, 3), (104, 117, 123), dtype=np.uint8)
+    img[:10, :15] = 200
+    t = TRANSFORMS.build(dict(type='FacePhotoMetricDistortion'))
+    for seed in range(10):
+        np.random.seed(seed)
+        out = t(dict(img=img.copy(), square_padded=True,
+                     square_content_shape=(10, 15)))['img']
+        assert (out[10:] == img[10:]).all() and (out[:, 15:] == img[:,
+                                                                  15:]).all()

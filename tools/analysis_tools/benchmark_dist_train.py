@@ -1,0 +1,183 @@
+#!/usr/bin/env python
+"""Training throughput of a config, per device and in total, over nodes.
+
+Runs ``--warmup`` + ``--iters`` training steps (the config's real train
+data loader, model, optimizer wrapper and DDP wrapper, as ``Runner`` builds
+them) and reports images/s of every rank and their sum, gathered to rank 0.
+
+Single process::
+
+    python tools/analysis_tools/benchmark_dist_train.py CONFIG --iters 20
+
+Several devices / nodes (``tools/dist_benchmark.sh`` wraps this)::
+
+    NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 \\
+        tools/dist_benchmark.sh CONFIG 8 --iters 50
+
+Only the timed ``--iters`` count (data loading included, warm-up excluded).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dist import all_gather_object, barrier, get_dist_info  # noqa
+from mmengine.runner import Runner  # noqa: E402
+
+import mmcv_patches  # noqa: E402,F401
+import mmdet_faces  # noqa: E402,F401
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--iters', type=int, default=20,
+                        help='timed iterations')
+    parser.add_argument('--warmup', type=int, default=2,
+                        help='untimed iterations first')
+    parser.add_argument('--work-dir', help='work dir (default: '
+                        './work_dirs/benchmark/<config name>)')
+    parser.add_argument('--out', help='write the result as JSON here '
+                        '(rank 0)')
+    parser.add_argument('--amp', action='store_true',
+                        help='MixedPrecisionOptimWrapper O1')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings (as tools/train.py)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
+                                               'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _sync(device: torch.device) -> None:
+    if device.type != 'cpu':
+        mod = getattr(torch, device.type, None)
+        if mod is not None and hasattr(mod, 'synchronize'):
+            mod.synchronize()
+
+
+def _batch_size(data) -> int:
+    inputs = data['inputs'] if isinstance(data, dict) else data[0]
+    return len(inputs)
+
+
+def build_runner(args) -> Runner:
+    """Runner for ``args.config`` with the benchmark overrides applied."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or osp.join(
+        './work_dirs', 'benchmark',
+        osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        cfg.optim_wrapper.type = 'MixedPrecisionOptimWrapper'
+        cfg.optim_wrapper.setdefault('opt_level', 'O1')
+    cfg.load_from = None
+    cfg.resume = False
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    cfg.default_hooks = dict(checkpoint=None, logger=None)
+    cfg.custom_hooks = []
+    cfg.log_level = 'WARNING'
+    return Runner.from_cfg(cfg)
+
+
+def benchmark(runner: Runner, iters: int, warmup: int) -> dict:
+    """Time ``iters`` training steps after ``warmup`` ones.
+
+    Args:
+        runner (Runner): built runner (``Runner.from_cfg``).
+        iters (int): timed iterations.
+        warmup (int): untimed iterations first.
+
+    Returns:
+        dict: ``per_rank`` (list of dicts with rank, images, seconds,
+        images_per_s), ``total_images_per_s``, ``world_size`` and more;
+        identical on every rank.
+    """
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner._init_model_weights()
+    model = runner.model
+    model.train()
+    optim_wrapper = runner.optim_wrapper
+    optim_wrapper.initialize_count_status(model, 0, iters + warmup)
+    loader = runner.build_dataloader(
+        runner._train_dataloader, seed=runner.seed)
+    device = next(model.parameters()).device
+
+    def batches():
+        epoch = 0
+        while True:
+            if hasattr(loader.sampler, 'set_epoch'):
+                loader.sampler.set_epoch(epoch)
+            yield from loader
+            epoch += 1
+
+    it = batches()
+    for _ in range(warmup):
+        model.train_step(next(it), optim_wrapper=optim_wrapper)
+    _sync(device)
+    barrier()
+    images = 0
+    start = time.perf_counter()
+    for _ in range(iters):
+        data = next(it)
+        images += _batch_size(data)
+        model.train_step(data, optim_wrapper=optim_wrapper)
+    _sync(device)
+    seconds = time.perf_counter() - start
+    rank, world_size = get_dist_info()
+    mine = dict(
+        rank=rank,
+        node_rank=int(os.environ.get('NODE_RANK', os.environ.get(
+            'GROUP_RANK', 0))),
+        device=str(device),
+        images=images,
+        seconds=seconds,
+        images_per_s=images / seconds if seconds > 0 else 0.)
+    per_rank = all_gather_object(mine)
+    return dict(
+        config=runner.cfg.filename,
+        world_size=world_size,
+        iters=iters,
+        warmup=warmup,
+        per_rank=per_rank,
+        total_images=sum(r['images'] for r in per_rank),
+        total_images_per_s=sum(r['images_per_s'] for r in per_rank),
+        mean_images_per_s_per_device=sum(r['images_per_s']
+                                         for r in per_rank) / world_size)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    runner = build_runner(args)
+    result = benchmark(runner, args.iters, args.warmup)
+    if get_dist_info()[0] == 0:
+        for r in result['per_rank']:
+            print(f"rank {r['rank']} (node {r['node_rank']}, {r['device']}):"
+                  f" {r['images_per_s']:.2f} images/s "
+                  f"({r['images']} images in {r['seconds']:.2f} s)")
+        print(f"total: {result['total_images_per_s']:.2f} images/s over "
+              f"{result['world_size']} device(s); mean per device "
+              f"{result['mean_images_per_s_per_device']:.2f} images/s")
+        if args.out:
+            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+            with open(args.out, 'w') as f:
+                json.dump(result, f, indent=1)
+    return result
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,41 @@
+#!/usr/bin/env python
+"""Train a detector: mmdet's stock ``tools/train.py`` with the plugin loaded.
+
+Imports ``mmdet_faces`` and ``mmcv_patches`` (from this checkout) and then
+runs ``mmdet/.mim/tools/train.py`` as ``__main__``, so every mmdet flag
+works unchanged: ``--work-dir``, ``--amp``, ``--auto-scale-lr``,
+``--resume [CKPT]``, ``--cfg-options``, ``--launcher``. Distributed runs:
+``tools/dist_train.sh CONFIG GPUS [args]``.
+"""
+import os.path as osp
+import runpy
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import mmcv_patches  # noqa: E402,F401
+import mmdet_faces  # noqa: E402,F401
+
+
+def stock_tool(name: str) -> str:
+    """Path (str) of mmdet's stock ``tools/<name>`` shipped in ``.mim``."""
+    import mmdet
+    path = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', name)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{path} is missing: install mmdet from its wheel/sdist so that '
+            'mmdet/.mim/tools is present')
+    return path
+
+
+def main(tool: str = 'train.py') -> None:
+    """Run mmdet's ``tools/<tool>`` with the current ``sys.argv``."""
+    script = stock_tool(tool)
+    sys.argv[0] = script
+    runpy.run_path(script, run_name='__main__')
+
+
+if __name__ == '__main__':
+    main('train.py')
