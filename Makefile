@@ -18,7 +18,7 @@ demo: setup data
 	@bash tools/run_demo.sh
 
 test: setup
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -p no:cacheprovider
 
 clean-data:
 	rm -rf $(DATA) $(COCO)

@@ -9,6 +9,10 @@
 #     --cfg-options test_dataloader.dataset.pipeline.1.short_side=1600 \
 #                   test_dataloader.dataset.pipeline.1.max_long_side=2150
 #
+# Backbone: the reference starts from mobilenetV1X0.25_pretrain.tar (see
+# configs/_base_/models/retinaface_mnet025.py for converting it and setting
+# model.backbone.init_cfg); without it the backbone starts from scratch.
+#
 # Reference weights: convert mobilenet0.25_Final.pth with
 #   python tools/model_converters/retinaface_to_mmdet.py \
 #     weights/mobilenet0.25_Final.pth checkpoints/retinaface_mnet025_ref.pth
@@ -23,7 +27,7 @@ _base_ = [
 custom_imports = dict(
     imports=['mmdet_faces', 'mmcv_patches'], allow_failed_imports=False)
 
-train_dataloader = dict(batch_size=32, num_workers=4)
+train_dataloader = dict(batch_size=32)
 # batch 1 at test: images keep their own size (no padding to a common one)
 val_dataloader = dict(batch_size=1)
 test_dataloader = dict(batch_size=1)
@@ -32,5 +36,5 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(
         type='CheckpointHook', interval=10, max_keep_ckpts=3,
-        save_best='auto'))
+        save_best='widerface/hard', rule='greater'))
 log_processor = dict(window_size=50, by_epoch=True)

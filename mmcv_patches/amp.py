@@ -73,7 +73,7 @@ class LossScaler:
         self.growth_tracker = 0
 
     @classmethod
-    def from_cfg(cls, loss_scale: Union[str, float, int, dict]) -> 'LossScaler':
+    def from_cfg(cls, loss_scale: Union[str, float, dict]) -> 'LossScaler':
         """``'dynamic'``, a number (static scale) or a dict of arguments."""
         if loss_scale == 'dynamic':
             return cls()
@@ -198,7 +198,11 @@ def convert_model_o2(model: nn.Module,
     inputs cast to fp32 and outputs back to ``dtype``)
     and a ``data_preprocessor`` attribute (normalisation stays fp32). The
     model's floating inputs are cast to ``dtype``; its floating outputs
-    (losses, predictions in data samples) back to fp32. Idempotent.
+    (losses, predictions in data samples) back to fp32, and so are the
+    outputs of mmdet heads (submodules with ``predict_by_feat`` and
+    ``loss_by_feat``), so box decoding, NMS and losses run in fp32.
+    Other ops must support ``dtype`` on the device, as with apex O2.
+    Idempotent.
 
     Args:
         model (nn.Module): the unwrapped model.
@@ -230,6 +234,12 @@ def convert_model_o2(model: nn.Module,
         for name, b in m.named_buffers(recurse=False):
             if b is not None and b.is_floating_point():
                 setattr(m, name, b.to(dtype))
+    # Post-processing of dense heads (box decoding, NMS) runs in fp32: mmcv's
+    # CPU ops (nms, ...) take no half inputs and fp32 losses are steadier.
+    for m in model.modules():
+        if id(m) not in skip and m is not model and \
+                hasattr(m, 'predict_by_feat') and hasattr(m, 'loss_by_feat'):
+            m.register_forward_hook(_model_post_hook, with_kwargs=True)
     model._mmcv_patches_o2_dtype = dtype
     model.register_forward_pre_hook(_model_pre_hook, with_kwargs=True)
     model.register_forward_hook(_model_post_hook, with_kwargs=True)

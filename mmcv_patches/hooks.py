@@ -55,8 +55,8 @@ class DistributedCheckHook(Hook):
     """Check that all ranks hold the same weights; record eval gathering.
 
     Records, per rank, into ``<work_dir>/dist_check_rank<R>.json``:
-    ``hashes`` (stage -> hash of the parameters (and buffers); stages ``before_train`` (after
-    loading/resuming), ``iter_<N>`` every ``interval`` iterations,
+    ``hashes`` (stage -> hash of the parameters (and buffers); stages
+    ``before_train`` (after loading/resuming), ``iter_<N>`` every ``interval`` iterations,
     ``after_train``), ``equal`` (stage -> whether all ranks agree),
     and ``evals``: for each val/test epoch the samples this rank ran
     (``samples``), the sizes of the result lists each metric's

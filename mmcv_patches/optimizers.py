@@ -1,4 +1,4 @@
-"""Optimizers: apex / torch_npu fused optimizers and a device-aware constructor.
+"""Optimizers: apex / torch_npu fused optimizers, a device-aware constructor.
 
 * ``optimizers.apex`` patch: registers the optimizers of ``apex.optimizers``
   (NVIDIA ``FusedSGD``, ``FusedAdam``, ...; Ascend apex ``NpuFusedSGD``,
@@ -9,7 +9,8 @@
 * :class:`DeviceOptimWrapperConstructor` (``OPTIM_WRAPPER_CONSTRUCTORS``):
   picks the fused implementation of the configured optimizer for the
   model's device, prepares the model for O2 (or runs apex
-  ``amp.initialize``) for :class:`~mmcv_patches.amp.MixedPrecisionOptimWrapper`.
+  ``amp.initialize``) for
+  :class:`~mmcv_patches.amp.MixedPrecisionOptimWrapper`.
 """
 import importlib
 import importlib.util
@@ -49,6 +50,9 @@ def _register_optimizers_from(module, prefix: str = '') -> List[str]:
         if name.startswith('_') or not inspect.isclass(cls) or \
                 not issubclass(cls, torch.optim.Optimizer):
             continue
+        if cls in (OPTIMIZERS.module_dict.get(name),
+                   OPTIMIZERS.module_dict.get(prefix + name)):
+            continue  # registered before
         reg_name = name if name not in OPTIMIZERS.module_dict else \
             prefix + name
         if reg_name in OPTIMIZERS.module_dict:
@@ -238,11 +242,18 @@ class DeviceOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             self._apex_initialize(apex, module, optim_wrapper, device_type)
         optim_wrapper.requires_rewrap = converted or (
             apex is not None and opt_level != 'O1')
+        if optimizer_cfg['type'] is not self.optimizer_cfg['type']:
+            impl = 'apex fused'
+        elif optimizer_cfg.get('fused'):
+            impl = 'torch fused'
+        elif optimizer_cfg.get('foreach'):
+            impl = 'torch foreach'
+        else:
+            impl = 'default'
         print_log(
             f'{type(self).__name__}: optimizer '
-            f'{type(optim_wrapper.optimizer).__name__} '
-            f'({"fused" if optimizer_cfg.get("fused") else "apex" if apex else "foreach" if optimizer_cfg.get("foreach") else "default"}'  # noqa: E501
-            f' implementation) on {device_type}'
+            f'{type(optim_wrapper.optimizer).__name__} ({impl} '
+            f'implementation) on {device_type}'
             + (f', {opt_level} mixed precision' if mixed else ''),
             logger='current',
             level=logging.INFO)

@@ -2,8 +2,8 @@
 
 They start ``tools/train.py`` / ``tools/test.py`` (one process) or
 ``tools/dist_train.sh`` / ``tools/dist_test.sh`` (torchrun) in a
-subprocess, and read back what :class:`~mmcv_patches.hooks.DistributedCheckHook`
-and mmengine's logger wrote. Nothing here needs pytest.
+subprocess, and read back what
+:class:`~mmcv_patches.hooks.DistributedCheckHook` and mmengine's logger wrote. Nothing here needs pytest.
 
 Example (two CPU processes over gloo, then checks)::
 
@@ -300,3 +300,70 @@ def expected_lrs(param_scheduler: Iterable[dict], base_lr: float,
             if not by_epoch or (i + 1) % iters_per_epoch == 0:
                 s.step()
     return lrs
+
+
+def last_checkpoint(work_dir: str) -> str:
+    """Path in ``work_dir/last_checkpoint`` (what ``--resume`` picks)."""
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        path = f.read().strip()
+    return path if osp.isabs(path) else osp.join(work_dir, path)
+
+
+def kill_and_resume(config: str,
+                    work_dir: str,
+                    kill_after_iter: int,
+                    *,
+                    cfg_options: Optional[dict] = None,
+                    nproc: Optional[int] = None,
+                    resume_args: Sequence[str] = ('--resume', ),
+                    timeout: float = 600) -> dict:
+    """Train until SIGKILL after ``kill_after_iter``, then ``--resume``.
+
+    The first run gets :class:`FaultInjectionHook` (``kill_after_iter``);
+    both runs get :class:`DistributedCheckHook` with ``buffers=True``, so
+    the resumed run records the hash of the weights it loaded
+    (``before_train``), comparable with :func:`checkpoint_digest`. Log every
+    iteration (``default_hooks.logger.interval=1``) to compare learning
+    rates.
+
+    Args:
+        config (str): config path.
+        work_dir (str): shared work dir of both runs.
+        kill_after_iter (int): 1-based iteration after which to kill.
+        cfg_options (dict, optional): overrides for both runs.
+        nproc (int, optional): use ``tools/dist_train.sh`` with this many
+            processes.
+        resume_args (Sequence[str]): how the second run resumes.
+        timeout (float): per run.
+
+    Returns:
+        dict: ``first``/``second`` (:class:`ToolResult`), ``checkpoint``
+        (what the second run resumed from), ``checkpoint_digest``,
+        ``loaded_digest`` (rank 0 before training), ``first_scalars`` and
+        ``second_scalars`` (:func:`read_scalars` of each run).
+    """
+    options = dict(cfg_options or {})
+    hooks = dict(options.pop('default_hooks', {}) or {})
+    hooks['dist_check'] = dict(type='DistributedCheckHook', buffers=True)
+    options['default_hooks'] = hooks
+    first = run_tool('train', config, work_dir, nproc=nproc,
+                     cfg_options=options,
+                     fault=dict(kill_after_iter=kill_after_iter),
+                     timeout=timeout)
+    out = dict(first=first)
+    first_dir = latest_run_dir(work_dir)
+    out['first_scalars'] = read_scalars(first_dir)
+    ckpt = last_checkpoint(work_dir)
+    out['checkpoint'] = ckpt
+    out['checkpoint_digest'] = checkpoint_digest(ckpt)
+    second = run_tool('train', config, work_dir, nproc=nproc,
+                      cfg_options=options, args=list(resume_args),
+                      timeout=timeout)
+    out['second'] = second
+    second_dir = latest_run_dir(work_dir)
+    assert second_dir != first_dir, 'the resumed run made no new run dir'
+    out['second_scalars'] = read_scalars(second_dir)
+    checks = read_dist_checks(work_dir)
+    out['loaded_digest'] = checks.get(0, {}).get('hashes', {}).get(
+        'before_train')
+    return out

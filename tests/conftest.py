@@ -9,6 +9,12 @@ import os.path as osp
 import sys
 
 import pytest
+import torch
+
+# One intra-op thread: the suite runs on 2-core machines next to data-loader
+# workers and subprocesses; OpenMP spinning on oversubscribed cores makes
+# small convolutions ~10x slower than a single thread.
+torch.set_num_threads(1)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:

@@ -1,5 +1,7 @@
 """WIDER Face with 5-point landmarks, read from the files users have."""
+import logging
 import os.path as osp
+import pickle
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -114,7 +116,7 @@ class WIDERFaceLandmarkDataset(BaseDetDataset):
                 f'zero-size boxes (w <= 0 or h <= 0) from {ann.ann_file}, '
                 f'at {", ".join(self.dropped_box_locations)}{more}',
                 logger='current',
-                level=30)  # logging.WARNING
+                level=logging.WARNING)
         img_of_face = np.repeat(
             np.arange(ann.num_images), np.diff(ann.offsets))
         img_of_face = img_of_face[keep]
@@ -160,10 +162,34 @@ class WIDERFaceLandmarkDataset(BaseDetDataset):
         ]
 
     def _serialize_data(self):
-        """As mmengine's, but an empty data list is allowed."""
+        """As mmengine's, but faster: ``face_anns`` is pickled as raw bytes
+        (pickling 12,880 small numpy arrays costs ~0.25 s, bytes ~0.01 s),
+        no ``gc.collect()``, and an empty data list is allowed."""
         if not self.data_list:
             return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
-        return super()._serialize_data()
+        dumps = pickle.dumps
+        chunks = []
+        for info in self.data_list:
+            anns = info.get('face_anns')
+            if isinstance(anns, np.ndarray):
+                info = dict(info, face_anns=np.ascontiguousarray(
+                    anns, dtype=np.float32).tobytes())
+            chunks.append(dumps(info, protocol=4))
+        address = np.cumsum([len(c) for c in chunks], dtype=np.int64)
+        data_bytes = np.frombuffer(b''.join(chunks), dtype=np.uint8)
+        self.data_list.clear()
+        return data_bytes, address
+
+    def get_data_info(self, idx: int) -> dict:
+        """The data info of ``idx``; ``face_anns`` as a (N, 32) float32
+        array."""
+        info = super().get_data_info(idx)
+        anns = info.get('face_anns')
+        if isinstance(anns, (bytes, bytearray)):
+            info['face_anns'] = np.frombuffer(
+                anns, dtype=np.float32).reshape(-1,
+                                                NUM_FACE_ANN_COLUMNS).copy()
+        return info
 
     def get_cat_ids(self, idx: int) -> List[int]:
         """Category ids of the faces in image ``idx`` (all 0)."""

@@ -178,51 +178,83 @@ class _Lines:
 
 
 _POW10 = 10.0**np.arange(23)
+# byte classes: 0 whitespace (<= 32), 1 digit, 2 '.', 3 '-', 4 '+', 5 other
+_BYTE_CLASS = np.full(256, 5, dtype=np.uint8)
+_BYTE_CLASS[:33] = 0
+_BYTE_CLASS[48:58] = 1
+_BYTE_CLASS[46] = 2
+_BYTE_CLASS[45] = 3
+_BYTE_CLASS[43] = 4
 
 
-def _fast_parse_numbers(data: bytes) -> Optional[np.ndarray]:
+def _fast_parse_numbers(data: bytes,
+                        chunk_size: int = 1 << 18) -> Optional[np.ndarray]:
     """Parse whitespace-separated plain decimals (``-12.345``) with numpy.
 
     Each number is (integer mantissa) / 10**(fraction digits), both exact in
     float64, so the result equals Python's ``float(token)`` bit for bit.
     Returns None for anything else (exponents, nan, text, > 15 digits) so
-    the caller can fall back to a general parser.
+    the caller can fall back to a general parser. The text is processed in
+    chunks of about ``chunk_size`` bytes cut at newlines (cache friendly,
+    about twice as fast as one pass).
     """
+    view = memoryview(data)
+    out = []
+    start, size = 0, len(data)
+    while start < size:
+        stop = data.find(b'\n', start + chunk_size) \
+            if start + chunk_size < size else size
+        if stop < 0:
+            stop = size
+        values = _parse_decimal_chunk(view[start:stop])
+        if values is None:
+            return None
+        out.append(values)
+        start = stop
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def _parse_decimal_chunk(data) -> Optional[np.ndarray]:
+    """:func:`_fast_parse_numbers` on one chunk."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    ws = buf <= 32
+    if len(buf) == 0:
+        return np.zeros(0)
+    cls = _BYTE_CLASS[buf]
+    if cls.max() == 5:
+        return None
+    ws = cls == 0
     tok_start = ~ws
     tok_start[1:] &= ws[:-1]
-    num_tok = int(np.count_nonzero(tok_start))
+    tok_id = np.cumsum(tok_start, dtype=np.int32)
+    num_tok = int(tok_id[-1])
     if num_tok == 0:
         return np.zeros(0)
-    digit = buf - np.uint8(48)  # wraps for bytes < '0'
-    is_digit = digit < 10
-    is_dot = buf == 46
-    is_sign = (buf == 45) | (buf == 43)
-    if np.count_nonzero(ws | is_digit | is_dot | is_sign) != len(buf):
-        return None
-    if np.count_nonzero(is_sign & ~tok_start):
-        return None  # sign not at the start of a token
-    tok_id = np.cumsum(tok_start, dtype=np.int32)
     tok_id -= 1
-    dig_pos = np.flatnonzero(is_digit)
+    sign_pos = np.flatnonzero(cls >= 3)
+    if len(sign_pos) and not tok_start[sign_pos].all():
+        return None  # a sign inside a token
+    dig_pos = np.flatnonzero(cls == 1)
     dig_tok = tok_id[dig_pos]
     ndig = np.bincount(dig_tok, minlength=num_tok)
     if ndig.min() == 0 or ndig.max() > 15:
         return None
-    first_dig = np.cumsum(ndig) - ndig
-    power = ndig[dig_tok] - (np.arange(len(dig_pos)) - first_dig[dig_tok]) - 1
-    mantissa = np.bincount(
-        dig_tok, weights=digit[dig_pos] * _POW10[power], minlength=num_tok)
-    dot_pos = np.flatnonzero(is_dot)
+    end = np.cumsum(ndig)
+    # power of ten of each digit: the number of digits after it in its token
+    power = end[dig_tok]
+    power -= np.arange(1, len(dig_pos) + 1)
+    weights = _POW10[power]
+    weights *= buf[dig_pos] - 48
+    mantissa = np.bincount(dig_tok, weights=weights, minlength=num_tok)
+    dot_pos = np.flatnonzero(cls == 2)
     if len(dot_pos):
         dot_tok = tok_id[dot_pos]
         if len(dot_tok) > 1 and np.count_nonzero(dot_tok[1:] == dot_tok[:-1]):
             return None  # two dots in one token
-        before = np.searchsorted(dig_pos, dot_pos) - first_dig[dot_tok]
-        mantissa[dot_tok] /= _POW10[ndig[dot_tok] - before]
-    neg = np.flatnonzero(buf == 45)
-    if len(neg):
+        first = np.flatnonzero(tok_start)[dot_tok]
+        int_digits = dot_pos - first - (cls[first] >= 3)
+        mantissa[dot_tok] /= _POW10[ndig[dot_tok] - int_digits]
+    if len(sign_pos):
+        neg = sign_pos[buf[sign_pos] == 45]
         mantissa[tok_id[neg]] *= -1
     return mantissa
 

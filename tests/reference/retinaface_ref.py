@@ -206,7 +206,7 @@ class MobileNetV1(nn.Module):
         return x
 
 
-# ------------------------------------- torchvision pieces (not importable here)
+# ------------------------------ torchvision pieces (not importable here)
 class Bottleneck(nn.Module):
     """torchvision ``Bottleneck`` (ResNet v1.5: stride on the 3x3 conv)."""
     expansion = 4
@@ -791,9 +791,10 @@ def detect(net, img_bgr, cfg, confidence_threshold=0.02, nms_threshold=0.4):
 
 # --------------------------------------------------------- test helpers
 @torch.no_grad()
-def randomize_(net, seed=0):
+def randomize_(net, seed=0, head_gain=1.0):
     """Random weights *and* BN statistics (not in the reference), so that a
-    parity test exercises every tensor of the state dict."""
+    parity test exercises every tensor of the state dict. ``head_gain``
+    scales the head convs (a random ResNet-50 has large features)."""
     g = torch.Generator().manual_seed(seed)
     for m in net.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -810,4 +811,7 @@ def randomize_(net, seed=0):
                 torch.randn(m.weight.shape, generator=g) / fan_in**0.5)
             if m.bias is not None:
                 m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+    for name in ('ClassHead', 'BboxHead', 'LandmarkHead'):
+        for m in getattr(net, name, []):
+            m.conv1x1.weight.mul_(head_gain)
     return net

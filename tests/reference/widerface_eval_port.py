@@ -60,8 +60,10 @@ def bbox_overlaps(boxes, query_boxes):
     b = boxes[:, None, :]
     q = query_boxes[None, :, :]
     box_area = (q[..., 2] - q[..., 0] + 1) * (q[..., 3] - q[..., 1] + 1)
-    iw = np.minimum(b[..., 2], q[..., 2]) - np.maximum(b[..., 0], q[..., 0]) + 1
-    ih = np.minimum(b[..., 3], q[..., 3]) - np.maximum(b[..., 1], q[..., 1]) + 1
+    iw = (np.minimum(b[..., 2], q[..., 2]) -
+          np.maximum(b[..., 0], q[..., 0]) + 1)
+    ih = (np.minimum(b[..., 3], q[..., 3]) -
+          np.maximum(b[..., 1], q[..., 1]) + 1)
     valid = (iw > 0) & (ih > 0)
     ua = ((b[..., 2] - b[..., 0] + 1) * (b[..., 3] - b[..., 1] + 1) +
           box_area - iw * ih)

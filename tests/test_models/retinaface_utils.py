@@ -6,8 +6,8 @@ import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODEL_CFGS = {
-    'mnet025': osp.join(REPO_ROOT, 'configs/_base_/models/retinaface_mnet025.py'),
-    'r50': osp.join(REPO_ROOT, 'configs/_base_/models/retinaface_r50.py'),
+    arch: osp.join(REPO_ROOT, f'configs/_base_/models/retinaface_{arch}.py')
+    for arch in ('mnet025', 'r50')
 }
 
 
@@ -24,7 +24,9 @@ def build_retinaface(arch='mnet025', **model_overrides):
     """Build our detector from the model base config."""
     import mmdet_faces  # noqa: F401
     from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
     from mmengine.config import Config
+    register_all_modules()  # default scope 'mmdet' (data preprocessor)
     cfg = Config.fromfile(MODEL_CFGS[arch])
     if arch == 'r50':
         cfg.model.backbone.init_cfg = None

@@ -9,7 +9,7 @@ from mmdet.structures.bbox import (HorizontalBoxes, get_box_type,
 from mmdet_faces.structures import FACE_FLIP_INDICES, BBoxKeypoints
 
 
-def make(n_extra_face=True):
+def make():
     boxes = torch.tensor([[10., 20., 50., 80.], [0., 0., 4., 4.]])
     kpts = torch.tensor([
         [[20., 40.], [40., 41.], [30., 50.], [22., 65.], [38., 66.]],

@@ -139,13 +139,15 @@ def test_bad_files_are_refused_with_key_lists(tmp_path, mnet_state_dict):
     with pytest.raises(conv.CheckpointMismatchError, match='architecture'):
         conv.convert_retinaface({'foo.weight': torch.zeros(1)})
 
+
+def test_cli_refuses_bad_file(tmp_path, mnet_state_dict, capsys):
+    sd = OrderedDict(mnet_state_dict)
+    sd['extra.layer.weight'] = torch.zeros(3)
     src = tmp_path / 'bad.pth'
     torch.save(sd, src)
-    proc = subprocess.run([sys.executable, TOOL, str(src),
-                           str(tmp_path / 'o.pth')],
-                          capture_output=True, text=True, cwd=REPO_ROOT)
-    assert proc.returncode == 1
-    assert 'extra.layer.weight' in proc.stderr
+    assert conv.main([str(src), str(tmp_path / 'o.pth')]) == 1
+    err = capsys.readouterr().err
+    assert 'refused' in err and 'extra.layer.weight' in err
     assert not (tmp_path / 'o.pth').exists()
 
 

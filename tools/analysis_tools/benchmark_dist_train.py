@@ -114,7 +114,7 @@ def benchmark(runner: Runner, iters: int, warmup: int) -> dict:
     optim_wrapper = runner.optim_wrapper
     optim_wrapper.initialize_count_status(model, 0, iters + warmup)
     loader = runner.build_dataloader(
-        runner._train_dataloader, seed=runner.seed)
+        runner.cfg.train_dataloader, seed=runner.seed)
     device = next(model.parameters()).device
 
     def batches():

@@ -27,6 +27,7 @@ and the file is refused. DST is an mmengine checkpoint
 ``{'state_dict': ..., 'meta': {...}}``.
 """
 import argparse
+import functools
 import os
 import os.path as osp
 import re
@@ -102,9 +103,11 @@ def map_key(key: str, arch: str) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def target_state_dict(arch: str) -> 'OrderedDict[str, torch.Tensor]':
     """The state dict of our model for ``arch`` (keys and shapes to fill),
-    built with the same settings as ``configs/_base_/models/retinaface_*``."""
+    built with the same settings as ``configs/_base_/models/retinaface_*``.
+    Cached: do not modify the result."""
     import mmdet_faces  # noqa: F401  (registers the components)
     from mmdet.models.backbones import ResNet
 

@@ -71,5 +71,6 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='WIDERFaceMetric', gt_dir=data_root + 'ground_truth/')
+val_evaluator = dict(
+    type='WIDERFaceMetric', gt_dir=data_root + 'ground_truth/')
 test_evaluator = val_evaluator

@@ -25,9 +25,8 @@ model = dict(
         #   python tools/model_converters/retinaface_to_mmdet.py \
         #     weights/mobilenetV1X0.25_pretrain.tar \
         #     checkpoints/mobilenetV1X0.25_backbone_mmdet.pth
-        # and set
-        #   init_cfg=dict(type='Pretrained', prefix='backbone.',
-        #                 checkpoint='checkpoints/mobilenetV1X0.25_backbone_mmdet.pth')
+        # and set init_cfg=dict(type='Pretrained', prefix='backbone.',
+        #   checkpoint='checkpoints/mobilenetV1X0.25_backbone_mmdet.pth')
         init_cfg=None),
     neck=[
         dict(
@@ -63,6 +62,8 @@ model = dict(
             clip_border=False),
         landmark_coder=dict(type='LandmarkCoder', num_points=5, std=0.1),
         loss_weights=dict(loss_cls=1.0, loss_bbox=2.0, loss_landmark=1.0),
+        # OHEM: 7 negatives per positive per image; an image without any
+        # positive anchor (no faces) takes its 16 hardest negatives
         neg_pos_ratio=7,
         num_neg_no_pos=16),
     train_cfg=dict(
@@ -70,7 +71,10 @@ model = dict(
             type='RetinaFaceAssigner',
             pos_iou_thr=0.35,
             min_pos_iou=0.2,
-            ignore_iou_thr=0.35)),
+            ignore_iou_thr=0.35,
+            # the reference loop also re-points a too-small face's best
+            # anchor to it (see RetinaFaceAssigner)
+            hard_gt_claims=True)),
     test_cfg=dict(
         nms_pre=-1,
         score_thr=0.02,

@@ -1,4 +1,5 @@
 """Loading of face annotations and of images that may be missing/corrupt."""
+import logging
 from typing import Optional
 
 import mmcv
@@ -117,7 +118,7 @@ class LoadFaceAnnotations(LoadAnnotations):
                 f'clipping (latest: {results.get("img_path")} of size '
                 f'{shape[1]}x{shape[0]}, annotation line(s) {lines})',
                 logger='current',
-                level=30)
+                level=logging.WARNING)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(with_bbox={self.with_bbox}, '
@@ -183,7 +184,7 @@ class LoadFaceImage(LoadImageFromFile):
                 f'LoadFaceImage: skipped {cls.num_skipped} unreadable '
                 f'image(s) so far; latest: {err}',
                 logger='current',
-                level=30)
+                level=logging.WARNING)
 
 
 __all__ = ['LoadFaceAnnotations', 'LoadFaceImage']

@@ -61,7 +61,7 @@ class RandomSquareCrop(BaseTransform):
 
     def _draw_roi(self, height: int, width: int) -> Tuple[int, int, int]:
         scale = self.crop_choice[np.random.randint(len(self.crop_choice))]
-        side = int(scale * min(width, height))
+        side = max(int(scale * min(width, height)), 1)
         left = 0 if width == side else int(np.random.randint(width - side))
         top = 0 if height == side else int(np.random.randint(height - side))
         return left, top, side

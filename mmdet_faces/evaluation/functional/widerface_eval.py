@@ -19,19 +19,25 @@ RetinaFace / SCRFD / S3FD easy/medium/hard AP comes from. The rules (see
 - images with no faces or no predictions add nothing but their faces of the
   setting count in the recall denominator; all-point VOC AP.
 
-Unlike the port there is no per-prediction Python loop: all images are
-concatenated into flat arrays, candidate (prediction, face) pairs are found
-with a sort on the face centres (a pair with IoU >= t > 0 must have close
-x-centres), the "first time a face is matched" is a first-occurrence
-computation and the "last prediction above t_k" rule is a difference array
-over score buckets. The three settings share one matching pass.
+Unlike the port there is no per-prediction Python loop. Reading parses the
+numbers of many files at once (a vectorised decimal parser, exact to
+Python's ``float``). All images are concatenated into flat arrays;
+candidate (prediction, face) pairs come from the faces sorted by centre x (a
+pair with IoU >= t > 0 must have close x-centres) and only those get an
+IoU; "the first time a face is matched" is a first-occurrence computation;
+with ``v_h`` the smallest score bucket from prediction ``h`` to the end of
+its image, ``h`` counts at threshold ``k`` exactly when ``v_h <= k``, so the
+port's "last prediction above ``t_k``" sums are cumulative histograms. The
+settings share one matching pass.
 
 Differences from the port that never change an AP on valid input: no NaN
 precisions (0/0 points, which sit before the first recall, are reported as 0
 and produce no numpy warning); prediction files are keyed by their file name
-(``<event>/<name>.txt``) rather than by the name written on their first line;
-blank lines in a prediction file are skipped. A setting without any face has
-AP ``nan`` (the port gives ``nan`` there too).
+(``<event>/<name>.txt``) rather than by the name on their first line (the
+port strips the characters ``.jpg`` from the end of that name, so it loses
+images whose names end in ``j``, ``p`` or ``g``); blank lines and extra
+blanks in a prediction file are accepted. A setting without any face has AP
+``nan`` (the port gives ``nan`` there too).
 """
 import os
 import os.path as osp
@@ -315,11 +321,15 @@ def _parse_numbers(big, u8, starts, ends):
     return values, bad_tok
 
 
-def _parse_bodies(paths, counts, bodies):
+def _parse_bodies(paths, counts, bodies, out):
     """Parse the box rows of several files at once.
 
-    Returns:
-        np.ndarray: (sum(counts), 5) float64.
+    Args:
+        paths (list[str]): The files (for messages).
+        counts (list[int]): The box count of each file (its line 2).
+        bodies (list[bytes]): The text of each file after line 2.
+        out (np.ndarray): (5, sum(counts)) float64 to fill with the
+            columns x, y, w, h, score.
     """
     n_lines = np.fromiter((b.count(b'\n') + 1 for b in bodies), np.int64,
                           len(bodies))
@@ -355,7 +365,10 @@ def _parse_bodies(paths, counts, bodies):
         raise ValueError(f'{paths[k]}:2: the file says {counts[k]} boxes but '
                          f'has {int(rows[k])} box rows')
     if len(starts) == 0:
-        return np.zeros((0, 5))
+        return
+    # parse column by column: x of every row, then y, ...
+    perm = np.arange(len(starts)).reshape(-1, 5).T.ravel()
+    starts, ends = starts[perm], ends[perm]
     values, bad_tok = _parse_numbers(big, u8, starts, ends)
     if bad_tok >= 0:
         k, local = _locate(first_line,
@@ -363,18 +376,18 @@ def _parse_bodies(paths, counts, bodies):
         raise ValueError(f'{paths[k]}:{local + 3}: not a number in the row '
                          f'{_body_line(bodies[k], local)!r} (expected '
                          '"x y w h score")')
-    values = values.reshape(-1, 5)
-    finite = np.isfinite(values).all(axis=1)
+    values = values.reshape(5, -1)
+    finite = np.isfinite(values).all(axis=0)
     if not finite.all():
         r = int(np.flatnonzero(~finite)[0])
         line = int(np.flatnonzero(is_row)[r])
         k, local = _locate(first_line, line)
-        what = 'score' if np.isfinite(values[r, :4]).all() else 'box'
+        what = 'score' if np.isfinite(values[:4, r]).all() else 'box'
         raise ValueError(
             f'{paths[k]}:{local + 3}: non-finite {what} in the row '
             f'{_body_line(bodies[k], local)!r}; boxes and scores must be '
             'finite numbers')
-    return values
+    out[...] = values
 
 
 def read_widerface_preds(pred_dir, gt=None):
@@ -421,27 +434,36 @@ def read_widerface_preds(pred_dir, gt=None):
     else:
         names = list(files)
 
-    counts = np.zeros(len(names), dtype=np.int64)
-    chunks, paths, ccounts, bodies, size = [], [], [], [], 0
-    for i, name in enumerate(names):
-        path = files[name]
+    paths = [files[name] for name in names]
+    counts, bodies = [], []
+    for path in paths:
         with open(path, 'rb') as f:
-            data = f.read()
-        count, body = _split_header(path, data)
-        counts[i] = count
-        paths.append(path)
-        ccounts.append(count)
+            count, body = _split_header(path, f.read())
+        counts.append(count)
         bodies.append(body)
-        size += len(body)
-        if size >= _CHUNK_BYTES:
-            chunks.append(_parse_bodies(paths, ccounts, bodies))
-            paths, ccounts, bodies, size = [], [], [], 0
-    if bodies:
-        chunks.append(_parse_bodies(paths, ccounts, bodies))
-    dets = np.concatenate(chunks) if chunks else np.zeros((0, 5))
     offsets = np.zeros(len(names) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return dict(names=names, dets=dets, offsets=offsets)
+    # (5, P) columns, returned as a (P, 5) view; parsed in chunks of files
+    columns = np.empty((5, int(offsets[-1])))
+    a, size = 0, 0
+    for b in range(len(bodies)):
+        size += len(bodies[b])
+        if size >= _CHUNK_BYTES or b == len(bodies) - 1:
+            _parse_bodies(paths[a:b + 1], counts[a:b + 1], bodies[a:b + 1],
+                          columns[:, offsets[a]:offsets[b + 1]])
+            a, size = b + 1, 0
+    return dict(names=names, dets=columns.T, offsets=offsets)
+
+
+def _rows(x, cols, what):
+    """``x`` as a float64 (N, cols) array; an empty input gives (0, cols)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return x.reshape(0, cols)
+    if x.ndim != 2 or x.shape[1] != cols:
+        raise ValueError(f'{what}: expected an (N, {cols}) array, got shape '
+                         f'{x.shape}')
+    return x
 
 
 def _flat_preds(preds):
@@ -450,22 +472,20 @@ def _flat_preds(preds):
     if isinstance(preds, Mapping) and 'dets' in preds and 'offsets' in preds \
             and 'names' in preds:
         names = list(preds['names'])
-        dets = np.asarray(preds['dets'], dtype=np.float64).reshape(-1, 5)
+        dets = _rows(preds['dets'], 5, 'preds["dets"]')
         offsets = np.asarray(preds['offsets'], dtype=np.int64)
         if len(offsets) != len(names) + 1 or offsets[-1] != len(dets):
             raise ValueError('preds: offsets do not match names and dets')
     elif isinstance(preds, Mapping):
         names = [str(k) for k in preds]
-        arrs = [
-            np.asarray(v, dtype=np.float64).reshape(-1, 5)
-            for v in preds.values()
-        ]
+        arrs = [_rows(v, 5, f'preds[{k!r}]') for k, v in preds.items()]
         offsets = np.zeros(len(arrs) + 1, dtype=np.int64)
         np.cumsum([len(a) for a in arrs], out=offsets[1:])
         dets = np.concatenate(arrs) if arrs else np.zeros((0, 5))
     else:
         raise TypeError('preds must be the output of read_widerface_preds '
-                        f'or a mapping name -> (N, 5) array, got {type(preds)}')
+                        'or a mapping name -> (N, 5) array, got '
+                        f'{type(preds)}')
     if not np.isfinite(dets).all():
         raise ValueError('preds: boxes and scores must be finite numbers')
     return names, dets, offsets
@@ -477,8 +497,9 @@ def _flat_preds(preds):
 def _normalize_scores(scores):
     """The port's global min-max normalisation (min starts at 1, max at 0).
 
-    Returns None when the port would produce NaN for every score (all
-    scores equal 0 or all equal 1): then no prediction passes a threshold.
+    Returns None when the port would produce NaN for every score (every
+    score is the same value in [0, 1], e.g. a single prediction): then no
+    prediction passes any threshold and every AP is 0.
     """
     if scores.size == 0:
         return scores
@@ -491,12 +512,49 @@ def _normalize_scores(scores):
 
 
 def _score_buckets(norm_scores, n):
-    """Smallest threshold index ``k`` with ``score >= t_k`` (1000 if none)."""
+    """Smallest threshold index ``k`` with ``score >= t_k`` (1000 if none).
+
+    ``t_k = 1 - (k + 1) / 1000`` exactly as the port computes it; an
+    arithmetic guess is corrected against the exact thresholds.
+    """
     if norm_scores is None:
         return np.full(n, THRESH_NUM, dtype=np.int64)
-    thresh = 1 - (np.arange(THRESH_NUM) + 1) / THRESH_NUM
-    return THRESH_NUM - np.searchsorted(
-        thresh[::-1], norm_scores, side='right')
+    # padded[k + 1] = t_k, padded[0] = +inf, padded[1001] = -inf
+    padded = np.concatenate(
+        ([np.inf], 1 - (np.arange(THRESH_NUM) + 1) / THRESH_NUM, [-np.inf]))
+    guess = (THRESH_NUM - 1) - THRESH_NUM * norm_scores
+    np.clip(guess, 0, THRESH_NUM, out=guess)
+    k = np.ceil(guess).astype(np.int64)
+    while True:
+        up = padded[k + 1] > norm_scores  # t_k does not pass: go lower
+        down = padded[k] <= norm_scores  # t_(k-1) passes too: go higher
+        if not (up.any() or down.any()):
+            return k
+        k += up
+        k -= down
+
+
+def _face_ranges(pcx, reach, p_img, gkey, n_img, scale):
+    """Candidate faces ``[lo, lo + cnt)`` (in centre-x order) of every
+    prediction: a superset of the faces whose relative centre lies in
+    ``[pcx - reach, pcx + reach]``, from a table of bin starts."""
+    bins = int(min(256, max(1, np.ceil(scale / 4)),
+                   max(1, 4_000_000 // max(n_img, 1))))
+    inv = bins / scale
+    edges = (np.arange(n_img)[:, None] * scale +
+             np.arange(bins)[None, :] / inv).ravel()
+    table = np.append(np.searchsorted(gkey, edges, side='left'), len(gkey))
+    base = p_img * bins
+    pos = pcx - reach
+    pos *= inv
+    np.clip(pos, 0, bins - 1, out=pos)
+    lo = table[base + pos.astype(np.int64)]
+    pos = pcx + reach
+    pos *= inv
+    np.clip(pos, 0, bins - 1, out=pos)
+    cnt = table[base + pos.astype(np.int64) + 1]
+    cnt -= lo
+    return lo, cnt
 
 
 def _match(px1, py1, px2, py2, p_img, gb, g_off, iou_thr):
@@ -538,20 +596,9 @@ def _match(px1, py1, px2, py2, p_img, gb, g_off, iou_thr):
         pcx = px1 + px2
         pcx *= 0.5
         pcx -= cmin
-        base = p_img * scale
-        q = pcx - reach
-        np.maximum(q, -0.5, out=q)
-        np.minimum(q, scale - 0.5, out=q)
-        q += base
-        lo = np.searchsorted(gkey, q, side='left')
-        q = pcx + reach
-        np.maximum(q, -0.5, out=q)
-        np.minimum(q, scale - 0.5, out=q)
-        q += base
-        cnt = np.searchsorted(gkey, q, side='right')
-        cnt -= lo
+        lo, cnt = _face_ranges(pcx, reach, p_img, gkey, len(g_cnt), scale)
         cnt[pw <= 0] = 0  # such a box never overlaps anything
-        del q, pcx, base, reach, pw
+        del pcx, reach, pw
     else:
         order = np.arange(len(gb))
         lo = g_off[p_img]
@@ -576,27 +623,30 @@ def _match(px1, py1, px2, py2, p_img, gb, g_off, iou_thr):
         pos = np.repeat(lo[a:b] - (cs[a:b] - c - done), c)
         pos += np.arange(n_pairs)
         a = b
-        ax1, ax2 = px1[pp], px2[pp]
-        iw = np.minimum(ax2, gx2[pos]) - np.maximum(ax1, gx1[pos]) + 1
+        iw = (np.minimum(px2[pp], gx2[pos]) -
+              np.maximum(px1[pp], gx1[pos]) + 1)
         if pruned:
             sel = np.flatnonzero(iw > 0)
-            pp, pos, iw, ax1, ax2 = pp[sel], pos[sel], iw[sel], ax1[sel], \
-                ax2[sel]
-        ay1, ay2 = py1[pp], py2[pp]
-        ih = np.minimum(ay2, gy2[pos]) - np.maximum(ay1, gy1[pos]) + 1
-        ok = (iw > 0) & (ih > 0)
-        if pruned:
-            sel = np.flatnonzero(ok)
-            pp, pos, iw, ih = pp[sel], pos[sel], iw[sel], ih[sel]
-            ax1, ax2, ay1, ay2 = ax1[sel], ax2[sel], ay1[sel], ay2[sel]
+            pp, pos = pp[sel], pos[sel]
+            ih = (np.minimum(py2[pp], gy2[pos]) -
+                  np.maximum(py1[pp], gy1[pos]) + 1)
+            sel = np.flatnonzero(ih > 0)
+            pp, pos, ih = pp[sel], pos[sel], ih[sel]
+            iw = (np.minimum(px2[pp], gx2[pos]) -
+                  np.maximum(px1[pp], gx1[pos]) + 1)
             ok = slice(None)
+        else:
+            ih = (np.minimum(py2[pp], gy2[pos]) -
+                  np.maximum(py1[pp], gy1[pos]) + 1)
+            ok = (iw > 0) & (ih > 0)
         # the Cython code: iw * ih / ((x2-x1+1)*(y2-y1+1) + area - iw*ih)
         inter = iw * ih
-        ua = (ax2 - ax1 + 1) * (ay2 - ay1 + 1) + g_area[pos] - inter
-        iou = np.zeros(len(pp))
+        ua = ((px2[pp] - px1[pp] + 1) * (py2[pp] - py1[pp] + 1) +
+              g_area[pos] - inter)
         if pruned:
             iou = inter / ua
         else:
+            iou = np.zeros(len(pp))
             np.divide(inter, ua, out=iou, where=ok)
         sel = np.flatnonzero(iou >= iou_thr)
         keep_p.append(pp[sel])
@@ -721,11 +771,11 @@ def _corners(xywh):
 
 
 def _corner_columns(dets, rows, xywh=True):
-    """(P,) contiguous x1, y1, x2, y2 of ``dets[rows]``."""
+    """(P,) contiguous x1, y1, x2, y2 of ``dets[rows]`` (x2 = x + w)."""
     cols = [np.ascontiguousarray(dets[rows, i]) for i in range(4)]
     if xywh:
-        cols[2] += cols[0]
-        cols[3] += cols[1]
+        cols[2] = cols[0] + cols[2]
+        cols[3] = cols[1] + cols[3]
     return tuple(cols)
 
 
@@ -845,8 +895,8 @@ def eval_face_ap(preds,
     if size_mode not in ('sqrt_area', 'height'):
         raise ValueError(f'size_mode must be "sqrt_area" or "height", got '
                          f'{size_mode!r}')
-    parr = [np.asarray(p, dtype=np.float64).reshape(-1, 5) for p in preds]
-    garr = [np.asarray(g, dtype=np.float64).reshape(-1, 4) for g in gts]
+    parr = [_rows(p, 5, f'preds[{i}]') for i, p in enumerate(preds)]
+    garr = [_rows(g, 4, f'gts[{i}]') for i, g in enumerate(gts)]
     p_off = np.zeros(len(parr) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parr], out=p_off[1:])
     g_off = np.zeros(len(garr) + 1, dtype=np.int64)

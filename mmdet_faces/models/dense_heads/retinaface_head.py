@@ -203,9 +203,11 @@ class RetinaFaceHead(BaseDenseHead):
             if 'keypoints' in inst:
                 k = torch.as_tensor(inst.keypoints).to(device).float()
                 k = k.reshape(n, self.num_points, 2)
-                v = (torch.as_tensor(inst.keypoints_visible).to(device).float()
-                     .reshape(n, self.num_points) if 'keypoints_visible'
-                     in inst else torch.ones(n, self.num_points, device=device))
+                if 'keypoints_visible' in inst:
+                    v = torch.as_tensor(inst.keypoints_visible).to(device)
+                    v = v.float().reshape(n, self.num_points)
+                else:
+                    v = torch.ones(n, self.num_points, device=device)
             else:
                 k = torch.zeros(n, self.num_points, 2, device=device)
                 v = torch.zeros(n, self.num_points, device=device)
@@ -333,12 +335,16 @@ class RetinaFaceHead(BaseDenseHead):
             kpt_anchors = anchors[None].expand(num_imgs, -1, -1)[pos_kpt]
             kpt_targets = self.landmark_coder.encode(
                 kpt_anchors, gts['keypoints'][kpt_gt_idx])
-            weights = vis[kpt_gt_idx].float().repeat_interleave(2, dim=1)
-            loss_kpt = (F.smooth_l1_loss(
+            # unlabelled points (visible 0) of a face with landmarks: no loss
+            # (where(), not a product, so their coordinates may be anything)
+            labelled = vis[kpt_gt_idx].repeat_interleave(2, dim=1)
+            loss_kpt = F.smooth_l1_loss(
                 kpt[pos_kpt],
                 kpt_targets,
                 beta=self.smooth_l1_beta,
-                reduction='none') * weights).sum() / num_pos_kpt
+                reduction='none')
+            loss_kpt = torch.where(labelled, loss_kpt,
+                                   loss_kpt.new_zeros(())).sum() / num_pos_kpt
         else:
             loss_kpt = kpt.sum() * 0.
 

@@ -169,18 +169,24 @@ def test_predict_decode_rescale_and_nms():
     head = _head()
     preds = _random_preds(head, img_hw, 1, g)
     meta = dict(img_shape=img_hw, scale_factor=(2.0, 1.6))
-    raw = head.predict_by_feat(*preds, batch_img_metas=[meta],
-                               rescale=False)[0]
+    # rescaling divides boxes and keypoints by the scale factor (before NMS:
+    # the +1 NMS works in original image pixels, as the reference)
+    raw_all, res_all = [
+        head.predict_by_feat(*preds, batch_img_metas=[meta], rescale=r,
+                             with_nms=False)[0] for r in (False, True)
+    ]
+    assert torch.allclose(res_all.keypoints,
+                          raw_all.keypoints / torch.tensor([2.0, 1.6]))
+    assert torch.allclose(
+        res_all.bboxes, raw_all.bboxes / torch.tensor([2.0, 1.6, 2.0, 1.6]))
     res = head.predict_by_feat(*preds, batch_img_metas=[meta],
                                rescale=True)[0]
     assert set(res.keys()) >= {'bboxes', 'scores', 'labels', 'keypoints'}
     assert res.keypoints.shape == (len(res), 5, 2)
-    assert torch.allclose(res.keypoints,
-                          raw.keypoints / torch.tensor([2.0, 1.6]))
-    assert torch.allclose(res.bboxes,
-                          raw.bboxes / torch.tensor([2.0, 1.6, 2.0, 1.6]))
     assert (res.scores > 0.02).all() and (res.labels == 0).all()
     assert (res.scores[:-1] >= res.scores[1:]).all()
+    raw = head.predict_by_feat(*preds, batch_img_metas=[meta],
+                               rescale=False)[0]
 
     # vs the reference decode + py_cpu_nms
     cls, bbox, kpt, _ = head.flatten_preds(*preds)
@@ -232,3 +238,19 @@ def test_predict_empty():
         dict(img_shape=img_hw, scale_factor=(1., 1.))], rescale=True)[0]
     assert len(res) == 0
     assert res.bboxes.shape == (0, 4) and res.keypoints.shape == (0, 5, 2)
+
+
+def test_loss_unlabelled_points_have_no_weight():
+    g = torch.Generator().manual_seed(4)
+    img_hw = (64, 64)
+    head = _head()
+    preds = _random_preds(head, img_hw, 1, g)
+    boxes, kpts = random_faces(2, img_hw, g, 12., 40.)
+    inst = _instances(boxes, kpts, torch.ones(2, dtype=torch.bool))
+    full = head.loss_by_feat(*preds, [inst], [dict(img_shape=img_hw)])
+    inst.keypoints_visible[0, 2] = 0
+    inst.keypoints[0, 2] = float('nan')
+    part = head.loss_by_feat(*preds, [inst], [dict(img_shape=img_hw)])
+    assert torch.isfinite(part['loss_landmark'])
+    assert 0 < part['loss_landmark'] < full['loss_landmark']
+    assert torch.equal(part['loss_bbox'], full['loss_bbox'])

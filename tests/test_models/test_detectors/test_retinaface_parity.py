@@ -10,15 +10,15 @@ from tests.test_models.retinaface_utils import (build_retinaface,
                                                 load_converter)
 
 CASES = {
-    # arch: (reference cfg, image H x W, seed)
-    'mnet025': (ref.cfg_mnet, (150, 203), 0),
-    'r50': (ref.cfg_re50, (70, 45), 1),
+    # arch: (reference cfg, image H x W, seed, head gain)
+    'mnet025': (ref.cfg_mnet, (150, 203), 0, 1.0),
+    'r50': (ref.cfg_re50, (70, 45), 1, 0.01),
 }
 
 
 def _pair(arch):
-    cfg, img_hw, seed = CASES[arch]
-    net = ref.randomize_(ref.RetinaFace(cfg, phase='test'), seed).eval()
+    cfg, img_hw, seed, gain = CASES[arch]
+    net = ref.randomize_(ref.RetinaFace(cfg, phase='test'), seed, gain).eval()
     conv = load_converter()
     state_dict, used = conv.convert_retinaface(net.state_dict(), 'auto')
     assert used == arch
@@ -46,8 +46,8 @@ def test_converted_checkpoint_reproduces_reference(arch):
         # ours, through the data preprocessor (mean subtraction, no padding)
         data = model.data_preprocessor(
             dict(inputs=[img[0].to(torch.uint8)],
-                 data_samples=[DetDataSample(metainfo=dict(img_shape=(h, w)))]),
-            False)
+                 data_samples=[DetDataSample(metainfo=dict(img_shape=(h, w)))
+                               ]), False)
         assert data['inputs'].shape[-2:] == (h, w)
         feats = model.extract_feat(data['inputs'])
         cls, bbox, kpt, anchors = model.bbox_head.flatten_preds(
@@ -86,6 +86,10 @@ def test_predict_equals_reference_test_protocol():
 
 def test_predict_rescales_keypoints_to_original_image():
     _, model, _, (h, w), _ = _pair('mnet025')
+    # The +1 NMS is done in original-image pixels (as the reference), so it
+    # depends on the scale; with offset 0 the IoU is scale-invariant and the
+    # same detections come out, only rescaled.
+    model.bbox_head.test_cfg.nms.offset = 0
     g = torch.Generator().manual_seed(2)
     img = torch.randint(0, 256, (3, h, w), generator=g).to(torch.uint8)
     metas = [dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.)),
@@ -101,7 +105,7 @@ def test_predict_rescales_keypoints_to_original_image():
                           a.bboxes / torch.tensor([1.5, 2., 1.5, 2.]))
 
 
-def _synthetic_batch(num_imgs=2, size=96, seed=0):
+def _synthetic_batch(num_imgs=2, size=80, seed=0):
     """Noise images with bright 'faces' and landmarks inside them."""
     g = torch.Generator().manual_seed(seed)
     inputs, samples = [], []
@@ -110,7 +114,7 @@ def _synthetic_batch(num_imgs=2, size=96, seed=0):
         boxes, kpts = [], []
         for j in range(2 + i):
             s = 16 + 8 * j
-            x, y = 8 + 30 * j, 10 + 20 * i
+            x, y = 4 + 26 * j, 6 + 20 * i
             img[:, y:y + s, x:x + s] = 230
             boxes.append([x, y, x + s, y + s])
             kpts.append([[x + s * .3, y + s * .4], [x + s * .7, y + s * .4],
@@ -133,12 +137,11 @@ def _synthetic_batch(num_imgs=2, size=96, seed=0):
 def test_training_iterations_reduce_loss():
     torch.manual_seed(0)
     model = build_retinaface('mnet025')
-    model.init_weights()
     model.train()
     optim = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
     batch = _synthetic_batch()
     history = []
-    for _ in range(12):
+    for _ in range(8):
         data = model.data_preprocessor(batch, True)
         losses = model.loss(data['inputs'], data['data_samples'])
         assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_landmark'}
@@ -146,6 +149,6 @@ def test_training_iterations_reduce_loss():
         optim.zero_grad()
         loss.backward()
         optim.step()
-        history.append(float(loss))
+        history.append(loss.item())
     assert np.isfinite(history).all()
     assert np.mean(history[-3:]) < 0.7 * np.mean(history[:3]), history

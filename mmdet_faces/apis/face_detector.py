@@ -1,0 +1,457 @@
+"""A face detector object for applications: config + checkpoint in, numpy
+boxes, scores and landmarks out."""
+import copy
+import os
+import os.path as osp
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmcv.transforms import Compose
+from mmdet.registry import MODELS
+from mmdet.utils import get_test_pipeline_cfg
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.model.utils import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+__all__ = ['FaceDetector', 'FaceDetections', 'TestScale', 'ImageInput']
+
+ImageInput = Union[str, Path, np.ndarray]
+TestScale = Optional[Union[str, int, float, Tuple[int, Optional[int]]]]
+
+FACE_META = {'classes': ('face', ), 'palette': [(0, 255, 0)]}
+# test-pipeline steps that only load annotations (not needed to detect)
+_ANN_LOADERS = ('LoadAnnotations', 'LoadFaceAnnotations')
+# keys of reference (non-mmdet) checkpoints, to give a clear error
+_REFERENCE_KEYS = {
+    'retinaface': ('body.', 'ClassHead.', 'BboxHead.', 'LandmarkHead.'),
+    's3fd': ('vgg.', 'loc.', 'conf.', 'L2Norm3_3.'),
+}
+_CONVERTERS = {
+    'retinaface': 'tools/model_converters/retinaface_to_mmdet.py',
+    's3fd': 'tools/model_converters/s3fd_to_mmdet.py',
+}
+
+
+@dataclass
+class FaceDetections:
+    """Faces found in one image, in original-image pixel coordinates.
+
+    Attributes:
+        bboxes (np.ndarray): (N, 4) float32 ``x1, y1, x2, y2``.
+        scores (np.ndarray): (N, ) float32, in decreasing order.
+        keypoints (np.ndarray, optional): (N, 5, 2) float32 ``x, y`` of left
+            eye, right eye, nose, left and right mouth corner; None for a
+            model without landmarks (S3FD).
+        img_shape (tuple[int, int]): (height, width) of the input image.
+    """
+
+    bboxes: np.ndarray
+    scores: np.ndarray
+    keypoints: Optional[np.ndarray]
+    img_shape: Tuple[int, int] = field(default=(0, 0))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def to_dict(self, ndigits: Optional[int] = 2) -> Dict[str, Any]:
+        """JSON-friendly dict: ``boxes``, ``scores``, ``landmarks``
+        (None without), ``height``, ``width``.
+
+        Args:
+            ndigits (int, optional): Round coordinates to this many digits
+                (scores keep 5). None: no rounding.
+        """
+
+        def rnd(a: np.ndarray, n: Optional[int]) -> list:
+            a = a.astype(np.float64)
+            return (a if n is None else np.round(a, n)).tolist()
+
+        return dict(
+            height=int(self.img_shape[0]),
+            width=int(self.img_shape[1]),
+            boxes=rnd(self.bboxes, ndigits),
+            scores=rnd(self.scores, None if ndigits is None else 5),
+            landmarks=None if self.keypoints is None else rnd(
+                self.keypoints, ndigits))
+
+    def to_instance_data(self):
+        """The detections as mmengine ``InstanceData`` (torch tensors,
+        ``labels`` all 0), e.g. for :class:`FaceLocalVisualizer`."""
+        from mmengine.structures import InstanceData
+        inst = InstanceData()
+        inst.bboxes = torch.from_numpy(self.bboxes).reshape(-1, 4)
+        inst.scores = torch.from_numpy(self.scores)
+        inst.labels = torch.zeros(len(self.scores), dtype=torch.long)
+        if self.keypoints is not None:
+            inst.keypoints = torch.from_numpy(self.keypoints)
+        return inst
+
+
+def _is_resize(step: dict) -> bool:
+    return 'Resize' in str(step.get('type', '')).split('.')[-1]
+
+
+def _type_name(step: dict) -> str:
+    return str(step.get('type', '')).split('.')[-1]
+
+
+def make_test_pipeline_cfg(cfg: Config,
+                           test_scale: TestScale = None,
+                           from_array: bool = False) -> List[dict]:
+    """The config's test pipeline for inference.
+
+    Annotation loaders are dropped (they do not touch the image), the first
+    step becomes ``mmdet.LoadImageFromNDArray`` for in-memory images and the
+    resize steps are replaced according to ``test_scale``.
+
+    Args:
+        cfg (Config): A full config (with ``test_dataloader``).
+        test_scale (str | int | float | tuple, optional): None: the config's
+            own test resize. ``'original'``: no resize. ``(short,
+            max_long)``: short side to ``short``, long side at most
+            ``max_long`` (None: no cap), the RetinaFace reference
+            ``ResizeShortSide``; an int ``short`` is ``(short, None)``. A
+            float: every image scaled by it (mmdet ``Resize`` with
+            ``scale_factor``, keep ratio).
+        from_array (bool): Images come as arrays, not paths.
+
+    Returns:
+        list[dict]: Transform configs.
+    """
+    steps = [
+        copy.deepcopy(dict(s)) for s in get_test_pipeline_cfg(cfg)
+        if _type_name(s) not in _ANN_LOADERS
+    ]
+    if not steps:
+        raise ValueError('the config has an empty test pipeline')
+    if from_array:
+        steps[0] = dict(type='mmdet.LoadImageFromNDArray')
+    if test_scale is None:
+        return steps
+    if isinstance(test_scale, str):
+        if test_scale != 'original':
+            raise ValueError("test_scale must be None, 'original', an int, "
+                             'a float or (short, max_long), got '
+                             f'{test_scale!r}')
+        resize = dict(type='ResizeShortSide', short_side=None)
+    elif isinstance(test_scale, bool):
+        raise TypeError(f'invalid test_scale {test_scale!r}')
+    elif isinstance(test_scale, (int, np.integer)):
+        resize = dict(type='ResizeShortSide', short_side=int(test_scale))
+    elif isinstance(test_scale, float):
+        if not test_scale > 0:
+            raise ValueError(f'test_scale must be > 0, got {test_scale}')
+        resize = dict(type='Resize', scale_factor=test_scale, keep_ratio=True)
+    elif isinstance(test_scale, (tuple, list)) and len(test_scale) == 2:
+        short, max_long = test_scale
+        resize = dict(
+            type='ResizeShortSide',
+            short_side=int(short),
+            max_long_side=None if max_long is None else int(max_long))
+    else:
+        raise ValueError("test_scale must be None, 'original', an int, a "
+                         f'float or (short, max_long), got {test_scale!r}')
+    pos = next((i for i, s in enumerate(steps) if _is_resize(s)), 1)
+    steps = [s for s in steps if not _is_resize(s)]
+    steps.insert(pos, resize)
+    return steps
+
+
+def _check_reference_keys(state_dict: dict, checkpoint: str) -> None:
+    keys = list(state_dict)
+    for arch, prefixes in _REFERENCE_KEYS.items():
+        if keys and all(
+                k.replace('module.', '', 1).startswith(prefixes)
+                for k in keys):
+            raise ValueError(
+                f'{checkpoint} is a {arch} reference checkpoint, not an '
+                f'mmdet one: convert it first with python '
+                f'{_CONVERTERS[arch]} {checkpoint} OUT.pth')
+
+
+class FaceDetector:
+    """Detect faces with an mmdet_faces model in a few lines.
+
+    Example::
+
+        det = FaceDetector('configs/retinaface_mnet025_widerface.py',
+                           'retinaface_mnet025.pth', score_thr=0.5)
+        faces = det('photo.jpg')          # one FaceDetections
+        for box, score, kpts in zip(faces.bboxes, faces.scores,
+                                    faces.keypoints): ...
+        batch = det([img0, img1, 'x.jpg'])  # list of FaceDetections
+
+    The model is built as mmdet's ``init_detector`` builds it (class names
+    from the checkpoint's meta, else ``('face',)``) and every image goes
+    through the config's test pipeline (resize as ``test_scale`` says), the
+    model's data preprocessor and ``model.test_step`` -- the path of
+    ``tools/test.py`` -- so results equal the test loop's for the same
+    images and test settings.
+
+    Batching: with ``pad_mixed_sizes=False`` (default) only images of the
+    same (resized) size share a batch; the others run in batches of their
+    own size, so every image sees exactly the input it would see alone
+    (as in the configs' batch-1 test). With ``pad_mixed_sizes=True`` images
+    of different sizes are padded to a common size in one batch (mmdet's
+    batched test); faster on many small mixed images, but padding changes
+    the features near the right/bottom border of the smaller images, so
+    their results can differ slightly from batch 1 there.
+
+    Args:
+        config (str | Path | Config): Model config file or object.
+        checkpoint (str, optional): mmdet checkpoint, or a reference
+            checkpoint converted by ``tools/model_converters/*``; None:
+            random weights.
+        device (str): ``'cpu'``, ``'cuda'``, ``'cuda:1'`` ... Defaults to
+            ``'cpu'``.
+        test_scale (str | int | float | tuple, optional): see
+            :func:`make_test_pipeline_cfg`; None keeps the config's.
+        score_thr (float, optional): Score threshold of the detections
+            (``model.test_cfg.score_thr``); None keeps the config's.
+        batch_size (int): Images per forward pass. Defaults to 1.
+        pad_mixed_sizes (bool): Pad images of different sizes into one
+            batch (see above). Defaults to False.
+        amp (bool): Run the model under ``torch.autocast`` (float16 on CUDA,
+            bfloat16 on CPU). Defaults to False.
+        channels_last (bool): Convert the model to channels-last memory
+            format. Defaults to False.
+        cfg_options (dict, optional): Config overrides (as
+            ``--cfg-options``).
+    """
+
+    def __init__(self,
+                 config: Union[str, Path, Config],
+                 checkpoint: Optional[str] = None,
+                 device: str = 'cpu',
+                 test_scale: TestScale = None,
+                 score_thr: Optional[float] = None,
+                 batch_size: int = 1,
+                 pad_mixed_sizes: bool = False,
+                 amp: bool = False,
+                 channels_last: bool = False,
+                 cfg_options: Optional[dict] = None) -> None:
+        import mmdet_faces  # noqa: F401  (registers the models)
+        if isinstance(config, (str, Path)):
+            if not osp.isfile(str(config)):
+                raise FileNotFoundError(f'config file not found: {config}')
+            cfg = Config.fromfile(str(config))
+        elif isinstance(config, Config):
+            cfg = copy.deepcopy(config)
+        else:
+            raise TypeError(f'config must be a path or a Config, got '
+                            f'{type(config)}')
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
+        # no pretrained backbone download when building for inference
+        if 'init_cfg' in cfg.model.get('backbone', {}):
+            cfg.model.backbone.init_cfg = None
+        if score_thr is not None:
+            cfg.model.test_cfg.score_thr = float(score_thr)
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+        self.cfg = cfg
+        self.batch_size = int(batch_size)
+        self.pad_mixed_sizes = pad_mixed_sizes
+        self.test_scale = test_scale
+        self.device = torch.device(device)
+        self.amp = amp
+        self.channels_last = channels_last
+
+        # as mmdet's init_detector, without its COCO-classes fallback
+        init_default_scope(cfg.get('default_scope', 'mmdet'))
+        model = revert_sync_batchnorm(MODELS.build(cfg.model))
+        model.cfg = cfg
+        model.dataset_meta = dict(FACE_META)
+        if checkpoint is not None:
+            self._load_checkpoint(model, str(checkpoint))
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model.to(self.device).eval()
+        self.with_keypoints = bool(
+            getattr(self.model.bbox_head, 'num_points', 0))
+        self._pipeline_cfg = {
+            src: make_test_pipeline_cfg(cfg, test_scale, src == 'array')
+            for src in ('path', 'array')
+        }
+        self._pipelines = {
+            k: Compose(v)
+            for k, v in self._pipeline_cfg.items()
+        }
+        self._visualizer = None
+
+    # ------------------------------------------------------------ loading
+    @staticmethod
+    def _load_checkpoint(model: torch.nn.Module, checkpoint: str) -> None:
+        """Load an mmdet (or converted reference) checkpoint, strictly."""
+        if checkpoint.startswith(('http://', 'https://')):
+            ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                                   strict=True)
+        else:
+            if not osp.isfile(checkpoint):
+                raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+            ckpt = torch.load(checkpoint, map_location='cpu',
+                              weights_only=False)
+            sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt,
+                                                           dict) else None
+            if not isinstance(sd, dict):
+                raise ValueError(f'{checkpoint} holds no state dict')
+            _check_reference_keys(sd, checkpoint)
+            _load_checkpoint_to_model(model, ckpt, strict=True)
+        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+        ds_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
+        if ds_meta:
+            model.dataset_meta = {k.lower(): v for k, v in ds_meta.items()}
+            model.dataset_meta.setdefault('palette', FACE_META['palette'])
+
+    # ------------------------------------------------------------- inputs
+    def _prepare(self, img: ImageInput, index: int) -> dict:
+        """Run one image through the test pipeline."""
+        if isinstance(img, (str, Path)):
+            path = str(img)
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'image file not found: {path}')
+            data = dict(img_path=path, img_id=index)
+            return self._pipelines['path'](data)
+        if isinstance(img, np.ndarray):
+            if img.ndim != 3 or img.shape[2] != 3:
+                raise ValueError('an image array must be H x W x 3 (BGR), '
+                                 f'got shape {img.shape}')
+            if img.dtype not in (np.uint8, np.float32):
+                raise ValueError('an image array must be uint8 or float32, '
+                                 f'got {img.dtype}')
+            if img.shape[0] < 1 or img.shape[1] < 1:
+                raise ValueError(f'empty image array of shape {img.shape}')
+            data = dict(img=img, img_id=index)
+            return self._pipelines['array'](data)
+        raise TypeError('an image must be a file path or an H x W x 3 BGR '
+                        f'numpy array, got {type(img).__name__}')
+
+    def _batches(self, items: List[dict]) -> List[List[int]]:
+        """Indices of ``items`` per forward pass."""
+        bs = self.batch_size
+        if self.pad_mixed_sizes:
+            order = list(range(len(items)))
+            return [order[i:i + bs] for i in range(0, len(order), bs)]
+        groups: Dict[tuple, List[int]] = {}
+        for i, item in enumerate(items):
+            groups.setdefault(tuple(item['inputs'].shape), []).append(i)
+        return [
+            idx[i:i + bs] for idx in groups.values()
+            for i in range(0, len(idx), bs)
+        ]
+
+    # ---------------------------------------------------------- inference
+    def _autocast(self):
+        if not self.amp:
+            return nullcontext()
+        if self.device.type == 'cuda':
+            return torch.autocast('cuda', dtype=torch.float16)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    @torch.no_grad()
+    def predict_samples(self, imgs: Sequence[ImageInput]) -> list:
+        """Detect faces and return mmdet ``DetDataSample`` s (tensors on the
+        device), in input order, as ``model.test_step`` gives them."""
+        items = [self._prepare(img, i) for i, img in enumerate(imgs)]
+        outputs: List[Any] = [None] * len(items)
+        for idx in self._batches(items):
+            data = pseudo_collate([items[i] for i in idx])
+            with self._autocast():
+                samples = self.model.test_step(data)
+            for i, sample in zip(idx, samples):
+                outputs[i] = sample
+        return outputs
+
+    def _to_result(self, sample) -> FaceDetections:
+        pred = sample.pred_instances
+        bboxes = pred.bboxes
+        if not isinstance(bboxes, torch.Tensor):
+            bboxes = bboxes.tensor
+        bboxes = bboxes.detach().float().cpu().numpy().reshape(-1, 4)
+        scores = pred.scores.detach().float().cpu().numpy().reshape(-1)
+        kpts = None
+        if 'keypoints' in pred:
+            kpts = pred.keypoints.detach().float().cpu().numpy()
+            kpts = kpts.reshape(len(scores), -1, 2)
+        elif self.with_keypoints:
+            kpts = np.zeros((len(scores), 5, 2), np.float32)
+        return FaceDetections(
+            bboxes=bboxes.astype(np.float32),
+            scores=scores.astype(np.float32),
+            keypoints=None if kpts is None else kpts.astype(np.float32),
+            img_shape=tuple(int(v) for v in sample.ori_shape[:2]))
+
+    def __call__(
+        self, imgs: Union[ImageInput, Sequence[ImageInput]]
+    ) -> Union[FaceDetections, List[FaceDetections]]:
+        """Detect faces.
+
+        Args:
+            imgs (str | Path | np.ndarray | list): An image path, an
+                H x W x 3 BGR uint8 (or float32) array, or a list of them
+                (sizes may differ).
+
+        Returns:
+            FaceDetections | list[FaceDetections]: One per image (a single
+            one for a single input), in original-image coordinates.
+        """
+        single = isinstance(imgs, (str, Path, np.ndarray))
+        items = [imgs] if single else list(imgs)
+        results = [self._to_result(s) for s in self.predict_samples(items)]
+        return results[0] if single else results
+
+    # ------------------------------------------------------------ drawing
+    @property
+    def visualizer(self):
+        """A :class:`FaceLocalVisualizer` (built on first use)."""
+        if self._visualizer is None:
+            from mmdet.registry import VISUALIZERS
+            self._visualizer = VISUALIZERS.build(
+                dict(
+                    type='FaceLocalVisualizer',
+                    name=f'face_detector_{id(self)}_{os.getpid()}',
+                    draw_labels=True))
+            self._visualizer.dataset_meta = dict(self.model.dataset_meta)
+        return self._visualizer
+
+    def draw(self,
+             img: np.ndarray,
+             result: FaceDetections,
+             score_thr: float = 0.5,
+             draw_scores: bool = True) -> np.ndarray:
+        """Draw boxes, scores and landmarks of ``result`` on a copy of
+        ``img``.
+
+        Args:
+            img (np.ndarray): The BGR image the result belongs to.
+            result (FaceDetections): Its detections.
+            score_thr (float): Draw faces scoring above this. Defaults to
+                0.5.
+            draw_scores (bool): Write ``face: 98.1`` above each box.
+
+        Returns:
+            np.ndarray: Annotated BGR uint8 image.
+        """
+        from mmdet.structures import DetDataSample
+        vis = self.visualizer
+        vis.draw_labels = draw_scores
+        inst = result.to_instance_data()
+        inst = inst[inst.scores > score_thr]
+        sample = DetDataSample(pred_instances=inst)
+        rgb = np.ascontiguousarray(img[..., ::-1])
+        if rgb.dtype != np.uint8:
+            rgb = np.clip(rgb, 0, 255).astype(np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # "bbox is out of bounds"
+            vis.add_datasample(
+                'face', rgb, sample, draw_gt=False, show=False,
+                pred_score_thr=score_thr)
+        return np.ascontiguousarray(vis.get_image()[..., ::-1])

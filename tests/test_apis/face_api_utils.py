@@ -1,0 +1,72 @@
+"""Helpers for the API / tool tests (not a test module): small random
+detectors whose scores look like a trained model's (few faces above 0.5,
+no ties), saved as checkpoints."""
+import os.path as osp
+
+import numpy as np
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MNET_CFG = osp.join(REPO_ROOT, 'configs/retinaface_mnet025_widerface.py')
+S3FD_CFG = osp.join(REPO_ROOT, 'configs/s3fd_vgg16_widerface_demo.py')
+
+
+def face_like_(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Randomise ``model`` in place: BN statistics, and the classification
+    convs so that the background wins on most anchors (bias +2) while the
+    scores still vary from anchor to anchor."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(
+                    torch.rand(m.running_mean.shape, generator=gen) * 0.6 -
+                    0.3)
+                m.running_var.copy_(
+                    torch.rand(m.running_var.shape, generator=gen) + 0.5)
+        head = model.bbox_head
+        for conv in head.cls_convs:
+            conv.weight.copy_(
+                torch.randn(conv.weight.shape, generator=gen) * 0.3)
+            bias = torch.zeros_like(conv.bias)
+            if hasattr(head, 'landmark_coder'):  # RetinaFace: [bg, face]*A
+                bias.view(-1, 2)[:, 0] = 2.
+            else:  # S3FD: background channel(s) then the face channel
+                bias[:-1] = 2.
+            conv.bias.copy_(bias)
+    return model
+
+
+def save_checkpoint(model: torch.nn.Module, path: str,
+                    with_meta: bool = False) -> str:
+    """Save ``model`` as a checkpoint; without ``meta.dataset_meta`` (as
+    the reference converters write) unless ``with_meta``."""
+    meta = dict(arch='test')
+    if with_meta:
+        meta['dataset_meta'] = dict(classes=('face', ))
+    torch.save(dict(state_dict=model.state_dict(), meta=meta), path)
+    return path
+
+
+def make_checkpoint(config: str, path: str, seed: int = 0) -> str:
+    """A face-like random checkpoint for ``config`` at ``path``."""
+    from mmdet_faces.apis import FaceDetector
+    torch.manual_seed(seed)
+    model = FaceDetector(config).model
+    face_like_(model, seed)
+    return save_checkpoint(model, path)
+
+
+def random_images(shapes, seed: int = 0):
+    """Smooth random BGR uint8 images (blobs, not white noise)."""
+    rng = np.random.RandomState(seed)
+    imgs = []
+    for h, w in shapes:
+        small = rng.randint(0, 256, (max(2, h // 8), max(2, w // 8), 3))
+        import cv2
+        img = cv2.resize(small.astype(np.uint8), (w, h),
+                         interpolation=cv2.INTER_LINEAR)
+        noise = rng.randint(-20, 21, (h, w, 3))
+        imgs.append(np.clip(img.astype(int) + noise, 0, 255).astype(
+            np.uint8))
+    return imgs

@@ -1,0 +1,75 @@
+"""The RetinaFace configs carry the reference recipe."""
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from tests.test_models.retinaface_utils import REPO_ROOT
+
+
+def _cfg(name):
+    return Config.fromfile(osp.join(REPO_ROOT, 'configs', name))
+
+
+@pytest.mark.parametrize('name,batch,size,epochs,steps', [
+    ('retinaface_mnet025_widerface.py', 32, 640, 250, [190, 220]),
+    ('retinaface_r50_widerface.py', 24, 840, 100, [70, 90]),
+])
+def test_reference_recipe(name, batch, size, epochs, steps):
+    cfg = _cfg(name)
+    assert cfg.custom_imports.imports == ['mmdet_faces', 'mmcv_patches']
+    assert cfg.train_dataloader.batch_size == batch
+    assert cfg.auto_scale_lr.base_batch_size == batch
+    resize = [t for t in cfg.train_dataloader.dataset.pipeline
+              if t.type == 'RandomInterpResize']
+    assert resize[0].scale == (size, size)
+    assert cfg.train_cfg.max_epochs == epochs
+    (sched, ) = cfg.param_scheduler  # no warmup: the reference has none
+    assert sched.type == 'MultiStepLR' and sched.milestones == steps
+    assert sched.gamma == 0.1
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == \
+        ('SGD', 1e-3, 0.9, 5e-4)
+    model = cfg.model
+    pre = model.data_preprocessor
+    assert pre.mean == [104., 117., 123.] and pre.std == [1., 1., 1.]
+    assert pre.bgr_to_rgb is False and pre.pad_size_divisor == 1
+    assert model.test_cfg.score_thr == 0.02
+    assert model.test_cfg.nms == dict(type='nms', iou_threshold=0.4,
+                                      offset=1)
+    assert model.test_cfg.nms_pre == -1 and model.test_cfg.max_per_img == -1
+    assert model.bbox_head.loss_weights == dict(
+        loss_cls=1.0, loss_bbox=2.0, loss_landmark=1.0)
+    assert cfg.test_dataloader.batch_size == 1
+    assert cfg.test_dataloader.dataset.pipeline[1].type == 'ResizeShortSide'
+
+
+def test_r50_train_pipeline_is_the_base_one_at_840():
+    base = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs/_base_/datasets/widerface.py'))
+    r50 = _cfg('retinaface_r50_widerface.py')
+    ours = r50.train_dataloader.dataset.pipeline
+    theirs = base.train_dataloader.dataset.pipeline
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        a, b = a.to_dict(), b.to_dict()
+        if a['type'] == 'RandomInterpResize':
+            assert a.pop('scale') == (840, 840)
+            b.pop('scale')
+        assert a == b
+    r50_model = r50.model
+    assert r50_model.backbone.type == 'ResNet'
+    assert r50_model.backbone.out_indices == (1, 2, 3)
+    assert r50_model.neck[0].in_channels == [512, 1024, 2048]
+    assert r50_model.neck[0].act_cfg.negative_slope == 0.0
+    assert r50_model.bbox_head.in_channels == 256
+
+
+def test_mxnet_scale_cfg_option():
+    cfg = _cfg('retinaface_mnet025_widerface.py')
+    cfg.merge_from_dict({
+        'test_dataloader.dataset.pipeline.1.short_side': 1600,
+        'test_dataloader.dataset.pipeline.1.max_long_side': 2150
+    })
+    step = cfg.test_dataloader.dataset.pipeline[1]
+    assert (step.short_side, step.max_long_side) == (1600, 2150)

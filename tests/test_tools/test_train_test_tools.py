@@ -1,0 +1,185 @@
+"""tools/train.py, test.py, dist_*.sh and the benchmark on RetinaNet / COCO.
+
+Everything runs on CPU: two processes over gloo, tiny synthetic COCO images
+at 320x320, batch size 1, a few iterations, no pretrained weights.
+"""
+import json
+import os.path as osp
+import subprocess
+
+import pytest
+
+from mmcv_patches.testing import (REPO_ROOT, assert_eval_gathered_once,
+                                  assert_ranks_identical, expected_lrs,
+                                  kill_and_resume, latest_run_dir,
+                                  python_exe, read_dist_checks, read_scalars,
+                                  run_tool)
+
+CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_1x_coco.py')
+AMP_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_amp_1x_coco.py')
+NUM_VAL = 4
+
+
+@pytest.fixture(scope='module')
+def tiny_coco(tmp_path_factory):
+    from mmdet_faces.datasets.synthetic_coco import generate_coco
+    root = tmp_path_factory.mktemp('tiny_coco')
+    generate_coco(str(root), num_train=8, num_val=NUM_VAL, seed=0,
+                  max_size=320)
+    return str(root) + '/'
+
+
+def coco_options(data_root: str, num_train: int = 4, val: bool = True,
+                 epochs: int = 1) -> dict:
+    """Overrides that make the stock RetinaNet config a tiny CPU run."""
+    ann_val = data_root + 'annotations/instances_val2017.json'
+    loader = dict(num_workers=0, persistent_workers=False)
+    opts = {
+        'model.backbone.init_cfg': None,  # nothing can be downloaded
+        'model.test_cfg.score_thr': 0.0,  # untrained: keep some boxes
+        'model.test_cfg.max_per_img': 20,
+        'train_dataloader.dataset.data_root': data_root,
+        'train_dataloader.dataset.indices': num_train,
+        'train_dataloader.dataset.pipeline.2.scale': (320, 320),
+        'train_dataloader.batch_size': 1,
+        'train_cfg.max_epochs': epochs,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.visualization.draw': False,
+    }
+    opts.update({f'train_dataloader.{k}': v for k, v in loader.items()})
+    if val:
+        for split in ('val', 'test'):
+            opts.update({
+                f'{split}_dataloader.dataset.data_root': data_root,
+                f'{split}_dataloader.dataset.pipeline.1.scale': (320, 320),
+                f'{split}_evaluator.ann_file': ann_val,
+            })
+            opts.update({f'{split}_dataloader.{k}': v
+                         for k, v in loader.items()})
+    else:
+        opts.update({'val_dataloader': None, 'val_cfg': None,
+                     'val_evaluator': None})
+    return opts
+
+
+@pytest.mark.slow
+def test_dist_train_and_test_two_cpu_ranks(tiny_coco, tmp_path):
+    """dist_train.sh CONFIG 2 on CPU: same weights on both ranks, metric
+    computed once on all val images; dist_test.sh from the checkpoint."""
+    work = str(tmp_path / 'train')
+    res = run_tool('train', CONFIG, work, nproc=2, dist_check=True,
+                   cfg_options=coco_options(tiny_coco))
+    assert res.returncode == 0, res
+    assert "dist backend 'nccl' cannot run on cpu; using 'gloo'" in res.output
+    checks = read_dist_checks(work)
+    assert_ranks_identical(checks, 'before_train', world_size=2)
+    final = assert_ranks_identical(checks, 'after_train', world_size=2)
+    assert final != checks[0]['hashes']['before_train']  # it trained
+    val = assert_eval_gathered_once(checks, NUM_VAL, 'val')
+    assert 'coco/bbox_mAP' in val[-1]['metrics']
+    # 4 train images over 2 ranks at batch size 1: 2 iterations
+    scalars = read_scalars(latest_run_dir(work))
+    assert max(s.get('iter', 0) for s in scalars) == 2
+
+    test_work = str(tmp_path / 'test')
+    ckpt = osp.join(work, 'epoch_1.pth')
+    res = run_tool('test', CONFIG, test_work, nproc=2, checkpoint=ckpt,
+                   dist_check=True, cfg_options=coco_options(tiny_coco))
+    assert res.returncode == 0, res
+    test_checks = read_dist_checks(test_work)
+    test = assert_eval_gathered_once(test_checks, NUM_VAL, 'test')
+    # the checkpoint holds the trained weights: same metrics as validation
+    assert test[-1]['metrics'] == val[-1]['metrics']
+
+
+@pytest.mark.slow
+def test_kill_and_resume(tiny_coco, tmp_path):
+    """SIGKILL in epoch 2 after the epoch-1 checkpoint; --resume continues
+    at iteration 3 with the scheduled LR and the saved weights."""
+    opts = coco_options(tiny_coco, num_train=2, val=False, epochs=2)
+    out = kill_and_resume(CONFIG, str(tmp_path), kill_after_iter=3,
+                          cfg_options=opts)
+    assert out['first'].returncode == -9, out['first']
+    assert out['second'].returncode == 0, out['second']
+    assert osp.basename(out['checkpoint']) == 'epoch_1.pth'
+    assert 'resumed epoch: 1, iter: 2' in out['second'].output
+    # the weights the resumed run trains from are the saved ones
+    assert out['loaded_digest'] == out['checkpoint_digest']
+    first = {s['iter']: s['lr'] for s in out['first_scalars'] if 'lr' in s}
+    second = {s['iter']: s['lr'] for s in out['second_scalars']
+              if 'lr' in s}
+    assert sorted(first) == [1, 2, 3]
+    assert sorted(second) == [3, 4]
+    from mmengine.config import Config
+    cfg = Config.fromfile(CONFIG)
+    lrs = expected_lrs(cfg.param_scheduler,
+                       cfg.optim_wrapper.optimizer.lr, 4, iters_per_epoch=2)
+    for it, lr in list(first.items()) + list(second.items()):
+        assert lr == pytest.approx(lrs[it - 1], rel=1e-6), (it, lr)
+    assert second[3] == pytest.approx(first[3], rel=1e-9)
+    assert second[4] > second[3]  # still in the linear warm-up
+
+
+@pytest.mark.slow
+def test_amp_on_cpu(tiny_coco, tmp_path):
+    """--amp (mmengine AmpOptimWrapper) and the AMP config train with bf16;
+    the dynamic loss scaler skips the step with an injected inf, logged."""
+    opts = coco_options(tiny_coco, num_train=2, val=False)
+    res = run_tool('train', CONFIG, str(tmp_path / 'flag'), args=['--amp'],
+                   cfg_options=opts)
+    assert res.returncode == 0, res
+    assert "AmpOptimWrapper" in res.output
+    opts = coco_options(tiny_coco, num_train=3, val=False)
+    res = run_tool('train', AMP_CONFIG, str(tmp_path / 'cfg'),
+                   cfg_options=opts, fault=dict(inf_grad_iters=[2]))
+    assert res.returncode == 0, res
+    assert 'O1 mixed precision' in res.output
+    assert ('NaN/inf gradients at iter 2, optimizer step skipped (skipped 1 '
+            'so far); loss scale 65536.0 -> 32768.0') in res.output
+    scalars = read_scalars(latest_run_dir(str(tmp_path / 'cfg')))
+    by_iter = {s['iter']: s for s in scalars if 'loss' in s}
+    assert by_iter[2]['skipped_steps'] == 1
+    assert 'skipped_steps' not in by_iter[1]
+
+
+@pytest.mark.slow
+def test_benchmark_two_ranks(tiny_coco, tmp_path):
+    out = tmp_path / 'bench.json'
+    opts = coco_options(tiny_coco, num_train=4, val=False)
+    from mmcv_patches.testing import flatten_cfg_options, free_port
+    cmd = ['bash', osp.join(REPO_ROOT, 'tools', 'dist_benchmark.sh'), CONFIG,
+           '2', '--iters', '2', '--warmup', '1', '--out', str(out),
+           '--work-dir', str(tmp_path / 'work'), '--cfg-options'
+           ] + flatten_cfg_options(opts)
+    env = dict(__import__('os').environ, PORT=str(free_port()),
+               OMP_NUM_THREADS='1')
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    result = json.loads(out.read_text())
+    assert result['world_size'] == 2 and len(result['per_rank']) == 2
+    assert [r['rank'] for r in result['per_rank']] == [0, 1]
+    assert all(r['images'] == 2 and r['images_per_s'] > 0
+               for r in result['per_rank'])
+    assert result['total_images_per_s'] == pytest.approx(
+        sum(r['images_per_s'] for r in result['per_rank']))
+    assert 'total:' in proc.stdout and 'rank 1' in proc.stdout
+
+
+def test_tools_are_thin_wrappers(tmp_path):
+    """--help reaches mmdet's own parsers (all mmdet flags available)."""
+    for tool, flags in (('train.py', ['--resume', '--amp', '--cfg-options',
+                                      '--launcher', '--work-dir']),
+                        ('test.py', ['--out', '--tta', '--cfg-options',
+                                     '--launcher', '--work-dir'])):
+        out = subprocess.run(
+            [python_exe(), osp.join(REPO_ROOT, 'tools', tool), '--help'],
+            cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-3000:]
+        for flag in flags:
+            assert flag in out.stdout, (tool, flag)
+    bad = subprocess.run(['bash', osp.join(REPO_ROOT, 'tools',
+                                           'dist_train.sh')],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and 'usage' in bad.stderr

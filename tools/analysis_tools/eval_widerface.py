@@ -1,0 +1,143 @@
+# Copyright (c) mmdet_faces contributors. All rights reserved.
+"""Evaluate a WIDER Face prediction folder: easy / medium / hard AP.
+
+The numbers are those of the widely used Python port of the official
+toolkit (see ``mmdet_faces/evaluation/functional/widerface_eval.py``), from
+any detector's output in the official layout (``<event>/<name>.txt``: image
+name, box count, ``x y w h score`` rows).
+
+usage: python tools/analysis_tools/eval_widerface.py PRED_DIR GT_DIR
+       [--out-json FILE] [--plot FILE.png] [--iou-thr 0.5]
+
+``GT_DIR`` holds the four official .mat files (the toolkit's
+``ground_truth/``). The JSON has ``easy``, ``medium``, ``hard`` (floats),
+``seconds`` (reading the predictions and evaluating), ``iou_thr`` and
+``num_faces``. Errors (missing folders or files, malformed predictions)
+are printed on one line and exit with status 2.
+"""
+import argparse
+import importlib.util
+import json
+import os.path as osp
+import sys
+import time
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+SETTINGS = ('easy', 'medium', 'hard')
+
+
+def _load_eval_module():
+    """Import ``widerface_eval`` from its file: it needs only numpy and
+    scipy, so the tool starts fast and runs without torch / mmcv."""
+    path = osp.join(REPO_ROOT, 'mmdet_faces', 'evaluation', 'functional',
+                    'widerface_eval.py')
+    spec = importlib.util.spec_from_file_location(
+        'mmdet_faces_widerface_eval', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='WIDER Face easy/medium/hard AP of a prediction folder')
+    parser.add_argument(
+        'pred_dir', help='prediction folder <event>/<name>.txt')
+    parser.add_argument(
+        'gt_dir', help='folder with the four WIDER Face val .mat files')
+    parser.add_argument('--out-json', help='write the results here')
+    parser.add_argument(
+        '--plot', help='draw the three precision-recall curves (png)')
+    parser.add_argument(
+        '--iou-thr', type=float, default=0.5, help='IoU threshold (0.5)')
+    return parser.parse_args(argv)
+
+
+def plot_pr_curves(result, path):
+    """Three panels, one per setting, like the official figures.
+
+    Args:
+        result (dict): Output of ``evaluate_widerface``.
+        path (str): The image file to write.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    for ax, setting in zip(axes, SETTINGS):
+        curve = result['curves'][setting]
+        keep = curve['proposals'] > 0  # precision is undefined elsewhere
+        ax.plot(
+            curve['recall'][keep],
+            curve['precision'][keep],
+            linewidth=2,
+            label=f'AP = {result[setting]:.3f}')
+        ax.set_title(f'WIDER Face val: {setting} set')
+        ax.set_xlabel('Recall')
+        ax.set_ylabel('Precision')
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.01)
+        ax.grid(True, linestyle=':')
+        ax.legend(loc='lower left')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    def fail(msg):
+        print(f'eval_widerface: error: {msg}', file=sys.stderr)
+        return 2
+
+    if not osp.isdir(args.pred_dir):
+        return fail(f'prediction folder not found: {args.pred_dir}')
+    if not osp.isdir(args.gt_dir):
+        return fail(f'ground-truth folder not found: {args.gt_dir}')
+    if not 0 < args.iou_thr <= 1:
+        return fail(f'--iou-thr must be in (0, 1], got {args.iou_thr}')
+    wfe = _load_eval_module()
+    try:
+        gt = wfe.load_widerface_gt(args.gt_dir)
+        t0 = time.perf_counter()
+        preds = wfe.read_widerface_preds(args.pred_dir, gt)
+        result = wfe.evaluate_widerface(preds, gt, iou_thr=args.iou_thr)
+        seconds = time.perf_counter() - t0
+    except (OSError, ValueError, KeyError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        return fail(' '.join(str(msg).split()))
+
+    print(f'WIDER Face val AP ({len(preds["dets"]):,} detections, '
+          f'{len(gt["names"]):,} images, iou_thr={args.iou_thr:g}, '
+          f'{seconds:.2f} s)')
+    print(f'{"setting":<8} {"AP":>8} {"faces":>7}')
+    for s in SETTINGS:
+        print(f'{s:<8} {result[s] * 100:>8.2f} {result["num_faces"][s]:>7d}')
+
+    if args.out_json:
+        out = {s: float(result[s]) for s in SETTINGS}
+        out.update(
+            seconds=seconds,
+            iou_thr=args.iou_thr,
+            num_faces=result['num_faces'],
+            detections=int(len(preds['dets'])))
+        try:
+            with open(args.out_json, 'w') as f:
+                json.dump(out, f, indent=2)
+        except OSError as e:
+            return fail(f'cannot write {args.out_json}: {e}')
+    if args.plot:
+        try:
+            plot_pr_curves(result, args.plot)
+        except OSError as e:
+            return fail(f'cannot write {args.plot}: {e}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

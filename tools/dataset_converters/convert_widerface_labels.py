@@ -1,0 +1,77 @@
+# Copyright (c) mmdet_faces contributors. All rights reserved.
+"""Convert WIDER Face labels: RetinaFace ``label.txt`` <-> official split.
+
+Example::
+
+    # official -> RetinaFace (landmarks written as -1, blur kept as the
+    # 20th number)
+    python tools/dataset_converters/convert_widerface_labels.py \
+        wider_face_split/wider_face_train_bbx_gt.txt train/label.txt \
+        --to retinaface
+    # RetinaFace -> official (attributes written as 0 when unknown; the
+    # 20th number is kept as blur only if it is 0, 1 or 2)
+    python tools/dataset_converters/convert_widerface_labels.py \
+        train/label.txt wider_face_train_bbx_gt.txt --to official
+
+The source format is detected from its content unless ``--from`` is given.
+Errors (missing file, malformed line: file and line number) print one line
+and exit with code 2. Loads ``mmdet_faces/datasets/widerface_io.py`` by file
+path, so only numpy is needed.
+"""
+import argparse
+import importlib.util
+import os.path as osp
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MODULE = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'widerface_io.py')
+
+
+def _load_io():
+    spec = importlib.util.spec_from_file_location('_widerface_io', MODULE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='source annotation file')
+    parser.add_argument('dst', help='destination file')
+    parser.add_argument(
+        '--to', required=True, choices=['retinaface', 'official'],
+        help='destination format')
+    parser.add_argument(
+        '--from', dest='src_format', default='auto',
+        choices=['auto', 'retinaface', 'official'],
+        help='source format (default: detect)')
+    args = parser.parse_args(argv)
+    io = _load_io()
+    if osp.abspath(args.src) == osp.abspath(args.dst):
+        print('error: SRC and DST are the same file', file=sys.stderr)
+        return 2
+    try:
+        ann = io.load_wider_annotations(args.src, args.src_format)
+    except (OSError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    if ann.ann_format == 'list':
+        print(f'error: {args.src} is an image list (no boxes); expected a '
+              'RetinaFace label.txt or an official *_bbx_gt.txt',
+              file=sys.stderr)
+        return 2
+    if args.to == 'retinaface':
+        io.write_retinaface_labels(args.dst, ann)
+    else:
+        io.write_official_labels(args.dst, ann)
+    lost = ''
+    if args.to == 'official' and ann.has_landmarks.any():
+        lost = (f'; landmarks of {int(ann.has_landmarks.sum())} faces are '
+                'not part of the official format')
+    print(f'{ann.ann_format} -> {args.to}: {ann.num_images} images, '
+          f'{ann.num_faces} faces written to {args.dst}{lost}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,59 @@
+# Copyright (c) mmdet_faces contributors. All rights reserved.
+"""Write ``wider_val.txt`` (one ``/<event>/<name>.jpg`` per line, sorted).
+
+Example::
+
+    python tools/dataset_converters/make_wider_val_list.py \
+        data/widerface/val/images data/widerface/val/wider_val.txt
+
+Lists every image file (.jpg, .jpeg, .png, .bmp) below VAL_IMAGES_DIR with
+its path relative to it and a leading slash, as biubug6's
+``test_widerface.py`` expects. Errors (missing folder, no images) print one
+line and exit with code 2. Needs only the Python standard library.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
+
+
+def list_images(images_dir: str):
+    """Sorted ``/<relative>/<path>`` of the images below ``images_dir``."""
+    names = []
+    for root, dirs, files in os.walk(images_dir):
+        dirs.sort()
+        rel = osp.relpath(root, images_dir)
+        for f in files:
+            if f.lower().endswith(IMG_EXTENSIONS):
+                path = f if rel == '.' else osp.join(rel, f)
+                names.append('/' + path.replace(os.sep, '/'))
+    return sorted(names)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('images_dir', help='e.g. data/widerface/val/images')
+    parser.add_argument('out_txt', help='e.g. data/widerface/val/'
+                        'wider_val.txt')
+    args = parser.parse_args(argv)
+    if not osp.isdir(args.images_dir):
+        print(f'error: image folder not found: {args.images_dir}',
+              file=sys.stderr)
+        return 2
+    names = list_images(args.images_dir)
+    if not names:
+        print(f'error: no images ({", ".join(IMG_EXTENSIONS)}) below '
+              f'{args.images_dir}', file=sys.stderr)
+        return 2
+    out_dir = osp.dirname(osp.abspath(args.out_txt))
+    os.makedirs(out_dir, exist_ok=True)
+    with open(args.out_txt, 'w') as f:
+        f.write('\n'.join(names) + '\n')
+    print(f'wrote {len(names)} images to {args.out_txt}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

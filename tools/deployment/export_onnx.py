@@ -1,0 +1,162 @@
+#!/usr/bin/env python
+"""Export a RetinaFace / S3FD detector to ONNX.
+
+Usage::
+
+    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx \
+        [--nms] [--opset 17] [--verify]
+
+The graph takes ``image``: (batch, 3, height, width) float32 BGR pixels
+(0-255, any batch and size; resize on the caller's side, outputs are in
+input pixels) and applies the model's normalisation itself. Outputs:
+
+* default: decoded ``boxes`` (B, A, 4) x1y1x2y2, ``scores`` (B, A) and, for
+  RetinaFace, ``landmarks`` (B, A, 5, 2) for every anchor, before NMS;
+* ``--nms``: ``batch_inds`` (K,), ``boxes`` (K, 4), ``scores`` (K,),
+  ``landmarks`` (K, 5, 2) after score threshold + ONNX NonMaxSuppression.
+
+Anchors are computed in the graph from the feature-map sizes, so the file is
+valid for any input size. ``CHECKPOINT`` may be ``none`` (random weights,
+to try the export). ``--verify`` runs onnxruntime against PyTorch on random
+images of three sizes at batch 1 and 4 and fails when a decoded output
+differs by more than ``--atol`` (plus 2 float32 ulps of the value: above
+1024 px one ulp is already 1.2e-4).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+
+import torch
+from mmengine.config import DictAction
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from mmdet_faces.apis import FaceDetector  # noqa: E402
+from mmdet_faces.deployment import (FaceONNXWrapper,  # noqa: E402
+                                    check_onnx_parity, export_onnx)
+
+DEFAULT_VERIFY_SIZES = ((320, 320), (480, 640), (257, 191))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Export RetinaFace / S3FD to ONNX (dynamic batch and '
+        'image size)')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help="checkpoint file, or 'none'")
+    parser.add_argument('out', help='output .onnx file')
+    parser.add_argument('--nms', action='store_true',
+                        help='put score threshold + NMS in the graph')
+    parser.add_argument('--opset', type=int, default=17,
+                        help='ONNX opset (default 17)')
+    parser.add_argument('--score-thr', type=float, default=None,
+                        help="NMS score threshold (default: the config's)")
+    parser.add_argument('--iou-thr', type=float, default=None,
+                        help="NMS IoU threshold (default: the config's)")
+    parser.add_argument('--max-per-img', type=int, default=None,
+                        help="detections kept per image with --nms "
+                        "(default: the config's, 10000 if unlimited)")
+    parser.add_argument('--shape', type=int, nargs=2, default=(320, 320),
+                        metavar=('H', 'W'),
+                        help='example input size traced with (any works)')
+    parser.add_argument('--verify', action='store_true',
+                        help='compare onnxruntime with PyTorch')
+    parser.add_argument('--verify-sizes', type=int, nargs='+',
+                        metavar='H W', default=None,
+                        help='H W pairs for --verify (default 320 320 '
+                        '480 640 257 191)')
+    parser.add_argument('--verify-batches', type=int, nargs='+',
+                        default=(1, 4), help='batch sizes for --verify')
+    parser.add_argument('--atol', type=float, default=1e-4,
+                        help='--verify tolerance (default 1e-4)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    args = parser.parse_args(argv)
+    if args.verify_sizes is not None and len(args.verify_sizes) % 2:
+        parser.error('--verify-sizes takes H W pairs')
+    return args
+
+
+def verify(model, out_file: str, sizes, batches, atol: float,
+           with_nms: bool, nms_kwargs: dict) -> bool:
+    """Parity of the decoded outputs (an NMS export is checked through a
+    temporary export without NMS, plus detection counts of its NMS graph);
+    prints one line per input shape. Returns True when all pass."""
+    shapes = [(b, h, w) for h, w in sizes for b in batches]
+    with tempfile.TemporaryDirectory() as tmp:
+        if with_nms:
+            plain = osp.join(tmp, 'decoded.onnx')
+            wrapper = export_onnx(model, plain, with_nms=False)
+        else:
+            plain = out_file
+            wrapper = FaceONNXWrapper(model).eval()
+        report = check_onnx_parity(wrapper, plain, shapes, atol=atol)
+    for rep in report:
+        b, h, w = rep['shape']
+        diffs = ', '.join(f'{k} {v:.2e}'
+                          for k, v in rep['max_abs_diff'].items())
+        print(f'  batch {b} {h}x{w}: max |onnx - torch| {diffs} '
+              f'{"OK" if rep["passed"] else "FAIL"}')
+    if with_nms:
+        import onnxruntime as ort
+        nms_wrapper = FaceONNXWrapper(model, True, **nms_kwargs).eval()
+        sess = ort.InferenceSession(out_file,
+                                    providers=['CPUExecutionProvider'])
+        gen = torch.Generator().manual_seed(1)
+        for b, h, w in shapes[:2]:
+            img = torch.rand(b, 3, h, w, generator=gen) * 255
+            with torch.no_grad():
+                ref = nms_wrapper(img)
+            outs = sess.run(None, {'image': img.numpy()})
+            note = '' if len(outs[0]) == len(ref[0]) else \
+                ' (differs: equal scores are ordered differently)'
+            print(f'  NMS graph, batch {b} {h}x{w}: {len(outs[0])} '
+                  f'detections (PyTorch + mmcv nms: {len(ref[0])}){note}')
+    return all(rep['passed'] for rep in report)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    det = FaceDetector(
+        args.config, ckpt, device='cpu', cfg_options=args.cfg_options)
+    nms_kwargs = dict(
+        score_thr=args.score_thr,
+        iou_thr=args.iou_thr,
+        max_per_img=args.max_per_img)
+    wrapper = export_onnx(
+        det.model,
+        args.out,
+        with_nms=args.nms,
+        opset=args.opset,
+        example_shape=(1, *args.shape),
+        **nms_kwargs)
+    try:
+        import onnx
+        onnx.checker.check_model(args.out)
+    except ImportError:
+        pass
+    size = os.path.getsize(args.out) / 2**20
+    print(f'wrote {args.out} ({size:.1f} MiB, opset {args.opset}): '
+          f'input image [batch, 3, height, width] float32 BGR 0-255, '
+          f'outputs {", ".join(wrapper.output_names)}'
+          + (f' (NMS: score > {wrapper.score_thr}, IoU {wrapper.iou_thr}, '
+             f'max {wrapper.max_per_img} per image)' if args.nms else ''))
+    if args.verify:
+        sizes = DEFAULT_VERIFY_SIZES if args.verify_sizes is None else list(
+            zip(args.verify_sizes[0::2], args.verify_sizes[1::2]))
+        print('verifying with onnxruntime (random images):')
+        if not verify(det.model, args.out, sizes, args.verify_batches,
+                      args.atol, args.nms, nms_kwargs):
+            print('verification FAILED', file=sys.stderr)
+            return 1
+        print('verification passed')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
