@@ -105,6 +105,7 @@ def run_tool(tool: str,
              dist_check: bool = False,
              fault: Optional[dict] = None,
              env: Optional[Dict[str, str]] = None,
+             cpu_only: bool = True,
              timeout: float = 600) -> ToolResult:
     """Run ``tools/train.py``/``test.py`` or their ``dist_*.sh`` wrappers.
 
@@ -122,6 +123,8 @@ def run_tool(tool: str,
         fault (dict, optional): :class:`FaultInjectionHook` arguments, added
             as ``default_hooks.fault``.
         env (dict, optional): extra environment variables.
+        cpu_only (bool): hide CUDA devices (``CUDA_VISIBLE_DEVICES=''``) so
+            the run is the same on any machine. Defaults to True.
         timeout (float): seconds before the run is killed.
 
     Returns:
@@ -152,6 +155,8 @@ def run_tool(tool: str,
         os.pathsep + run_env['PYTHONPATH'] if run_env.get('PYTHONPATH')
         else '')
     run_env.setdefault('OMP_NUM_THREADS', '1')
+    if cpu_only:
+        run_env['CUDA_VISIBLE_DEVICES'] = ''
     if nproc is not None:
         run_env['PORT'] = str(free_port())
     run_env.update(env or {})
@@ -316,6 +321,7 @@ def kill_and_resume(config: str,
                     cfg_options: Optional[dict] = None,
                     nproc: Optional[int] = None,
                     resume_args: Sequence[str] = ('--resume', ),
+                    cpu_only: bool = True,
                     timeout: float = 600) -> dict:
     """Train until SIGKILL after ``kill_after_iter``, then ``--resume``.
 
@@ -334,6 +340,7 @@ def kill_and_resume(config: str,
         nproc (int, optional): use ``tools/dist_train.sh`` with this many
             processes.
         resume_args (Sequence[str]): how the second run resumes.
+        cpu_only (bool): see :func:`run_tool`.
         timeout (float): per run.
 
     Returns:
@@ -349,7 +356,7 @@ def kill_and_resume(config: str,
     first = run_tool('train', config, work_dir, nproc=nproc,
                      cfg_options=options,
                      fault=dict(kill_after_iter=kill_after_iter),
-                     timeout=timeout)
+                     cpu_only=cpu_only, timeout=timeout)
     out = dict(first=first)
     first_dir = latest_run_dir(work_dir)
     out['first_scalars'] = read_scalars(first_dir)
@@ -358,7 +365,7 @@ def kill_and_resume(config: str,
     out['checkpoint_digest'] = checkpoint_digest(ckpt)
     second = run_tool('train', config, work_dir, nproc=nproc,
                       cfg_options=options, args=list(resume_args),
-                      timeout=timeout)
+                      cpu_only=cpu_only, timeout=timeout)
     out['second'] = second
     second_dir = latest_run_dir(work_dir)
     assert second_dir != first_dir, 'the resumed run made no new run dir'

@@ -5,13 +5,16 @@ Imports ``mmdet_faces`` and ``mmcv_patches`` and runs
 ``mmdet/.mim/tools/test.py`` as ``__main__``; all of its flags work
 (``CHECKPOINT``, ``--work-dir``, ``--out``, ``--show-dir``, ``--tta``,
 ``--cfg-options``, ``--launcher``). Distributed: ``tools/dist_test.sh CONFIG
-CHECKPOINT GPUS [args]``.
+GPUS CHECKPOINT [args]``.
 """
+import importlib.util
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from train import main  # noqa: E402
+_spec = importlib.util.spec_from_file_location(
+    '_mmdet_faces_tools_train',
+    osp.join(osp.dirname(osp.abspath(__file__)), 'train.py'))
+_train = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_train)
 
 if __name__ == '__main__':
-    main('test.py')
+    _train.main('test.py')

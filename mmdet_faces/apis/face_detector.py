@@ -219,10 +219,11 @@ class FaceDetector:
         batch_size (int): Images per forward pass. Defaults to 1.
         pad_mixed_sizes (bool): Pad images of different sizes into one
             batch (see above). Defaults to False.
-        amp (bool): Run the model under ``torch.autocast`` (float16 on CUDA,
-            bfloat16 on CPU). Defaults to False.
-        channels_last (bool): Convert the model to channels-last memory
-            format. Defaults to False.
+        amp (bool): Run the network under ``torch.autocast`` (float16 on
+            CUDA, bfloat16 on CPU); box decoding and NMS stay float32.
+            Defaults to False.
+        channels_last (bool): Convert the model and its inputs to
+            channels-last memory format. Defaults to False.
         cfg_options (dict, optional): Config overrides (as
             ``--cfg-options``).
     """
@@ -356,6 +357,25 @@ class FaceDetector:
             return torch.autocast('cuda', dtype=torch.float16)
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
+    def _test_step(self, data: dict) -> list:
+        """``model.test_step``; with ``amp`` / ``channels_last`` the same
+        steps with the network under autocast / in channels-last format and
+        the decoding + NMS in float32."""
+        model = self.model
+        if not (self.amp or self.channels_last):
+            return model.test_step(data)
+        data = model.data_preprocessor(data, False)
+        inputs, samples = data['inputs'], data['data_samples']
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            outs = model.bbox_head(model.extract_feat(inputs))
+        outs = tuple([o.float() for o in level] for level in outs)
+        results = model.bbox_head.predict_by_feat(
+            *outs, batch_img_metas=[s.metainfo for s in samples],
+            rescale=True)
+        return model.add_pred_to_datasample(samples, results)
+
     @torch.no_grad()
     def predict_samples(self, imgs: Sequence[ImageInput]) -> list:
         """Detect faces and return mmdet ``DetDataSample`` s (tensors on the
@@ -363,9 +383,8 @@ class FaceDetector:
         items = [self._prepare(img, i) for i, img in enumerate(imgs)]
         outputs: List[Any] = [None] * len(items)
         for idx in self._batches(items):
-            data = pseudo_collate([items[i] for i in idx])
-            with self._autocast():
-                samples = self.model.test_step(data)
+            samples = self._test_step(
+                pseudo_collate([items[i] for i in idx]))
             for i, sample in zip(idx, samples):
                 outputs[i] = sample
         return outputs

@@ -15,6 +15,9 @@ from mmcv_patches.testing import REPO_ROOT, free_port, python_exe
 from mmcv_patches_toy import ToyModel, make_runner
 
 HERE = osp.dirname(osp.abspath(__file__))
+# in-process runs put the model on the default device; bf16 is CPU's dtype
+cpu_only = pytest.mark.skipif(torch.cuda.is_available(),
+                              reason='expects a CPU-only machine')
 
 
 def _log_text(work_dir):
@@ -73,6 +76,7 @@ def test_loss_scaler_dynamic_and_static():
         LossScaler.from_cfg('static')
 
 
+@cpu_only
 @pytest.mark.parametrize('level', ['O0', 'O1', 'O2'])
 def test_levels_train_and_skip_injected_inf(tmp_path, level):
     rec = RecordHook()
@@ -117,6 +121,7 @@ def test_levels_train_and_skip_injected_inf(tmp_path, level):
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+@cpu_only
 def test_o2_resume_restores_fp32_masters(tmp_path):
     ow = dict(type='MixedPrecisionOptimWrapper', opt_level='O2',
               optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
@@ -160,6 +165,7 @@ def test_o2_without_device_constructor_fails_clearly(tmp_path):
                  optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
 
 
+@cpu_only
 def test_upstream_amp_optim_wrapper_on_cpu(tmp_path):
     """What ``tools/train.py --amp`` selects works on CPU (bf16)."""
     rec = RecordHook()
@@ -183,7 +189,8 @@ def test_o2_ddp_two_processes_rewrap(tmp_path, level):
     cmd = [python_exe(), '-m', 'torch.distributed.run', '--nproc_per_node',
            '2', '--master_port', str(free_port()),
            osp.join(HERE, 'mmcv_patches_toy.py'), str(tmp_path), level, '3']
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1',
+               CUDA_VISIBLE_DEVICES='')
     out = subprocess.run(cmd, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]

@@ -124,7 +124,7 @@ def test_kill_and_resume(tiny_coco, tmp_path):
 def test_amp_on_cpu(tiny_coco, tmp_path):
     """--amp (mmengine AmpOptimWrapper) and the AMP config train with bf16;
     the dynamic loss scaler skips the step with an injected inf, logged."""
-    opts = coco_options(tiny_coco, num_train=2, val=False)
+    opts = coco_options(tiny_coco, num_train=1, val=False)
     res = run_tool('train', CONFIG, str(tmp_path / 'flag'), args=['--amp'],
                    cfg_options=opts)
     assert res.returncode == 0, res
@@ -152,7 +152,7 @@ def test_benchmark_two_ranks(tiny_coco, tmp_path):
            '--work-dir', str(tmp_path / 'work'), '--cfg-options'
            ] + flatten_cfg_options(opts)
     env = dict(__import__('os').environ, PORT=str(free_port()),
-               OMP_NUM_THREADS='1')
+               OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='')
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           timeout=600)
@@ -169,16 +169,26 @@ def test_benchmark_two_ranks(tiny_coco, tmp_path):
 
 def test_tools_are_thin_wrappers(tmp_path):
     """--help reaches mmdet's own parsers (all mmdet flags available)."""
-    for tool, flags in (('train.py', ['--resume', '--amp', '--cfg-options',
-                                      '--launcher', '--work-dir']),
-                        ('test.py', ['--out', '--tta', '--cfg-options',
-                                     '--launcher', '--work-dir'])):
-        out = subprocess.run(
-            [python_exe(), osp.join(REPO_ROOT, 'tools', tool), '--help'],
-            cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0, out.stderr[-3000:]
-        for flag in flags:
-            assert flag in out.stdout, (tool, flag)
+    code = ('import runpy, sys\n'
+            'for tool in sys.argv[1:]:\n'
+            '    sys.argv = [tool, "--help"]\n'
+            '    print("==", tool)\n'
+            '    try:\n'
+            '        runpy.run_path(tool, run_name="__main__")\n'
+            '    except SystemExit as e:\n'
+            '        assert not e.code, e.code\n')
+    tools = [osp.join(REPO_ROOT, 'tools', t) for t in ('train.py', 'test.py')]
+    out = subprocess.run([python_exe(), '-c', code] + tools,
+                         cwd=str(tmp_path), capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    train_help, test_help = out.stdout.split('== ')[1:]
+    for flag in ('--resume', '--amp', '--cfg-options', '--launcher',
+                 '--work-dir', '--auto-scale-lr'):
+        assert flag in train_help, flag
+    for flag in ('--out', '--tta', '--cfg-options', '--launcher',
+                 '--work-dir', '--show-dir'):
+        assert flag in test_help, flag
     bad = subprocess.run(['bash', osp.join(REPO_ROOT, 'tools',
                                            'dist_train.sh')],
                          capture_output=True, text=True)

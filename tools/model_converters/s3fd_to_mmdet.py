@@ -30,7 +30,7 @@ import argparse
 import re
 import sys
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Tuple
+from typing import List, Mapping, Tuple
 
 import torch
 

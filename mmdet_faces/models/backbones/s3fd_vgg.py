@@ -1,5 +1,5 @@
-"""S3FDVGG: the VGG16 trunk of S3FD with its L2Norm sources and extra stages."""
-from typing import List, Optional, Sequence, Tuple, Union
+"""S3FDVGG: the VGG16 trunk of S3FD with L2Norm sources and extra stages."""
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn

@@ -43,7 +43,7 @@ def test_s3fd_vgg_state_dict_layout_and_init():
     assert keys == expect
     # the L2Norm scales survive init_weights; conv biases are zero
     assert [float(m.weight.detach()[0]) for m in model.l2_norms] == [10., 8., 5.]
-    assert float(model.features[0].bias.abs().sum()) == 0.
+    assert float(model.features[0].bias.detach().abs().sum()) == 0.
 
 
 def test_s3fd_vgg_widen_factor():

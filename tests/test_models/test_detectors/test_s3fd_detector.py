@@ -142,8 +142,8 @@ def test_training_iterations_reduce_loss():
     optim = OptimWrapper(torch.optim.Adam(det.parameters(), lr=1e-3))
     data = dict(inputs=imgs, data_samples=samples)
     losses = []
-    for _ in range(8):
+    for _ in range(6):
         log = det.train_step(data, optim)
         losses.append(float(log['loss']))
         assert np.isfinite(losses[-1])
-    assert min(losses[-3:]) < losses[0]
+    assert min(losses[-2:]) < losses[0]
