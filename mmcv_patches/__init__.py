@@ -17,9 +17,9 @@ changed something in this process.
 from . import compat, dist, runner  # noqa: F401
 from ._patching import apply_all, applied_patches, patch_report
 from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
-from .hooks import DistributedCheckHook, FaultInjectionHook
 from .dist import (DistEnv, DistEnvError, init_dist_pytorch, read_dist_env,
                    select_backend, select_device)
+from .hooks import DistributedCheckHook, FaultInjectionHook
 from .model_wrapper import DeviceDistributedDataParallel
 from .optimizers import (DeviceOptimWrapperConstructor, get_apex,
                          resolve_fused_optimizer)

@@ -275,8 +275,9 @@ def expected_lrs(param_scheduler: Iterable[dict], base_lr: float,
     """Learning rate of each of the first ``iters`` iterations.
 
     Steps mmengine's schedulers on a dummy SGD optimizer the way
-    ``ParamSchedulerHook`` does (iteration-based ones every iteration,
-    epoch-based ones every ``iters_per_epoch``).
+    ``ParamSchedulerHook`` does (iteration-based and
+    ``convert_to_iter_based`` ones every iteration, epoch-based ones every
+    ``iters_per_epoch``).
 
     Args:
         param_scheduler (Iterable[dict]): the config's ``param_scheduler``.
@@ -295,9 +296,14 @@ def expected_lrs(param_scheduler: Iterable[dict], base_lr: float,
     scheds = []
     for cfg in param_scheduler:
         cfg = copy.deepcopy(dict(cfg))
-        cfg['optimizer'] = opt
-        by_epoch = cfg.get('by_epoch', True)
-        scheds.append((PARAM_SCHEDULERS.build(cfg), by_epoch))
+        cfg.pop('_scope_', None)
+        # convert_to_iter_based schedulers step every iteration
+        by_epoch = cfg.get('by_epoch', True) and not cfg.get(
+            'convert_to_iter_based', False)
+        sched = PARAM_SCHEDULERS.build(
+            cfg, default_args=dict(optimizer=opt,
+                                   epoch_length=iters_per_epoch))
+        scheds.append((sched, by_epoch))
     lrs = []
     for i in range(iters):
         lrs.append(opt.param_groups[0]['lr'])

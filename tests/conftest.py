@@ -55,5 +55,5 @@ def tiny_widerface(tmp_path_factory):
     from mmdet_faces.datasets.synthetic_widerface import generate_widerface
     root = tmp_path_factory.mktemp('tiny_widerface')
     generate_widerface(str(root), num_train=24, num_val=12, seed=0,
-                       max_size=320)
+                       max_size=320, progress=False)
     return str(root)

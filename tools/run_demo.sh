@@ -19,8 +19,7 @@ trained=$(date +%s)
 echo "[demo] 2/3 testing $CKPT with the WIDER Face metric (stock mmdet tools/test.py)"
 rm -rf "$WORK/test"
 "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK/test" \
-  --show-dir vis --cfg-options default_hooks.visualization.interval=30 \
-  default_hooks.visualization.score_thr=0.5
+  --show-dir vis --cfg-options default_hooks.visualization.score_thr=0.5
 tested=$(date +%s)
 
 echo "[demo] 3/3 summary"

@@ -29,10 +29,10 @@ TestScale = Optional[Union[str, int, float, Tuple[int, Optional[int]]]]
 FACE_META = {'classes': ('face', ), 'palette': [(0, 255, 0)]}
 # test-pipeline steps that only load annotations (not needed to detect)
 _ANN_LOADERS = ('LoadAnnotations', 'LoadFaceAnnotations')
-# keys of reference (non-mmdet) checkpoints, to give a clear error
+# key prefixes of reference (non-mmdet) checkpoints, to give a clear error
 _REFERENCE_KEYS = {
     'retinaface': ('body.', 'ClassHead.', 'BboxHead.', 'LandmarkHead.'),
-    's3fd': ('vgg.', 'loc.', 'conf.', 'L2Norm3_3.'),
+    's3fd': ('vgg.', 'L2Norm3_3.', 'extras.', 'loc.', 'conf.'),
 }
 _CONVERTERS = {
     'retinaface': 'tools/model_converters/retinaface_to_mmdet.py',
@@ -166,11 +166,13 @@ def make_test_pipeline_cfg(cfg: Config,
 
 
 def _check_reference_keys(state_dict: dict, checkpoint: str) -> None:
-    keys = list(state_dict)
+    """Refuse an unconverted reference checkpoint, naming the converter."""
+    keys = [k[len('module.'):] if k.startswith('module.') else k
+            for k in state_dict]
+    if any(k.startswith(('backbone.', 'bbox_head.')) for k in keys):
+        return
     for arch, prefixes in _REFERENCE_KEYS.items():
-        if keys and all(
-                k.replace('module.', '', 1).startswith(prefixes)
-                for k in keys):
+        if any(k.startswith(prefixes) for k in keys):
             raise ValueError(
                 f'{checkpoint} is a {arch} reference checkpoint, not an '
                 f'mmdet one: convert it first with python '
@@ -397,11 +399,12 @@ class FaceDetector:
         bboxes = bboxes.detach().float().cpu().numpy().reshape(-1, 4)
         scores = pred.scores.detach().float().cpu().numpy().reshape(-1)
         kpts = None
-        if 'keypoints' in pred:
-            kpts = pred.keypoints.detach().float().cpu().numpy()
-            kpts = kpts.reshape(len(scores), -1, 2)
-        elif self.with_keypoints:
-            kpts = np.zeros((len(scores), 5, 2), np.float32)
+        if self.with_keypoints:
+            num_points = int(self.model.bbox_head.num_points)
+            kpts = np.zeros((len(scores), num_points, 2), np.float32)
+            if 'keypoints' in pred and len(scores):
+                kpts = pred.keypoints.detach().float().cpu().numpy()
+                kpts = kpts.reshape(len(scores), num_points, 2)
         return FaceDetections(
             bboxes=bboxes.astype(np.float32),
             scores=scores.astype(np.float32),

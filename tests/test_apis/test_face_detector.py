@@ -129,6 +129,10 @@ def test_input_types_and_batching(mnet, mnet_ckpt, tmp_path):
     assert (high.scores > 0.5).all() and len(high) > 0
     np.testing.assert_array_equal(
         high.bboxes, single[0].bboxes[single[0].scores > 0.5])
+    # no face at all
+    none = FaceDetector(MNET_CFG, mnet_ckpt, score_thr=0.9999)(imgs[0])
+    assert none.bboxes.shape == (0, 4) and none.keypoints.shape == (0, 5, 2)
+    assert none.to_dict()['boxes'] == []
     # JSON form
     d = single[0].to_dict()
     assert set(d) == {'height', 'width', 'boxes', 'scores', 'landmarks'}
@@ -245,3 +249,26 @@ def test_channels_last_and_amp_paths(mnet_ckpt):
     amp = FaceDetector(MNET_CFG, mnet_ckpt, amp=True, score_thr=0.5)(img)
     assert amp.bboxes.dtype == np.float32 and amp.keypoints.shape[1:] == (5,
                                                                           2)
+
+
+def test_converted_reference_checkpoint(tmp_path):
+    """A biubug6 checkpoint converted by the project's converter loads
+    (its meta has no dataset_meta: the classes stay ('face',)) and the
+    raw file is refused with the conversion command."""
+    from mmdet_faces.apis import FaceDetector
+    from tests.reference import retinaface_ref as ref
+    from tests.test_models.retinaface_utils import load_converter
+    net = ref.randomize_(ref.RetinaFace(ref.cfg_mnet, phase='test'), 3)
+    src = str(tmp_path / 'mobilenet0.25_Final.pth')
+    torch.save(net.state_dict(), src)
+    with pytest.raises(ValueError, match='retinaface_to_mmdet.py'):
+        FaceDetector(MNET_CFG, src)
+    dst = str(tmp_path / 'retinaface_mnet025_ref.pth')
+    assert load_converter().convert_file(src, dst) == 'mnet025'
+    det = FaceDetector(MNET_CFG, dst)
+    assert det.model.dataset_meta['classes'] == ('face', )
+    sd = det.model.state_dict()
+    assert torch.equal(sd['bbox_head.cls_convs.0.weight'],
+                       net.state_dict()['ClassHead.0.conv1x1.weight'])
+    res = det(random_images([(64, 80)], seed=6)[0])
+    assert res.keypoints.shape == (len(res), 5, 2)

@@ -1,0 +1,56 @@
+import numpy as np
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
+from mmdet_faces.visualization import FaceLocalVisualizer
+
+
+def _sample():
+    sample = DetDataSample()
+    pred = InstanceData()
+    pred.bboxes = torch.tensor([[10., 10., 50., 60.], [60., 20., 90., 70.]])
+    pred.scores = torch.tensor([0.9, 0.2])
+    pred.labels = torch.tensor([0, 0])
+    pred.keypoints = torch.tensor(
+        [[[20., 25.], [40., 25.], [30., 35.], [22., 48.], [38., 48.]],
+         [[70., 30.], [80., 30.], [75., 40.], [70., 55.], [80., 55.]]])
+    sample.pred_instances = pred
+    gt = InstanceData()
+    gt.bboxes = torch.tensor([[10., 10., 50., 60.]])
+    gt.labels = torch.tensor([0])
+    gt.keypoints = torch.full((1, 5, 2), 30.)
+    gt.keypoints_visible = torch.zeros(1, 5)  # a face without landmarks
+    sample.gt_instances = gt
+    return sample
+
+
+def test_draws_landmarks_in_their_colours(tmp_path):
+    vis = FaceLocalVisualizer(keypoint_radius=2)
+    vis.dataset_meta = dict(classes=('face', ), palette=[(0, 255, 0)])
+    image = np.zeros((80, 100, 3), dtype=np.uint8)
+    out = tmp_path / 'vis.jpg'
+    vis.add_datasample('img', image, _sample(), draw_gt=False,
+                       pred_score_thr=0.5, out_file=str(out))
+    drawn = vis.get_image()
+    assert out.is_file()
+    for k, (x, y) in enumerate([(20, 25), (40, 25), (30, 35), (22, 48),
+                                 (38, 48)]):
+        assert tuple(drawn[y, x]) == vis.keypoint_colors[k], k
+    # the low-score face (0.2 < 0.5) is not drawn
+    assert drawn[30, 70].sum() == 0 and drawn[55, 80].sum() == 0
+    # its box neither
+    assert drawn[20:70, 60].sum() == 0
+    # the kept box is drawn
+    assert drawn[10:60, 10].sum() > 0
+
+
+def test_unlabelled_gt_landmarks_are_hidden():
+    vis = FaceLocalVisualizer()
+    vis.dataset_meta = dict(classes=('face', ), palette=[(0, 255, 0)])
+    image = np.zeros((80, 100, 3), dtype=np.uint8)
+    vis.add_datasample('img', image, _sample(), draw_pred=False)
+    drawn = vis.get_image()
+    # gt box drawn, but no point at (30, 30): its landmarks are unlabelled
+    assert drawn[10:60, 10].sum() > 0
+    assert drawn[30, 30].sum() == 0
