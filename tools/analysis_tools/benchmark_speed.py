@@ -116,6 +116,8 @@ def parse_args(argv=None):
     for key, (cpu_v, gpu_v) in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, gpu_v if gpu else cpu_v)
+    if args.train_batch is None and not gpu:
+        args.train_batch = 2
     args.checkpoints = dict(c.split('=', 1) for c in args.checkpoint)
     return args
 
