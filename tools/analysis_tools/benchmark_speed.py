@@ -32,10 +32,11 @@ Measured, per model:
 
 Weights are random unless ``--checkpoint NAME=PATH`` is given; the face
 biases of a random model are shifted so that, on the VGA test image, 1 % of
-each level's anchors score above the 0.02 threshold, as with a trained
-model (a few hundred candidates into NMS, not all anchors at ~0.5); the
-``dets/img`` column gives the detections per image after NMS. Prints the hardware (CPU model, cores, GPU) and software
-versions with a markdown table.
+each level's anchors score above the test threshold (0.02 RetinaFace, 0.05
+S3FD), as with a trained model (tens to hundreds of candidates into NMS,
+not every anchor at ~0.5); the ``dets/img`` column gives the detections per
+image after NMS. Prints the hardware (CPU model, cores, GPU) and software
+versions with a markdown table (``--out-json`` also saves everything).
 """
 import argparse
 import json
