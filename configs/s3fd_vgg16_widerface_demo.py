@@ -2,31 +2,37 @@
 # short run on a 2-core CPU, no download.
 #
 # What is changed from configs/s3fd_vgg16_widerface.py, and why:
-# - width x0.25 (S3FDVGG widen_factor; channels 16..256, 1/16 of the FLOPs):
-#   full VGG16 costs ~90 GFLOPs per 320x320 image forward + backward, far
-#   too slow for minutes on 2 cores; the reduced trunk keeps the S3FD
-#   layout (same layers, strides, L2Norm sources, anchors, max-out,
-#   matching, loss). The reference checkpoints do not fit this width.
-# - random init (no vgg16_reducedfc; pass one with
-#   --cfg-options model.backbone.pretrained=... only for widen_factor=1).
-# - 320x320 crops instead of 640, batch 8: the synthetic faces are 8-400 px
-#   in images of long side 410-1024, the square crop (0.3-1 of the short
-#   side) resized to 320 keeps easy faces (>= 50 px) at 25-170 px, inside
+# - width x0.125 (S3FDVGG widen_factor; channels 8..128, 1/64 of the FLOPs):
+#   full VGG16 costs ~60 GFLOPs per 256x256 image forward + backward, hours
+#   on 2 cores; the slim trunk keeps the S3FD layout (same layers, strides,
+#   L2Norm sources, anchors, max-out, matching, loss). The reference
+#   checkpoints do not fit this width.
+# - random init (no vgg16_reducedfc; `model.backbone.pretrained=...` only
+#   fits widen_factor=1).
+# - 256x256 crops instead of 640, batch 8: the synthetic faces are 8-400 px
+#   in images of long side 410-1024; the square crop (0.3-1 of the short
+#   side) resized to 256 keeps easy faces (>= 50 px) at ~20-140 px, inside
 #   the 16-256 anchor range.
-# - AdamW lr 1e-3 with a 100-iteration linear warmup and cosine decay
-#   instead of SGD lr 1e-3 for 200k iterations: the plain (BN-free) VGG
-#   trained from scratch moves too slowly with SGD at 1e-3 for a few hundred
-#   iterations, and larger SGD rates diverge without BN; Adam's per-weight
-#   scaling with a warmup trains it stably in this budget.
-# - test images resized to long side 640 (keep ratio) instead of the
-#   original size, to keep the 150-image evaluation short on the CPU.
+# - AdamW lr 2e-3, 50-iteration linear warmup, cosine decay, gradient
+#   clipping, 300 iterations (4 epochs of the 600 images) instead of SGD
+#   lr 1e-3 for 200k iterations: the reference rate is meant for a
+#   pretrained trunk and a long schedule; for a few hundred iterations of a
+#   BN-free VGG from scratch, Adam's per-weight step sizes (with warmup and
+#   clipping) are the safer choice. Not tuned beyond the runs noted below.
+# - test images resized to long side 512 (keep ratio) instead of the
+#   original size, so the 150-image evaluation takes seconds.
+# Measured on this 2-core machine (600 / 150 images, seed 0): 0.35-0.45 s
+# per iteration when nothing else runs; this config (300 iterations) gave
+# easy / medium / hard AP 0.937 / 0.946 / 0.927, in 9.1 min wall for train
+# + test while the cores were shared with other jobs; 400 iterations gave
+# 0.950 / 0.945 / 0.937.
 _base_ = ['./s3fd_vgg16_widerface.py']
 
 data_root = 'data/widerface/'
 widen_factor = 0.125
 train_scale = (256, 256)
 test_scale = (512, 512)  # long side
-max_iters = 400
+max_iters = 300
 
 model = dict(
     backbone=dict(widen_factor=widen_factor, pretrained=None),

@@ -57,3 +57,18 @@ def tiny_widerface(tmp_path_factory):
     generate_widerface(str(root), num_train=24, num_val=12, seed=0,
                        max_size=320, progress=False)
     return str(root)
+
+
+@pytest.fixture(autouse=True)
+def _mmdet_default_scope(request):
+    """Run every test with mmdet as the default registry scope.
+
+    A Runner built by an earlier test (e.g. a toy model in the mmcv_patches
+    tests) leaves its own scope current; mmdet components then build their
+    sub-modules from the wrong root registry, exactly as they would in any
+    process with another default scope.
+    """
+    from mmengine.registry import DefaultScope
+    DefaultScope.get_instance(f'mmdet_faces_test_{request.node.nodeid}',
+                              scope_name='mmdet')
+    yield

@@ -16,12 +16,16 @@ Measured, per model:
   RetinaFace-R50 840x840), through :class:`mmdet_faces.apis.FaceDetector`
   on a BGR uint8 image already in memory:
 
-  - ``e2e b1``: median latency of one image, end to end: test pipeline,
+  - ``e2e b1``: latency of one image, end to end: test pipeline,
     data preprocessor, network, decoding, score threshold, NMS, results
     as numpy boxes / scores / landmarks;
-  - ``net b1``: median latency of the network alone (preprocessed input,
+  - ``net b1``: latency of the network alone (preprocessed input,
     backbone + neck + head convolutions, no decoding);
   - ``e2e bN``: images/s of ``--batch`` images per call, end to end;
+
+  each as the median (and best) of at least ``--iters`` timed calls after
+  ``--warmup`` ones, repeated until ``--min-time`` seconds passed (the best
+  is the steadier number on a machine shared with other jobs);
 
 * training images/s at the train size: ``model.train_step`` (forward,
   loss, backward, optimizer step) fed by the config's real train pipeline
@@ -90,6 +94,9 @@ def parse_args(argv=None):
                         help='timed inference calls (default CPU 3, GPU 50)')
     parser.add_argument('--warmup', type=int, default=None,
                         help='untimed calls first (default CPU 1, GPU 10)')
+    parser.add_argument('--min-time', type=float, default=3.,
+                        help='repeat a timing until it took this many '
+                        'seconds (up to 20 x --iters calls; default 3)')
     parser.add_argument('--train-iters', type=int, default=None,
                         help='timed train steps (default CPU 2, GPU 20)')
     parser.add_argument('--train-batch', type=int, default=None,
@@ -103,6 +110,9 @@ def parse_args(argv=None):
                         'at most the CPU count)')
     parser.add_argument('--data-root', default='data/widerface',
                         help='WIDER-format data set for training')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads (default: torch\'s); 1 is '
+                        'steadier on a CPU shared with other jobs')
     parser.add_argument('--no-train', action='store_true')
     parser.add_argument('--no-infer', action='store_true')
     parser.add_argument('--checkpoint', nargs='+', default=[],
@@ -166,18 +176,24 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timeit(fn, iters: int, warmup: int, device: torch.device) -> float:
-    """Median seconds of ``fn()``."""
+def _timeit(fn, iters: int, warmup: int, device: torch.device,
+            min_time: float = 0.) -> Dict[str, float]:
+    """Seconds of ``fn()``: ``median`` and ``best`` of at least ``iters``
+    calls, more (up to ``20 * iters``) until ``min_time`` seconds passed."""
     for _ in range(warmup):
         fn()
     _sync(device)
-    times = []
-    for _ in range(iters):
+    times: List[float] = []
+    total = 0.
+    while len(times) < iters or (total < min_time
+                                 and len(times) < 20 * iters):
         start = time.perf_counter()
         fn()
         _sync(device)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        total += times[-1]
+    return dict(median=statistics.median(times), best=min(times),
+                n=len(times))
 
 
 # -------------------------------------------------------------- inference
@@ -255,7 +271,8 @@ def bench_inference(name: str, config: str, args,
         h, w = sizes[key]
         img = test_image((h, w), data_root)
         dets = len(det1(img))
-        e2e = _timeit(lambda: det1(img), args.iters, args.warmup, device)
+        e2e = _timeit(lambda: det1(img), args.iters, args.warmup, device,
+                      args.min_time)
         # the network alone on the preprocessed input
         data = det1.model.data_preprocessor(
             {
@@ -270,23 +287,31 @@ def bench_inference(name: str, config: str, args,
             with torch.no_grad(), det1._autocast():
                 det1.model.bbox_head(det1.model.extract_feat(inputs))
 
-        net_s = _timeit(net, args.iters, args.warmup, device)
+        net_s = _timeit(net, args.iters, args.warmup, device, args.min_time)
         imgs = [img.copy() for _ in range(args.batch)]
         batch_s = _timeit(lambda: detn(imgs), max(1, args.iters // 2 + 1),
-                          max(1, args.warmup // 2), device)
+                          max(1, args.warmup // 2), device, args.min_time)
         rows.append(
             dict(
                 model=MODELS[name][0],
                 input=f'{w}x{h}',
                 size=key,
-                e2e_b1_ms=e2e * 1e3,
-                net_b1_ms=net_s * 1e3,
+                e2e_b1_ms=e2e['median'] * 1e3,
+                e2e_b1_best_ms=e2e['best'] * 1e3,
+                net_b1_ms=net_s['median'] * 1e3,
+                net_b1_best_ms=net_s['best'] * 1e3,
                 batch=args.batch,
-                e2e_bN_img_s=args.batch / batch_s,
+                e2e_bN_img_s=args.batch / batch_s['median'],
+                e2e_bN_best_img_s=args.batch / batch_s['best'],
+                calls=(e2e['n'], net_s['n'], batch_s['n']),
                 dets=dets))
-        print(f'  {rows[-1]["model"]} {w}x{h}: e2e b1 {e2e * 1e3:.1f} ms, '
-              f'net b1 {net_s * 1e3:.1f} ms, b{args.batch} '
-              f'{args.batch / batch_s:.1f} img/s, {dets} dets', flush=True)
+        r = rows[-1]
+        print(f'  {r["model"]} {w}x{h}: e2e b1 {r["e2e_b1_ms"]:.1f} ms '
+              f'(best {r["e2e_b1_best_ms"]:.1f}), net b1 '
+              f'{r["net_b1_ms"]:.1f} ms (best {r["net_b1_best_ms"]:.1f}), '
+              f'b{args.batch} {r["e2e_bN_img_s"]:.2f} img/s (best '
+              f'{r["e2e_bN_best_img_s"]:.2f}), {dets} dets, calls '
+              f'{r["calls"]}', flush=True)
     del det1, detn
     return rows
 
@@ -412,10 +437,12 @@ def markdown(env: dict, infer_rows: List[dict], train_rows: List[dict],
             '(img/s) | dets/img |', '|---|---|---:|---:|---:|---:|'
         ]
         for r in infer_rows:
-            lines.append(f'| {r["model"]} | {r["input"]} | '
-                         f'{r["e2e_b1_ms"]:.1f} | {r["net_b1_ms"]:.1f} | '
-                         f'{r["e2e_bN_img_s"]:.2f} | {r["dets"]} |')
-        lines.append('')
+            lines.append(
+                f'| {r["model"]} | {r["input"]} | {r["e2e_b1_ms"]:.1f} '
+                f'({r["e2e_b1_best_ms"]:.1f}) | {r["net_b1_ms"]:.1f} '
+                f'({r["net_b1_best_ms"]:.1f}) | {r["e2e_bN_img_s"]:.2f} '
+                f'({r["e2e_bN_best_img_s"]:.2f}) | {r["dets"]} |')
+        lines += ['', 'median (best) of the timed calls', '']
     if train_rows:
         lines += [
             '| model | train size | batch | data | workers | train '
@@ -431,6 +458,8 @@ def markdown(env: dict, infer_rows: List[dict], train_rows: List[dict],
 def main(argv=None) -> dict:
     args = parse_args(argv)
     warnings.filterwarnings('ignore')
+    if args.threads:
+        torch.set_num_threads(args.threads)
     import mmdet_faces  # noqa: F401
     env = environment(args.device)
     data_root = args.data_root

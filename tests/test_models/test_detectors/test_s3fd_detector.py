@@ -144,6 +144,6 @@ def test_training_iterations_reduce_loss():
     losses = []
     for _ in range(6):
         log = det.train_step(data, optim)
-        losses.append(float(log['loss']))
+        losses.append(float(torch.as_tensor(log['loss']).detach()))
         assert np.isfinite(losses[-1])
     assert min(losses[-2:]) < losses[0]
