@@ -11,7 +11,7 @@ _base_ = './retinaface_mnet025_widerface.py'
 
 data_root = 'data/widerface/'
 train_scale = (320, 320)
-max_epochs = 8
+max_epochs = 12
 
 train_pipeline = [
     dict(type='LoadFaceImage', ignore_empty=True),

@@ -31,7 +31,6 @@ import sys
 from typing import Iterator, List, Optional, Tuple
 
 import cv2
-import numpy as np
 from mmengine.config import DictAction
 from mmengine.utils import ProgressBar
 

@@ -21,7 +21,10 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-__all__ = ['FaceDetector', 'FaceDetections', 'TestScale', 'ImageInput']
+__all__ = [
+    'FaceDetector', 'FaceDetections', 'make_test_pipeline_cfg', 'TestScale',
+    'ImageInput'
+]
 
 ImageInput = Union[str, Path, np.ndarray]
 TestScale = Optional[Union[str, int, float, Tuple[int, Optional[int]]]]
@@ -467,6 +470,16 @@ class FaceDetector:
         vis.draw_labels = draw_scores
         inst = result.to_instance_data()
         inst = inst[inst.scores > score_thr]
+        # shapes outside the image would widen the matplotlib axes (the
+        # image then shrinks in the drawing): clip boxes, hide such points
+        h, w = img.shape[:2]
+        inst.bboxes[:, 0::2] = inst.bboxes[:, 0::2].clamp(0, w)
+        inst.bboxes[:, 1::2] = inst.bboxes[:, 1::2].clamp(0, h)
+        if 'keypoints' in inst:
+            k = inst.keypoints
+            inst.keypoints_visible = ((k[..., 0] >= 0) & (k[..., 0] <= w) &
+                                      (k[..., 1] >= 0) &
+                                      (k[..., 1] <= h)).float()
         sample = DetDataSample(pred_instances=inst)
         rgb = np.ascontiguousarray(img[..., ::-1])
         if rgb.dtype != np.uint8:

@@ -47,7 +47,12 @@ class FaceLocalVisualizer(DetLocalVisualizer):
     def _draw_instances(self, image: np.ndarray, instances: InstanceData,
                         classes: Optional[List[str]],
                         palette: Optional[List[tuple]]) -> np.ndarray:
-        """Draw boxes (mmdet) and then landmarks of ``instances``."""
+        """Draw boxes (mmdet) and then landmarks of ``instances``.
+
+        Boxes are clipped to the image and points outside it are hidden:
+        mmengine widens the canvas for anything drawn out of bounds.
+        """
+        instances = self._clip_to_image(instances, image.shape[:2])
         if not self.draw_labels and 'labels' in instances:
             # mmdet draws text for every labelled box; drop labels to skip it.
             instances = instances.clone()
@@ -70,6 +75,34 @@ class FaceLocalVisualizer(DetLocalVisualizer):
             return image
         return self.draw_keypoints(image, instances.keypoints,
                                    instances.get('keypoints_visible', None))
+
+    @staticmethod
+    def _clip_to_image(instances: InstanceData,
+                       hw: Tuple[int, int]) -> InstanceData:
+        """Copy of ``instances`` with boxes clipped to ``hw`` and points
+        outside it marked invisible."""
+        if len(instances) == 0 or ('bboxes' not in instances
+                                   and 'keypoints' not in instances):
+            return instances
+        h, w = hw
+        instances = instances.clone()
+        if 'bboxes' in instances:
+            boxes = instances.bboxes
+            if not isinstance(boxes, torch.Tensor):
+                boxes = boxes.tensor
+            boxes = boxes.clone()
+            boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w - 1)
+            boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h - 1)
+            instances.bboxes = boxes
+        if 'keypoints' in instances:
+            kpts = torch.as_tensor(instances.keypoints).float()
+            inside = ((kpts[..., 0] >= 0) & (kpts[..., 0] <= w - 1) &
+                      (kpts[..., 1] >= 0) & (kpts[..., 1] <= h - 1))
+            if 'keypoints_visible' in instances:
+                inside &= torch.as_tensor(
+                    instances.keypoints_visible).reshape(inside.shape) > 0
+            instances.keypoints_visible = inside.float()
+        return instances
 
     def draw_keypoints(self, image: np.ndarray,
                        keypoints: Union[np.ndarray, torch.Tensor],

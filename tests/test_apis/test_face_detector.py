@@ -202,6 +202,12 @@ def test_s3fd_and_drawing(tmp_path):
         img_shape=(64, 96))
     vis = det.draw(imgs[0], faces, draw_scores=False)
     assert (vis[25, 20] != imgs[0][25, 20]).any()
+    # a face partly outside the image: the rest of the image is untouched
+    # (not shrunk to make room for the outside part)
+    faces.bboxes[:] = [-30, -20, 20, 30]
+    faces.keypoints[:] -= 40
+    vis = det.draw(imgs[0], faces, draw_scores=False)
+    np.testing.assert_array_equal(vis[40:, 40:], imgs[0][40:, 40:])
 
 
 def test_errors(mnet, mnet_ckpt, tmp_path):

@@ -54,3 +54,19 @@ def test_unlabelled_gt_landmarks_are_hidden():
     # gt box drawn, but no point at (30, 30): its landmarks are unlabelled
     assert drawn[10:60, 10].sum() > 0
     assert drawn[30, 30].sum() == 0
+
+
+def test_out_of_image_boxes_and_points_keep_the_canvas():
+    vis = FaceLocalVisualizer()
+    vis.dataset_meta = dict(classes=('face', ), palette=[(0, 255, 0)])
+    sample = _sample()
+    sample.pred_instances.bboxes[0] = torch.tensor([-20., -10., 150., 90.])
+    sample.pred_instances.keypoints[0, 0] = torch.tensor([-5., 200.])
+    image = np.zeros((80, 100, 3), dtype=np.uint8)
+    vis.add_datasample('img', image, sample, draw_gt=False,
+                       pred_score_thr=0.5)
+    drawn = vis.get_image()
+    assert drawn.shape == image.shape
+    # the clipped box runs along the image border, the other points stay
+    assert drawn[:, 0].sum() > 0
+    assert tuple(drawn[25, 40]) == vis.keypoint_colors[1]

@@ -53,7 +53,7 @@ import sys
 import tempfile
 import time
 import warnings
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import cv2
 import numpy as np

@@ -17,7 +17,8 @@ input pixels) and applies the model's normalisation itself. Outputs:
 
 Anchors are computed in the graph from the feature-map sizes, so the file is
 valid for any input size. ``CHECKPOINT`` may be ``none`` (random weights,
-to try the export). ``--verify`` runs onnxruntime against PyTorch on random
+to try the export; the box / landmark convs are then damped to a trained
+head's output range, see :func:`damp_random_regression_`). ``--verify`` runs onnxruntime against PyTorch on random
 images of three sizes at batch 1 and 4 and fails when a decoded output
 differs by more than ``--atol`` (plus 2 float32 ulps of the value: above
 1024 px one ulp is already 1.2e-4).
@@ -81,6 +82,23 @@ def parse_args(argv=None):
     return args
 
 
+def damp_random_regression_(model, factor: float = 0.05) -> None:
+    """Scale the box / landmark convs of a random model by ``factor``.
+
+    A trained head predicts deltas of a few units; a random one on a deep
+    backbone (R50) predicts ~100, i.e. boxes of 1e9 px, where float32
+    rounding of the backbone alone (1e-6 relative) moves boxes by more
+    than any absolute tolerance. Damping keeps ``none`` exports checkable.
+    """
+    head = model.bbox_head
+    convs = list(head.reg_convs) + list(getattr(head, 'kpt_convs', []))
+    with torch.no_grad():
+        for conv in convs:
+            conv.weight.mul_(factor)
+            if conv.bias is not None:
+                conv.bias.mul_(factor)
+
+
 def verify(model, out_file: str, sizes, batches, atol: float,
            with_nms: bool, nms_kwargs: dict) -> bool:
     """Parity of the decoded outputs (an NMS export is checked through a
@@ -124,6 +142,10 @@ def main(argv=None) -> int:
     ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
     det = FaceDetector(
         args.config, ckpt, device='cpu', cfg_options=args.cfg_options)
+    if ckpt is None:
+        damp_random_regression_(det.model)
+        print('random weights (checkpoint none): box / landmark convs '
+              'scaled by 0.05 so that the decoded boxes have image sizes')
     nms_kwargs = dict(
         score_thr=args.score_thr,
         iou_thr=args.iou_thr,
