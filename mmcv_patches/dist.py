@@ -24,6 +24,7 @@ Environment (set by ``torch.distributed.run`` / ``tools/dist_train.sh``):
                        host with offsets 0 and 4)
 =====================  =====================================================
 """
+import atexit
 import logging
 import os
 from dataclasses import dataclass
@@ -231,11 +232,31 @@ def init_dist_pytorch(backend: Optional[str] = None,
             rank=env.rank,
             world_size=env.world_size,
             **kwargs)
+        atexit.register(shutdown_process_group)
     else:
         import mmengine.dist.utils as mm_dist_utils
         original(mm_dist_utils._init_dist_pytorch)(
             backend, init_backend=init_backend, **kwargs)
     return env
+
+
+def shutdown_process_group() -> None:
+    """Leave the default process group together, at interpreter exit.
+
+    mmengine never destroys the group it creates. With gloo, a rank that
+    leaves while its peer still holds the connection can abort (SIGABRT) in
+    the group's destructor; a barrier followed by ``destroy_process_group``
+    ends every rank cleanly. Registered with :mod:`atexit` by
+    :func:`init_dist_pytorch`; does nothing when no group is left.
+    """
+    if not torch_dist.is_available() or not torch_dist.is_initialized():
+        return
+    try:
+        if torch_dist.get_backend() == 'gloo':
+            torch_dist.barrier()
+        torch_dist.destroy_process_group()
+    except Exception:  # a peer is already gone: nothing to coordinate
+        pass
 
 
 def _patched_init_dist_pytorch(backend='nccl', init_backend='torch',

@@ -169,11 +169,17 @@ def run_tool(tool: str,
             stderr=subprocess.STDOUT,
             text=True,
             timeout=timeout)
-        return ToolResult(cmd, proc.returncode, proc.stdout)
+        result = ToolResult(cmd, proc.returncode, proc.stdout)
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (
             e.stdout or '')
-        return ToolResult(cmd, -999, out + f'\n[timed out after {timeout}s]')
+        result = ToolResult(cmd, -999,
+                            out + f'\n[timed out after {timeout}s]')
+    if result.returncode != 0:
+        # the whole log, for pytest's "Captured stdout" of a failing test
+        print(f'--- {" ".join(cmd)} exited with {result.returncode} ---')
+        print(result.output)
+    return result
 
 
 def read_dist_checks(work_dir: str) -> Dict[int, dict]:

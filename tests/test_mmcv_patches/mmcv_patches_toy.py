@@ -97,5 +97,10 @@ if __name__ == '__main__':
                          custom_hooks=[dict(type='DistributedCheckHook',
                                             interval=1)])
     runner.train()
-    print('wrapper', type(runner.model).__name__,
-          next(runner.model.module.conv.parameters()).dtype)
+    line = (f'wrapper {type(runner.model).__name__} '
+            f'{next(runner.model.module.conv.parameters()).dtype}')
+    print(line)
+    # one file per rank: the ranks' stdout lines can interleave in the pipe
+    rank = int(os.environ.get('RANK', 0))
+    with open(os.path.join(work_dir, f'wrapper_rank{rank}.txt'), 'w') as f:
+        f.write(line + '\n')

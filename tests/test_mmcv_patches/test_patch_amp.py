@@ -194,8 +194,10 @@ def test_o2_ddp_two_processes_rewrap(tmp_path, level):
     out = subprocess.run(cmd, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
-    assert out.stdout.count(
-        'wrapper DeviceDistributedDataParallel torch.bfloat16') == 2
+    for rank in (0, 1):
+        with open(osp.join(str(tmp_path), f'wrapper_rank{rank}.txt')) as f:
+            assert f.read().strip() == (
+                'wrapper DeviceDistributedDataParallel torch.bfloat16')
     from mmcv_patches.testing import assert_ranks_identical, read_dist_checks
     checks = read_dist_checks(str(tmp_path))
     for stage in ('before_train', 'iter_1', 'iter_3', 'after_train'):
