@@ -173,10 +173,12 @@ class RetinaFaceHead(BaseDenseHead):
             ``kpt`` (B, A, 2K) and ``anchors`` (A, 4).
         """
         featmap_sizes = [s.shape[-2:] for s in cls_scores]
+        # fp32 anchors even under AMP: fp16 rounds pixel coordinates > 1024
+        # to 1 px and decoded boxes with them
         anchors = torch.cat(
             self.prior_generator.grid_priors(
                 featmap_sizes,
-                dtype=cls_scores[0].dtype,
+                dtype=torch.float32,
                 device=cls_scores[0].device))
         return (self._flatten(cls_scores, self.cls_out_channels),
                 self._flatten(bbox_preds, 4),

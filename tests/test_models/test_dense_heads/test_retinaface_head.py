@@ -254,3 +254,16 @@ def test_loss_unlabelled_points_have_no_weight():
     assert torch.isfinite(part['loss_landmark'])
     assert 0 < part['loss_landmark'] < full['loss_landmark']
     assert torch.equal(part['loss_bbox'], full['loss_bbox'])
+
+
+def test_anchors_stay_fp32_for_half_outputs():
+    """Under AMP the head outputs are fp16; anchors must not be (fp16 rounds
+    pixel coordinates above 1024 to whole pixels and more)."""
+    head = _head()
+    gen = torch.Generator().manual_seed(0)
+    cls, box, kpt = _random_preds(head, (1600, 2100), 1, gen)
+    half = [[t.half() for t in lvl] for lvl in (cls, box, kpt)]
+    *_, anchors_half = head.flatten_preds(*half)
+    *_, anchors = head.flatten_preds(cls, box, kpt)
+    assert anchors_half.dtype == torch.float32
+    assert torch.equal(anchors_half, anchors)
