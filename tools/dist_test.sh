@@ -16,21 +16,5 @@ else
   CHECKPOINT=$2; GPUS=$3
 fi
 shift 3
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PY="$ROOT/.venv/bin/python"
-[[ -x "$PY" ]] || PY=python
-export NNODES=${NNODES:-1}
-export NODE_RANK=${NODE_RANK:-0}
-export MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PORT=${PORT:-29500}
-export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
-exec "$PY" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$ROOT/tools/test.py" \
-    "$CONFIG" \
-    "$CHECKPOINT" \
-    --launcher pytorch "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/torchrun_launch.sh"
+torchrun_launch "$GPUS" tools/test.py "$CONFIG" "$CHECKPOINT" --launcher pytorch "$@"

@@ -14,20 +14,5 @@ fi
 CONFIG=$1
 GPUS=$2
 shift 2
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PY="$ROOT/.venv/bin/python"
-[[ -x "$PY" ]] || PY=python
-export NNODES=${NNODES:-1}
-export NODE_RANK=${NODE_RANK:-0}
-export MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PORT=${PORT:-29500}
-export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
-exec "$PY" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$ROOT/tools/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/torchrun_launch.sh"
+torchrun_launch "$GPUS" tools/train.py "$CONFIG" --launcher pytorch "$@"
