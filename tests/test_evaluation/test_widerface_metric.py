@@ -186,3 +186,37 @@ def test_bad_arguments(tmp_path):
         WIDERFaceMetric(gt_dir=str(tmp_path / 'nope'))
     with pytest.raises(ValueError, match='size_mode'):
         WIDERFaceMetric(size_mode='width')
+
+
+def test_metric_int_box_format_is_the_reference_writer(tmp_path, tiny_case):
+    """box_format='int' writes and scores the boxes as biubug6's
+    test_widerface.py writes them: x = int(x1), w = int(x2) - int(x1)."""
+    gt_dir, images, preds = tiny_case
+    rng = np.random.default_rng(1)
+    samples, ref_rows = [], {}
+    for k, v in preds.items():
+        xyxy = _xyxy(v)
+        xyxy[:, :4] += rng.uniform(-0.9, 0.9, (len(xyxy), 4))  # fractions
+        samples.append(_sample(k, xyxy))
+        rows = []
+        for x1, y1, x2, y2, score in xyxy.astype(np.float32).tolist():
+            rows.append([int(x1), int(y1), int(x2) - int(x1),
+                         int(y2) - int(y1), score])
+        ref_rows[k] = np.asarray(rows, np.float64).reshape(-1, 5)
+    out_dir = str(tmp_path / 'int')
+    res = _run(METRICS.build(dict(type='WIDERFaceMetric', gt_dir=gt_dir,
+                                  outfile_prefix=out_dir, box_format='int')),
+               samples)
+    gt = load_widerface_gt(gt_dir)
+    ref = evaluate_widerface(_score_sorted(ref_rows), gt)
+    for s in SETTINGS:
+        assert res[f'widerface/{s}'] == pytest.approx(ref[s], nan_ok=True)
+    name = f'{images[0][0]}/{images[0][1]}'
+    with open(osp.join(out_dir, name + '.txt')) as f:
+        rows = [line.split() for line in f.read().splitlines()[2:]]
+    written = np.asarray([r[:4] for r in rows], np.float64)
+    assert all('.' not in c for r in rows for c in r[:4])
+    expect = _score_sorted(ref_rows)[name][:, :4]
+    assert np.array_equal(written, expect)
+    with pytest.raises(ValueError, match='box_format'):
+        WIDERFaceMetric(box_format='round')

@@ -77,6 +77,12 @@ class WIDERFaceMetric(BaseMetric):
             to small < 32, medium 32-96, large >= 96 pixels.
         size_mode (str): ``'sqrt_area'`` or ``'height'``: the face size of
             the buckets. Defaults to ``'sqrt_area'``.
+        box_format (str): How boxes become ``x y w h`` rows, in the files
+            and in the evaluation. ``'float'``: rounded to 0.001 px.
+            ``'int'``: as the RetinaFace reference writer
+            (biubug6 ``test_widerface.py``) does for its published numbers:
+            ``x = int(x1)``, ``w = int(x2) - int(x1)`` (truncation).
+            Defaults to ``'float'``.
         collect_device (str): ``'cpu'`` or ``'gpu'``, used to gather the
             results of all ranks. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to
@@ -91,6 +97,7 @@ class WIDERFaceMetric(BaseMetric):
                  allow_missing: bool = False,
                  size_buckets: Optional[dict] = DEFAULT_SIZE_BUCKETS,
                  size_mode: str = 'sqrt_area',
+                 box_format: str = 'float',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -100,6 +107,10 @@ class WIDERFaceMetric(BaseMetric):
         if size_mode not in ('sqrt_area', 'height'):
             raise ValueError(f'size_mode must be "sqrt_area" or "height", '
                              f'got {size_mode!r}')
+        if box_format not in ('float', 'int'):
+            raise ValueError(f'box_format must be "float" or "int", got '
+                             f'{box_format!r}')
+        self.box_format = box_format
         self.gt_dir = gt_dir
         self.iou_thr = float(iou_thr)
         self.outfile_prefix = outfile_prefix
@@ -146,20 +157,27 @@ class WIDERFaceMetric(BaseMetric):
                 result['ignored'] = _to_numpy(ignored.get('bboxes'), 4)
             self.results.append(result)
 
-    @staticmethod
-    def _xywh(dets: np.ndarray) -> np.ndarray:
-        """float32 ``x1 y1 x2 y2 s`` -> rounded float64 ``x y w h s``."""
+    def _xywh(self, dets: np.ndarray) -> np.ndarray:
+        """float32 ``x1 y1 x2 y2 s`` -> float64 ``x y w h s`` rounded (or
+        truncated) as ``box_format`` says."""
         d = dets.astype(np.float64)
         out = np.empty_like(d)
-        out[:, :2] = _round(d[:, :2], _BOX_DECIMALS)
-        out[:, 2:4] = _round(d[:, 2:4] - d[:, :2], _BOX_DECIMALS)
+        if self.box_format == 'int':
+            # Python's int(): toward zero (+ 0.0 turns -0.0 into 0.0)
+            corners = np.trunc(d[:, :4]) + 0.0
+            out[:, :2] = corners[:, :2]
+            out[:, 2:4] = corners[:, 2:4] - corners[:, :2]
+        else:
+            out[:, :2] = _round(d[:, :2], _BOX_DECIMALS)
+            out[:, 2:4] = _round(d[:, 2:4] - d[:, :2], _BOX_DECIMALS)
         out[:, 4] = _round(d[:, 4], _SCORE_DECIMALS)
         return out
 
     def _write(self, names, dets):
         """Write the official txt layout under ``outfile_prefix``."""
-        fmt = (f'%.{_BOX_DECIMALS}f %.{_BOX_DECIMALS}f %.{_BOX_DECIMALS}f '
-               f'%.{_BOX_DECIMALS}f %.{_SCORE_DECIMALS}f\n')
+        decimals = 0 if self.box_format == 'int' else _BOX_DECIMALS
+        fmt = (f'%.{decimals}f %.{decimals}f %.{decimals}f '
+               f'%.{decimals}f %.{_SCORE_DECIMALS}f\n')
         for name, d in zip(names, dets):
             event, img = name.split('/')
             folder = osp.join(self.outfile_prefix, event)
