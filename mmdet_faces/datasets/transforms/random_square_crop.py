@@ -7,6 +7,7 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes
 
 from mmdet_faces.structures import BBoxKeypoints
+from .utils import compose_homography
 
 
 @TRANSFORMS.register_module()
@@ -140,11 +141,7 @@ class RandomSquareCrop(BaseTransform):
     def _record_homography(results: dict, left: int, top: int) -> None:
         matrix = np.array([[1, 0, -left], [0, 1, -top], [0, 0, 1]],
                           dtype=np.float32)
-        if results.get('homography_matrix') is None:
-            results['homography_matrix'] = matrix
-        else:
-            results['homography_matrix'] = matrix @ results[
-                'homography_matrix']
+        compose_homography(results, matrix)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(crop_choice={self.crop_choice}, '

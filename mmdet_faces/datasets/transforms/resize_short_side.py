@@ -6,6 +6,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 
+from .utils import compose_homography
+
 
 @TRANSFORMS.register_module()
 class ResizeShortSide(BaseTransform):
@@ -61,11 +63,7 @@ class ResizeShortSide(BaseTransform):
                 results['gt_bboxes'].rescale_((scale, scale))
             matrix = np.array([[scale, 0, 0], [0, scale, 0], [0, 0, 1]],
                               dtype=np.float32)
-            if results.get('homography_matrix') is None:
-                results['homography_matrix'] = matrix
-            else:
-                results['homography_matrix'] = matrix @ results[
-                    'homography_matrix']
+            compose_homography(results, matrix)
         old = results.get('scale_factor', (1.0, 1.0))
         results['scale_factor'] = (old[0] * scale, old[1] * scale)
         results['img_shape'] = img.shape[:2]

@@ -78,8 +78,12 @@ class MobileNetV1(BaseModule):
             layers = []
             for j, (channels, stride) in enumerate(blocks):
                 out_channels = int(channels * widen_factor)
-                if i == 0 and j == 0:
-                    layer = ConvModule(
+                # the stem is a plain conv, every later block depthwise-
+                # separable (conv_dw of the reference)
+                block = ConvModule if i == j == 0 else \
+                    DepthwiseSeparableConvModule
+                layers.append(
+                    block(
                         in_channels,
                         out_channels,
                         3,
@@ -87,18 +91,7 @@ class MobileNetV1(BaseModule):
                         padding=1,
                         bias=False,
                         norm_cfg=norm_cfg,
-                        act_cfg=act_cfg)
-                else:
-                    layer = DepthwiseSeparableConvModule(
-                        in_channels,
-                        out_channels,
-                        3,
-                        stride=stride,
-                        padding=1,
-                        bias=False,
-                        norm_cfg=norm_cfg,
-                        act_cfg=act_cfg)
-                layers.append(layer)
+                        act_cfg=act_cfg))
                 in_channels = out_channels
             name = f'stage{i + 1}'
             self.add_module(name, nn.Sequential(*layers))
