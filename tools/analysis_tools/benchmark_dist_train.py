@@ -17,7 +17,6 @@ Several devices / nodes (``tools/dist_benchmark.sh`` wraps this)::
 Only the timed ``--iters`` count (data loading included, warm-up excluded).
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -27,6 +26,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+import mmengine  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dist import all_gather_object, barrier, get_dist_info  # noqa
@@ -173,9 +173,7 @@ def main(argv=None) -> dict:
               f"{result['world_size']} device(s); mean per device "
               f"{result['mean_images_per_s_per_device']:.2f} images/s")
         if args.out:
-            os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-            with open(args.out, 'w') as f:
-                json.dump(result, f, indent=1)
+            mmengine.dump(result, args.out, indent=1)  # creates the folder
     return result
 
 

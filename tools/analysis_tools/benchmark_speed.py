@@ -43,7 +43,6 @@ image after NMS. Prints the hardware (CPU model, cores, GPU) and software
 versions with a markdown table (``--out-json`` also saves everything).
 """
 import argparse
-import json
 import math
 import os
 import os.path as osp
@@ -56,6 +55,7 @@ import warnings
 from typing import Dict, List
 
 import cv2
+import mmengine
 import numpy as np
 import torch
 
@@ -149,7 +149,6 @@ def environment(device: str) -> Dict[str, str]:
     """Hardware and software of this run."""
     import mmcv
     import mmdet
-    import mmengine
 
     import mmdet_faces
     env = dict(
@@ -172,8 +171,9 @@ def environment(device: str) -> Dict[str, str]:
 
 
 def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
+    """Wait for the accelerator's queued work (CUDA, NPU, ...)."""
+    if device.type != 'cpu':
+        getattr(torch, device.type).synchronize(device)
 
 
 def _timeit(fn, iters: int, warmup: int, device: torch.device,
@@ -368,7 +368,9 @@ def bench_train(name: str, config: str, args, data_root: str) -> dict:
     cfg.log_level = 'WARNING'
     cfg.env_cfg = dict(cudnn_benchmark=args.device.startswith('cuda'))
     runner = Runner.from_cfg(cfg)
-    model = runner.model
+    # the runner puts the model on mmengine's default device; --device
+    # decides (e.g. cpu on a GPU machine, or cuda:1)
+    model = runner.model.to(torch.device(args.device))
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
     optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
@@ -481,9 +483,7 @@ def main(argv=None) -> dict:
     result = dict(env=env, args=vars(args), inference=infer_rows,
                   training=train_rows, table=table)
     if args.out_json:
-        os.makedirs(osp.dirname(osp.abspath(args.out_json)), exist_ok=True)
-        with open(args.out_json, 'w') as f:
-            json.dump(result, f, indent=1)
+        mmengine.dump(result, args.out_json, indent=1)  # creates the folder
     return result
 
 
