@@ -96,3 +96,31 @@ def test_padded_area_untouched():
                      square_content_shape=(10, 15)))['img']
         assert (out[10:] == img[10:]).all() and (out[:, 15:] == img[:,
                                                                   15:]).all()
+
+
+def test_matches_reference_on_every_value_and_odd_layouts():
+    """Every uint8 value in every channel, a non-contiguous input and a
+    padded one: the lookup tables give the reference's bytes."""
+    rng = np.random.RandomState(1)
+    values = np.stack([rng.permutation(256) for _ in range(3)], -1)
+    img = np.tile(values.reshape(16, 16, 3), (2, 3, 1)).astype(np.uint8)
+    t = TRANSFORMS.build(dict(type='FacePhotoMetricDistortion'))
+    for seed in range(100):
+        np.random.seed(seed)
+        expected = reference_distort(img)
+        np.random.seed(seed)
+        assert np.array_equal(t(dict(img=img.copy()))['img'], expected), seed
+        # a strided view (e.g. a crop of a larger image)
+        big = np.zeros((40, 60, 3), np.uint8)
+        big[4:36, 6:54] = img
+        np.random.seed(seed)
+        out = t(dict(img=big[4:36, 6:54]))['img']
+        assert np.array_equal(out, expected), seed
+        # the real content of a padded square
+        padded = np.full((48, 48, 3), 7, np.uint8)
+        padded[:32, :48] = img
+        np.random.seed(seed)
+        out = t(dict(img=padded, square_padded=True,
+                     square_content_shape=(32, 48)))['img']
+        assert np.array_equal(out[:32], expected), seed
+        assert (out[32:] == 7).all()
