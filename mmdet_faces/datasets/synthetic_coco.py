@@ -12,32 +12,25 @@ under ``data_root``::
 
 It is meant for RetinaNet smoke tests, not for accuracy. Like
 :mod:`synthetic_widerface` it imports neither mmdet nor the rest of
-:mod:`mmdet_faces`, so the command line tool can load it by file path.
+:mod:`mmdet_faces` (only :mod:`synthetic_utils`), so the command line tool
+can import it with :func:`synthetic_utils.load_standalone`.
 """
-import importlib.util
 import json
 import math
-import os
 import os.path as osp
-import sys
 from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-try:
-    from .synthetic_widerface import _check_count, prepare_out_dir
-except ImportError:  # loaded by file path, without its package
-    _spec = importlib.util.spec_from_file_location(
-        '_mmdet_faces_synthetic_widerface',
-        osp.join(osp.dirname(osp.abspath(__file__)), 'synthetic_widerface.py'))
-    _sw = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_sw)
-    _check_count, prepare_out_dir = _sw._check_count, _sw.prepare_out_dir
+from . import synthetic_utils as su
 
 __all__ = ['generate_coco', 'COCO_CATEGORIES']
 
 GENERATOR_NAME = 'mmdet_faces.synthetic_coco'
+_CLI_DESCRIPTION = (
+    'Generate a tiny synthetic COCO-format detection set (train2017/, '
+    'val2017/, annotations/instances_*2017.json).')
 
 # The 80 COCO detection categories with their official ids.
 COCO_CATEGORIES = (
@@ -208,11 +201,9 @@ def generate_coco(out_dir: str,
     Returns:
         dict: Summary with image and annotation counts per split.
     """
-    num_train = _check_count('num_train', num_train)
-    num_val = _check_count('num_val', num_val)
-    seed = _check_count('seed', seed)
-    max_size = _check_count('max_size', max_size, 64)
-    out_dir = prepare_out_dir(out_dir)
+    num_train, num_val, seed, max_size = su.check_common_args(
+        num_train, num_val, seed, max_size)
+    out_dir = su.prepare_out_dir(out_dir)
     categories = [
         dict(id=i, name=n, supercategory=s) for i, n, s in COCO_CATEGORIES
     ]
@@ -223,8 +214,8 @@ def generate_coco(out_dir: str,
         img_dir = osp.join(out_dir, f'{split}2017')
         ann_file = osp.join(out_dir, 'annotations',
                             f'instances_{split}2017.json')
-        _mkdir(img_dir)
-        _mkdir(osp.dirname(ann_file))
+        su.make_dir(img_dir)
+        su.make_dir(osp.dirname(ann_file))
         images, annotations = [], []
         for i in range(num):
             rng = np.random.default_rng([seed, split_id, i])
@@ -232,12 +223,7 @@ def generate_coco(out_dir: str,
             img_id = next_img_id
             next_img_id += 1
             file_name = f'{img_id:012d}.jpg'
-            ok, buf = cv2.imencode('.jpg', img,
-                                   [int(cv2.IMWRITE_JPEG_QUALITY), 92])
-            if not ok:
-                raise OSError(f'cannot encode {file_name}')
-            with open(osp.join(img_dir, file_name), 'wb') as f:
-                f.write(buf.tobytes())
+            su.write_jpg(osp.join(img_dir, file_name), img, file_name)
             images.append(
                 dict(id=img_id, file_name=file_name, width=img.shape[1],
                      height=img.shape[0], license=1))
@@ -255,66 +241,19 @@ def generate_coco(out_dir: str,
                       date_created='2017/09/01'),
             licenses=[dict(id=1, name='synthetic', url='')],
             images=images, annotations=annotations, categories=categories)
-        with open(ann_file, 'w') as f:
-            json.dump(data, f)
+        su.write_file(ann_file, json.dumps(data))
         summary[split] = dict(images=len(images),
                               annotations=len(annotations))
         if progress:
             print(f'[synthetic_coco] {split}: {len(images)} images, '
                   f'{len(annotations)} boxes', flush=True)
-    with open(osp.join(out_dir, '.complete'), 'w') as f:
-        f.write(json.dumps(summary, indent=2, sort_keys=True) + '\n')
+    su.write_marker(out_dir, summary)
     return dict(summary, out_dir=out_dir)
 
 
-def _mkdir(path: str):
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as e:
-        raise OSError(f'cannot create directory {path}: '
-                      f'{e.strerror or e}') from None
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line entry point; see
-    ``tools/dataset_converters/gen_synthetic_coco.py``."""
-    import argparse
-    parser = argparse.ArgumentParser(
-        description='Generate a tiny synthetic COCO-format detection set '
-        '(train2017/, val2017/, annotations/instances_*2017.json).')
-    parser.add_argument('out_dir', help='output folder (a data_root)')
-    parser.add_argument('--num-images', type=int, default=40,
-                        help='number of train images (default 40)')
-    parser.add_argument('--num-val', type=int, default=None,
-                        help='number of val images (default: a quarter of '
-                        '--num-images)')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
-    parser.add_argument('--max-size', type=int, default=320,
-                        help='longest image side in px (default 320)')
-    parser.add_argument('--force', action='store_true',
-                        help='regenerate even if OUT_DIR/.complete exists')
-    args = parser.parse_args(argv)
-    for flag, value, low in (('--num-images', args.num_images, 0),
-                             ('--num-val', args.num_val, 0),
-                             ('--seed', args.seed, 0),
-                             ('--max-size', args.max_size, 64)):
-        if value is not None and value < low:
-            print(f'gen_synthetic_coco: error: {flag} must be >= {low}, '
-                  f'got {value}', file=sys.stderr)
-            return 2
-    num_val = args.num_val
-    if num_val is None:
-        num_val = max(args.num_images // 4, 1) if args.num_images > 0 else 0
-    marker = osp.join(args.out_dir, '.complete')
-    if osp.isfile(marker) and not args.force:
-        print(f'{args.out_dir} is already generated ({marker} exists); '
-              'use --force to regenerate')
-        return 0
-    try:
-        generate_coco(args.out_dir, num_train=args.num_images,
-                      num_val=num_val, seed=args.seed,
-                      max_size=args.max_size, progress=True)
-    except (ValueError, OSError) as e:
-        print(f'gen_synthetic_coco: error: {e}', file=sys.stderr)
-        return 2
-    return 0
+    """Entry point of the ``gen_synthetic_coco.py`` tool."""
+    parser = su.build_parser(_CLI_DESCRIPTION, 'output folder (a data_root)',
+                             num_images=40, max_size=320)
+    return su.run_generator(parser.parse_args(argv), 'gen_synthetic_coco',
+                            generate_coco, progress=True)

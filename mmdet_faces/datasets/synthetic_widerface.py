@@ -14,17 +14,16 @@ written as the real data set ships them:
   and ``wider_face_split/wider_face_val.mat``.
 
 See ``docs/design.md`` for the layout. This module imports neither mmdet nor
-the rest of :mod:`mmdet_faces`, so the command line tool can load it by file
-path before the package is installed.
+the rest of :mod:`mmdet_faces` (only :mod:`synthetic_utils`), so the command
+line tool can import it with :func:`synthetic_utils.load_standalone` before
+the package is installed.
 """
 import colorsys
 import io
 import json
 import math
-import os
 import os.path as osp
 import shutil
-import sys
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -32,10 +31,15 @@ import cv2
 import numpy as np
 import scipy.io as sio
 
+from . import synthetic_utils as su
+
 __all__ = ['generate_widerface', 'WIDER_EVENTS', 'SETTINGS']
 
 GENERATOR_NAME = 'mmdet_faces.synthetic_widerface'
 FORMAT_VERSION = 1
+_CLI_DESCRIPTION = (
+    'Generate a synthetic WIDER FACE data set (images, RetinaFace label.txt, '
+    'official bbx_gt.txt and val .mat files).')
 
 # The 61 WIDER FACE events (numeric order) with file name stems as they occur
 # in the real data; an image is named ``<stem>_<number>.jpg``.
@@ -169,16 +173,6 @@ _ATTR_KEYS = ('blur', 'expression', 'illumination', 'invalid', 'occlusion',
 # --------------------------------------------------------------------------
 # argument checks and output folder
 # --------------------------------------------------------------------------
-def _check_count(name: str, value, minimum: int = 0) -> int:
-    """Return ``value`` as int or raise a ValueError naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, np.integer)):
-        raise ValueError(f'{name} must be an integer, got {value!r}')
-    if value < minimum:
-        raise ValueError(f'{name} must be >= {minimum}, got {value}')
-    return int(value)
-
-
 def _check_ratio(name: str, value) -> float:
     """Return ``value`` as float in [0, 1] or raise a ValueError."""
     if isinstance(value, bool) or not isinstance(
@@ -189,49 +183,9 @@ def _check_ratio(name: str, value) -> float:
     return float(value)
 
 
-def _check_path(out_dir) -> str:
-    """Return ``out_dir`` as an absolute path or raise a ValueError."""
-    if not isinstance(out_dir, (str, os.PathLike)) or not os.fspath(out_dir):
-        raise ValueError(f'out_dir must be a non-empty path, got {out_dir!r}')
-    return osp.abspath(os.fspath(out_dir))
-
-
-def prepare_out_dir(out_dir: str) -> str:
-    """Create ``out_dir``, check that it is writable and remove an old
-    ``.complete`` marker, so an interrupted regeneration is never taken as
-    done.
-
-    Args:
-        out_dir (str): Output folder.
-
-    Returns:
-        str: The absolute output folder.
-    """
-    out_dir = _check_path(out_dir)
-    if osp.exists(out_dir) and not osp.isdir(out_dir):
-        raise OSError(f'output path {out_dir} exists and is not a directory')
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as e:
-        raise OSError(f'cannot create output directory {out_dir}: '
-                      f'{e.strerror or e}') from None
-    probe = osp.join(out_dir, f'.write_test_{os.getpid()}')
-    try:
-        with open(probe, 'w') as f:
-            f.write('ok')
-        os.remove(probe)
-    except OSError as e:
-        raise OSError(f'output directory {out_dir} is not writable: '
-                      f'{e.strerror or e}') from None
-    marker = osp.join(out_dir, '.complete')
-    if osp.isfile(marker):
-        os.remove(marker)
-    return out_dir
-
-
 def _is_own_output(out_dir: str) -> bool:
     """Whether ``out_dir/.complete`` was written by this generator."""
-    marker = osp.join(out_dir, '.complete')
+    marker = osp.join(out_dir, su.MARKER)
     try:
         with open(marker) as f:
             return json.load(f).get('generator') == GENERATOR_NAME
@@ -803,16 +757,6 @@ def _val_mat_files(records: List[dict], scale: float) -> Dict[str, bytes]:
     return files
 
 
-def _write(path: str, data, binary: bool = False):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    if binary:
-        with open(path, 'wb') as f:
-            f.write(data)
-    else:
-        with open(path, 'w', encoding='utf-8', newline='\n') as f:
-            f.write(data)
-
-
 # --------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------
@@ -869,17 +813,15 @@ def generate_widerface(out_dir: str,
     Returns:
         dict: Summary: image, face and per-setting counts per split.
     """
-    num_train = _check_count('num_train', num_train)
-    num_val = _check_count('num_val', num_val)
-    seed = _check_count('seed', seed)
-    max_size = _check_count('max_size', max_size, 64)
+    num_train, num_val, seed, max_size = su.check_common_args(
+        num_train, num_val, seed, max_size)
     landmark_missing_ratio = _check_ratio('landmark_missing_ratio',
                                           landmark_missing_ratio)
     empty_ratio = _check_ratio('empty_ratio', empty_ratio)
     start = time.time()
-    out_dir = _check_path(out_dir)
+    out_dir = su.check_path(out_dir)
     own = _is_own_output(out_dir)
-    out_dir = prepare_out_dir(out_dir)
+    out_dir = su.prepare_out_dir(out_dir)
     if own:  # a previous run of ours: drop its files so none go stale
         for sub in ('train', 'val', 'wider_face_split', 'ground_truth'):
             if osp.isdir(osp.join(out_dir, sub)):
@@ -904,18 +846,16 @@ def generate_widerface(out_dir: str,
             rng = np.random.default_rng([seed, split_id, i])
             img, faces = _render_image(rng, max_size, empty_ratio,
                                        landmark_missing_ratio, noise_bank)
-            ok, buf = cv2.imencode('.jpg', img,
-                                   [int(cv2.IMWRITE_JPEG_QUALITY), 92])
-            if not ok:
-                raise OSError(f'cannot encode {event}/{name}.jpg')
-            _write(osp.join(out_dir, split, 'images', event, name + '.jpg'),
-                   buf.tobytes(), binary=True)
+            su.write_jpg(
+                osp.join(out_dir, split, 'images', event, name + '.jpg'),
+                img, f'{event}/{name}.jpg')
             records.append(
                 dict(event=event, name=name, width=img.shape[1],
                      height=img.shape[0], faces=faces))
             bar.update(done)
-        _write(osp.join(out_dir, split, 'label.txt'), _label_txt(records))
-        _write(
+        su.write_file(
+            osp.join(out_dir, split, 'label.txt'), _label_txt(records))
+        su.write_file(
             osp.join(out_dir, 'wider_face_split',
                      f'wider_face_{split}_bbx_gt.txt'), _bbx_gt_txt(records))
         faces = [f for r in records for f in r['faces']]
@@ -929,18 +869,19 @@ def generate_widerface(out_dir: str,
             max_face_height=max((f['box'][3] for f in faces), default=0))
         if split == 'val':
             paths = sorted(f'/{r["event"]}/{r["name"]}.jpg' for r in records)
-            _write(osp.join(out_dir, 'val', 'wider_val.txt'),
-                   ''.join(p + '\n' for p in paths))
+            su.write_file(osp.join(out_dir, 'val', 'wider_val.txt'),
+                          ''.join(p + '\n' for p in paths))
             for fname, data in _val_mat_files(records, scale).items():
-                _write(osp.join(out_dir, 'ground_truth', fname), data, True)
+                su.write_file(
+                    osp.join(out_dir, 'ground_truth', fname), data, True)
                 if fname == 'wider_face_val.mat':
-                    _write(osp.join(out_dir, 'wider_face_split', fname), data,
-                           True)
+                    su.write_file(
+                        osp.join(out_dir, 'wider_face_split', fname), data,
+                        True)
             for s in SETTINGS:
                 info[s] = sum(_in_setting(f, s, scale) for f in faces)
         summary[split] = info
-    _write(osp.join(out_dir, '.complete'),
-           json.dumps(summary, indent=2, sort_keys=True) + '\n')
+    su.write_marker(out_dir, summary)
     if progress:
         print(f'[synthetic_widerface] wrote {num_train} train and {num_val} '
               f'val images to {out_dir} in {time.time() - start:.1f}s',
@@ -949,47 +890,12 @@ def generate_widerface(out_dir: str,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Command line entry point; see
-    ``tools/dataset_converters/gen_synthetic_widerface.py``."""
-    import argparse
-    parser = argparse.ArgumentParser(
-        description='Generate a synthetic WIDER FACE data set (images, '
-        'RetinaFace label.txt, official bbx_gt.txt and val .mat files).')
-    parser.add_argument('out_dir', help='output folder, e.g. data/widerface')
-    parser.add_argument('--num-images', type=int, default=600,
-                        help='number of train images (default 600)')
-    parser.add_argument('--num-val', type=int, default=None,
-                        help='number of val images (default: a quarter of '
-                        '--num-images)')
-    parser.add_argument('--seed', type=int, default=0, help='random seed')
-    parser.add_argument('--max-size', type=int, default=1024,
-                        help='longest image side in px (default 1024)')
-    parser.add_argument('--force', action='store_true',
-                        help='regenerate even if OUT_DIR/.complete exists')
+    """Entry point of the ``gen_synthetic_widerface.py`` tool."""
+    parser = su.build_parser(_CLI_DESCRIPTION,
+                             'output folder, e.g. data/widerface',
+                             num_images=600, max_size=1024)
     parser.add_argument('--quiet', action='store_true',
                         help='no progress lines')
     args = parser.parse_args(argv)
-    for flag, value, low in (('--num-images', args.num_images, 0),
-                             ('--num-val', args.num_val, 0),
-                             ('--seed', args.seed, 0),
-                             ('--max-size', args.max_size, 64)):
-        if value is not None and value < low:
-            print(f'gen_synthetic_widerface: error: {flag} must be >= {low}, '
-                  f'got {value}', file=sys.stderr)
-            return 2
-    num_val = args.num_val
-    if num_val is None:
-        num_val = max(args.num_images // 4, 1) if args.num_images > 0 else 0
-    marker = osp.join(args.out_dir, '.complete')
-    if osp.isfile(marker) and not args.force:
-        print(f'{args.out_dir} is already generated ({marker} exists); '
-              'use --force to regenerate')
-        return 0
-    try:
-        generate_widerface(args.out_dir, num_train=args.num_images,
-                           num_val=num_val, seed=args.seed,
-                           max_size=args.max_size, progress=not args.quiet)
-    except (ValueError, OSError) as e:
-        print(f'gen_synthetic_widerface: error: {e}', file=sys.stderr)
-        return 2
-    return 0
+    return su.run_generator(args, 'gen_synthetic_widerface',
+                            generate_widerface, progress=not args.quiet)

@@ -1,8 +1,8 @@
 # Copyright (c) mmdet_faces contributors. All rights reserved.
 """Tests of the synthetic COCO generator (no mmdet needed)."""
-import importlib.util
 import json
 import os.path as osp
+import runpy
 import subprocess
 import sys
 
@@ -12,19 +12,10 @@ import pytest
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(REPO_ROOT, 'tools', 'dataset_converters',
                'gen_synthetic_coco.py')
+UTILS = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'synthetic_utils.py')
 
-
-def _load_module():
-    """Load the generator by file path, as the command line tool does."""
-    spec = importlib.util.spec_from_file_location(
-        '_test_synthetic_coco',
-        osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'synthetic_coco.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sc = _load_module()
+# the generator, imported without mmdet as the command line tool does
+sc = runpy.run_path(UTILS)['load_standalone']('synthetic_coco')
 
 
 @pytest.fixture(scope='module')

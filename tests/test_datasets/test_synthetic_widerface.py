@@ -1,9 +1,9 @@
 # Copyright (c) mmdet_faces contributors. All rights reserved.
 """Tests of the synthetic WIDER FACE generator (no mmdet needed)."""
-import importlib.util
 import json
 import os
 import os.path as osp
+import runpy
 import subprocess
 import sys
 
@@ -18,20 +18,10 @@ MAT_NAMES = ('wider_face_val', 'wider_easy_val', 'wider_medium_val',
              'wider_hard_val')
 ARGS = dict(num_train=10, num_val=16, max_size=256, empty_ratio=0.25,
             progress=False)
+UTILS = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'synthetic_utils.py')
 
-
-def _load_module():
-    """Load the generator by file path, as the command line tool does."""
-    spec = importlib.util.spec_from_file_location(
-        '_test_synthetic_widerface',
-        osp.join(REPO_ROOT, 'mmdet_faces', 'datasets',
-                 'synthetic_widerface.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sw = _load_module()
+# the generator, imported without mmdet as the command line tool does
+sw = runpy.run_path(UTILS)['load_standalone']('synthetic_widerface')
 
 
 @pytest.fixture(scope='module')

@@ -12,21 +12,13 @@ Writes ``annotations/instances_{train,val}2017.json`` and
 COCO config). Skips (exit 0) when ``OUT_DIR/.complete`` exists unless
 ``--force``; bad arguments give a one-line error and exit code 2.
 """
-import importlib.util
 import os.path as osp
+import runpy
 import sys
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MODULE = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'synthetic_coco.py')
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location(
-        '_mmdet_faces_synthetic_coco', MODULE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+UTILS = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'synthetic_utils.py')
 
 if __name__ == '__main__':
-    sys.exit(_load().main())
+    generator = runpy.run_path(UTILS)['load_standalone']('synthetic_coco')
+    sys.exit(generator.main())

@@ -26,8 +26,8 @@ not map, expected keys that are missing and shapes that do not fit are listed
 and the file is refused. DST is an mmengine checkpoint
 ``{'state_dict': ..., 'meta': {...}}``.
 """
-import argparse
 import functools
+import importlib.util
 import os
 import os.path as osp
 import re
@@ -36,6 +36,14 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 import torch
+
+# helpers shared by the converters, loaded by file path (tests load this
+# file by path too, so its folder need not be on sys.path)
+_spec = importlib.util.spec_from_file_location(
+    '_converter_utils',
+    osp.join(osp.dirname(osp.abspath(__file__)), '_converter_utils.py'))
+cu = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cu)
 
 ARCHS = ('mnet025', 'r50', 'mnet025_backbone')
 
@@ -143,12 +151,7 @@ def unwrap(checkpoint) -> Dict[str, torch.Tensor]:
     sd = checkpoint
     if 'state_dict' in sd and isinstance(sd['state_dict'], dict):
         sd = sd['state_dict']
-    out = OrderedDict()
-    for k, v in sd.items():
-        if k.startswith('module.'):
-            k = k[len('module.'):]
-        out[k] = v
-    return out
+    return cu.strip_prefix(sd)
 
 
 def detect_arch(state_dict: Dict[str, torch.Tensor]) -> str:
@@ -225,18 +228,11 @@ def convert_retinaface(state_dict: Dict[str, torch.Tensor],
             converted[k] = torch.zeros_like(v)  # absent in old files
             continue
         missing.append(k)
-    if unmapped or missing or bad_shapes:
-        lines = [f'checkpoint does not fit RetinaFace {arch}:']
-        if unmapped:
-            lines.append(f'  {len(unmapped)} unmapped key(s): ' +
-                         ', '.join(unmapped))
-        if missing:
-            lines.append(f'  {len(missing)} missing key(s): ' +
-                         ', '.join(missing))
-        if bad_shapes:
-            lines.append(f'  {len(bad_shapes)} shape mismatch(es): ' +
-                         '; '.join(bad_shapes))
-        raise CheckpointMismatchError('\n'.join(lines))
+    report = cu.mismatch_report(
+        f'checkpoint does not fit RetinaFace {arch}:', unmapped, missing,
+        bad_shapes)
+    if report:
+        raise CheckpointMismatchError(report)
     # keep our model's key order
     ordered = OrderedDict((k, converted[k]) for k in target)
     return ordered, arch
@@ -258,12 +254,10 @@ def convert_file(src: str, dst: str, arch: str = 'auto') -> str:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Convert biubug6/Pytorch_Retinaface checkpoints '
+    parser = cu.build_parser(
+        'Convert biubug6/Pytorch_Retinaface checkpoints '
         '(mobilenet0.25_Final.pth, Resnet50_Final.pth, '
         'mobilenetV1X0.25_pretrain.tar) to mmdet_faces')
-    parser.add_argument('src', help='reference checkpoint')
-    parser.add_argument('dst', help='output mmengine checkpoint')
     parser.add_argument(
         '--arch',
         default='auto',
@@ -274,13 +268,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        arch = convert_file(args.src, args.dst, args.arch)
-    except CheckpointMismatchError as e:
-        print(f'refused {args.src}: {e}', file=sys.stderr)
-        return 1
-    print(f'converted {args.src} ({arch}) -> {args.dst}')
-    return 0
+    return cu.run_conversion(
+        lambda: convert_file(args.src, args.dst, args.arch),
+        CheckpointMismatchError, f'refused {args.src}',
+        lambda arch: f'converted {args.src} ({arch}) -> {args.dst}')
 
 
 if __name__ == '__main__':

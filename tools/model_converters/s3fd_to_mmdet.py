@@ -27,12 +27,22 @@ then channels swapped), so its checkpoints want ``bgr_to_rgb=True`` with mean
 sets.
 """
 import argparse
+import importlib.util
+import os.path as osp
 import re
 import sys
 from collections import OrderedDict
 from typing import List, Mapping, Tuple
 
 import torch
+
+# helpers shared by the converters, loaded by file path (tests load this
+# file by path too, so its folder need not be on sys.path)
+_spec = importlib.util.spec_from_file_location(
+    '_converter_utils',
+    osp.join(osp.dirname(osp.abspath(__file__)), '_converter_utils.py'))
+cu = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cu)
 
 # ----------------------------------------------------------- key spec -----
 VGG_CFG = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'C', 512, 512, 512,
@@ -124,12 +134,7 @@ def unwrap_checkpoint(obj) -> 'OrderedDict[str, torch.Tensor]':
         if wrapper in obj and isinstance(obj[wrapper], Mapping):
             obj = obj[wrapper]
             break
-    state = OrderedDict()
-    for k, v in obj.items():
-        if k.startswith('module.'):
-            k = k[len('module.'):]
-        state[k] = v
-    return state
+    return cu.strip_prefix(obj)
 
 
 def _check(state: Mapping[str, torch.Tensor], spec: Mapping[str, tuple],
@@ -141,18 +146,11 @@ def _check(state: Mapping[str, torch.Tensor], spec: Mapping[str, tuple],
         if k in state and (not torch.is_tensor(state[k])
                            or tuple(state[k].shape) != tuple(spec[k]))
     ]
-    if unexpected or missing or bad_shape:
-        lines = [f'not a {what} checkpoint:']
-        if unexpected:
-            lines.append(f'  {len(unexpected)} key(s) that do not map: ' +
-                         ', '.join(unexpected))
-        if missing:
-            lines.append(f'  {len(missing)} missing key(s): ' +
-                         ', '.join(missing))
-        if bad_shape:
-            lines.append(f'  {len(bad_shape)} shape mismatch(es): ' +
-                         '; '.join(bad_shape))
-        raise ConversionError('\n'.join(lines))
+    report = cu.mismatch_report(
+        f'not a {what} checkpoint:', unexpected, missing, bad_shape,
+        unmapped_label='key(s) that do not map')
+    if report:
+        raise ConversionError(report)
 
 
 def is_backbone_only(state: Mapping[str, torch.Tensor]) -> bool:
@@ -209,26 +207,24 @@ def convert(src: str, dst: str) -> str:
 
 
 def parse_args(argv: List[str] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Convert S3FD.pytorch checkpoints (s3fd.pth, '
+    parser = cu.build_parser(
+        'Convert S3FD.pytorch checkpoints (s3fd.pth, '
         'sfd_face.pth, sfd_face_checkpoint.pth, vgg16_reducedfc.pth) '
         'to mmdet_faces checkpoints')
-    parser.add_argument('src', help='reference checkpoint')
-    parser.add_argument('dst', help='output mmengine checkpoint')
     return parser.parse_args(argv)
 
 
 def main(argv: List[str] = None) -> int:
     args = parse_args(argv)
-    try:
-        kind = convert(args.src, args.dst)
-    except ConversionError as e:
-        print(f'error: {args.src}: {e}', file=sys.stderr)
-        return 1
-    what = ('backbone only (use as init_cfg Pretrained with '
-            "prefix='backbone.')" if kind == 'backbone' else 'full detector')
-    print(f'converted {args.src} -> {args.dst}: {what}')
-    return 0
+
+    def done(kind: str) -> str:
+        what = ('backbone only (use as init_cfg Pretrained with '
+                "prefix='backbone.')"
+                if kind == 'backbone' else 'full detector')
+        return f'converted {args.src} -> {args.dst}: {what}'
+
+    return cu.run_conversion(lambda: convert(args.src, args.dst),
+                             ConversionError, f'error: {args.src}', done)
 
 
 if __name__ == '__main__':
