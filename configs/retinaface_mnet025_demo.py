@@ -9,34 +9,18 @@
 #   - validation with the WIDER Face metric at the end only.
 _base_ = './retinaface_mnet025_widerface.py'
 
-data_root = 'data/widerface/'
+# data: the base's data_root, data/widerface/ (where `make data` writes)
 train_scale = (320, 320)
 max_epochs = 12
 
+# the base's train pipeline at 320
 train_pipeline = [
-    dict(type='LoadFaceImage', ignore_empty=True),
-    dict(type='LoadFaceAnnotations'),
-    dict(type='RandomSquareCrop', crop_choice=(0.3, 0.45, 0.6, 0.8, 1.0),
-         max_tries=250, pad_val=(104, 117, 123)),
-    dict(type='FacePhotoMetricDistortion', brightness_delta=32,
-         contrast_range=(0.5, 1.5), saturation_range=(0.5, 1.5),
-         hue_delta=18),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomInterpResize', scale=train_scale, keep_ratio=False),
-    dict(type='PackFaceInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'flip', 'flip_direction')),
+    dict(t, scale=train_scale) if t['type'] == 'RandomInterpResize' else t
+    for t in _base_.train_pipeline
 ]
-train_dataloader = dict(
-    batch_size=16,
-    num_workers=2,
-    persistent_workers=True,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    num_workers=1, dataset=dict(data_root=data_root))
+train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
-val_evaluator = dict(gt_dir=data_root + 'ground_truth/')
-test_evaluator = val_evaluator
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
@@ -45,19 +29,13 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.02,
          by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True),
 ]
-optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=5e-4),
-    clip_grad=dict(max_norm=10.0))
+optim_wrapper = dict(optimizer=dict(lr=0.02), clip_grad=dict(max_norm=10.0))
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs,
-                    max_keep_ckpts=1, save_best=None),
-    visualization=dict(type='DetVisualizationHook', score_thr=0.5))
-visualizer = dict(
-    type='FaceLocalVisualizer',
-    vis_backends=[dict(type='LocalVisBackend')],
-    name='visualizer')
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None),
+    visualization=dict(score_thr=0.5))
+visualizer = dict(type='FaceLocalVisualizer')
 log_processor = dict(window_size=10)
 # a fixed seed: the demo gives the same numbers run after run (up to
 # nondeterministic CPU kernels); drop it to see the run-to-run spread

@@ -18,30 +18,12 @@
 #     weights/mobilenet0.25_Final.pth checkpoints/retinaface_mnet025_ref.pth
 # and test it with tools/test.py CONFIG checkpoints/retinaface_mnet025_ref.pth.
 _base_ = [
-    './_base_/datasets/widerface.py',
+    './_base_/retinaface_widerface.py',
     './_base_/models/retinaface_mnet025.py',
     './_base_/schedules/retinaface_mnet025.py',
-    'mmdet::_base_/default_runtime.py',
 ]
 
-custom_imports = dict(
-    imports=['mmdet_faces', 'mmcv_patches'], allow_failed_imports=False)
+# batch 32 of 640x640 crops: the dataset base's defaults
 
-train_dataloader = dict(batch_size=32)
-# batch 1 at test: images keep their own size (no padding to a common one)
-val_dataloader = dict(batch_size=1)
-test_dataloader = dict(batch_size=1)
-
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(
-        type='CheckpointHook', interval=10, max_keep_ckpts=3,
-        save_best='widerface/hard', rule='greater'))
-log_processor = dict(window_size=50, by_epoch=True)
-
-# Score boxes as the reference writer of the published numbers does
-# (biubug6 test_widerface.py: x = int(x1), w = int(x2) - int(x1)); add
-# outfile_prefix='work_dirs/widerface_txt' to keep the txt files for the
-# official toolkit.
-val_evaluator = dict(box_format='int')
-test_evaluator = val_evaluator
+# a checkpoint at each validation (the schedule's val_interval)
+default_hooks = dict(checkpoint=dict(interval=10))

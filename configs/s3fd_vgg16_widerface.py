@@ -20,11 +20,8 @@ _base_ = [
     './_base_/datasets/widerface.py',
     './_base_/models/s3fd_vgg16.py',
     './_base_/schedules/s3fd.py',
-    'mmdet::_base_/default_runtime.py',
+    './_base_/default_runtime.py',
 ]
-
-custom_imports = dict(
-    imports=['mmdet_faces', 'mmcv_patches'], allow_failed_imports=False)
 
 # a converted vgg16_reducedfc.pth (tools/model_converters/s3fd_to_mmdet.py)
 model = dict(backbone=dict(pretrained=None))
@@ -34,42 +31,25 @@ model = dict(backbone=dict(pretrained=None))
 # sampling and otherwise a square crop of 0.3-1 of the short side that must
 # contain a whole face (keeping faces whose centre is inside), a resize to
 # 640x640 with a random interpolation and a horizontal flip; faces under 6x6
-# px after the resize are dropped. Here: the same square crop, distortion,
-# random-interpolation resize and flip through the face transforms of the
-# RetinaFace pipeline (mmdet's Expand/MinIoURandomCrop are SSD's sampler --
-# not square, IoU-constrained, and the reference has expand switched off --
-# so they are not used). Not reproduced: data-anchor-sampling and the 6 px
-# filter (zero-size boxes are dropped by the head).
-train_scale = (640, 640)
-rgb_mean = (104, 117, 123)  # BGR pad value of the crop
+# px after the resize are dropped. Here: the dataset base's (RetinaFace)
+# pipeline -- the same square crop, distortion, random-interpolation resize
+# to 640x640 and flip -- with the crop scales below (mmdet's Expand/
+# MinIoURandomCrop are SSD's sampler -- not square, IoU-constrained, and the
+# reference has expand switched off -- so they are not used). Not
+# reproduced: data-anchor-sampling and the 6 px filter (zero-size boxes are
+# dropped by the head).
 train_pipeline = [
-    dict(type='LoadFaceImage', ignore_empty=True, backend_args=None),
-    dict(type='LoadFaceAnnotations'),
     # the reference draws the scale uniformly from [0.3, 1]
-    dict(type='RandomSquareCrop',
-         crop_choice=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-         max_tries=50, pad_val=rgb_mean),
-    dict(type='FacePhotoMetricDistortion', brightness_delta=32,
-         contrast_range=(0.5, 1.5), saturation_range=(0.5, 1.5),
-         hue_delta=18),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomInterpResize', scale=train_scale, keep_ratio=False),
-    dict(type='PackFaceInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'flip', 'flip_direction')),
+    dict(t, crop_choice=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+         max_tries=50) if t['type'] == 'RandomSquareCrop' else t
+    for t in _base_.train_pipeline
 ]
 train_dataloader = dict(
     batch_size=16, num_workers=4, dataset=dict(pipeline=train_pipeline))
-# batch 1 at test: images keep their own size (no padding to a common one)
-val_dataloader = dict(batch_size=1)
-test_dataloader = dict(batch_size=1)
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=5000,
-        max_keep_ckpts=3))
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+    checkpoint=dict(by_epoch=False, interval=5000, max_keep_ckpts=3))
+log_processor = dict(by_epoch=False)
 
 # ------------------------------------------------------------------ TTA ----
 # The published S3FD protocol (sfd_test_code / S3FD.pytorch wider_test.py):

@@ -28,7 +28,7 @@
 # 0.950 / 0.945 / 0.937.
 _base_ = ['./s3fd_vgg16_widerface.py']
 
-data_root = 'data/widerface/'
+# data: the base's data_root, data/widerface/ (where `make data` writes)
 widen_factor = 0.125
 train_scale = (256, 256)
 test_scale = (512, 512)  # long side
@@ -38,47 +38,25 @@ model = dict(
     backbone=dict(widen_factor=widen_factor, pretrained=None),
     bbox_head=dict(in_channels=[
         int(round(c * widen_factor))
-        for c in (256, 512, 512, 1024, 512, 256)
+        for c in _base_.model.bbox_head.in_channels
     ]))
 
-rgb_mean = (104, 117, 123)
+# the base's pipelines, the train one at 256 and the test one with a
+# keep-ratio resize to test_scale in place of the original size
 train_pipeline = [
-    dict(type='LoadFaceImage', ignore_empty=True, backend_args=None),
-    dict(type='LoadFaceAnnotations'),
-    dict(type='RandomSquareCrop',
-         crop_choice=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-         max_tries=50, pad_val=rgb_mean),
-    dict(type='FacePhotoMetricDistortion', brightness_delta=32,
-         contrast_range=(0.5, 1.5), saturation_range=(0.5, 1.5),
-         hue_delta=18),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomInterpResize', scale=train_scale, keep_ratio=False),
-    dict(type='PackFaceInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'flip', 'flip_direction')),
+    dict(t, scale=train_scale) if t['type'] == 'RandomInterpResize' else t
+    for t in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(type='LoadFaceImage', ignore_empty=False, backend_args=None),
-    dict(type='Resize', scale=test_scale, keep_ratio=True),
-    dict(type='LoadFaceAnnotations'),
-    dict(type='PackFaceInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor')),
+    dict(type='Resize', scale=test_scale, keep_ratio=True)
+    if t['type'] == 'ResizeShortSide' else t for t in _base_.test_pipeline
 ]
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    batch_size=8, num_workers=2, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(gt_dir=data_root + 'ground_truth/')
-test_evaluator = val_evaluator
 
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(
     optimizer=dict(
         _delete_=True, type='AdamW', lr=2e-3, weight_decay=1e-4),
@@ -91,8 +69,6 @@ param_scheduler = [
 ]
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=max_iters,
-        max_keep_ckpts=1))
-log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
+    logger=dict(interval=20),
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+log_processor = dict(window_size=20)

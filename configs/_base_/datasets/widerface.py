@@ -11,6 +11,7 @@ backend_args = None
 train_scale = (640, 640)  # (w, h) after the square crop
 train_batch_size = 32
 train_num_workers = 2
+# batch 1 at test: images keep their own size (no padding to a common one)
 val_batch_size = 1
 val_num_workers = 2
 rgb_mean = (104, 117, 123)  # BGR, also the pad value of the square crop

@@ -7,13 +7,7 @@ _base_ = ['./retinaface_mnet025.py']
 train_cfg = dict(max_epochs=100, val_interval=5)
 
 param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=100,
-        by_epoch=True,
-        milestones=[70, 90],
-        gamma=0.1)
+    dict(_base_.param_scheduler[0], end=100, milestones=[70, 90])
 ]
 
 auto_scale_lr = dict(enable=False, base_batch_size=24)

@@ -44,25 +44,69 @@ def test_reference_recipe(name, batch, size, epochs, steps):
     assert cfg.test_dataloader.dataset.pipeline[1].type == 'ResizeShortSide'
 
 
-def test_r50_train_pipeline_is_the_base_one_at_840():
-    base = Config.fromfile(
-        osp.join(REPO_ROOT, 'configs/_base_/datasets/widerface.py'))
-    r50 = _cfg('retinaface_r50_widerface.py')
-    ours = r50.train_dataloader.dataset.pipeline
+def _base_cfg(name):
+    return Config.fromfile(osp.join(REPO_ROOT, 'configs/_base_', name))
+
+
+@pytest.mark.parametrize('name,size', [
+    ('retinaface_mnet025_widerface.py', 640),
+    ('retinaface_r50_widerface.py', 840),
+    ('retinaface_mnet025_demo.py', 320),
+])
+def test_train_pipeline_is_the_base_one_but_the_scale(name, size):
+    base = _base_cfg('datasets/widerface.py')
+    ours = _cfg(name).train_dataloader.dataset.pipeline
     theirs = base.train_dataloader.dataset.pipeline
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         a, b = a.to_dict(), b.to_dict()
         if a['type'] == 'RandomInterpResize':
-            assert a.pop('scale') == (840, 840)
+            assert a.pop('scale') == (size, size)
             b.pop('scale')
         assert a == b
-    r50_model = r50.model
-    assert r50_model.backbone.type == 'ResNet'
-    assert r50_model.backbone.out_indices == (1, 2, 3)
-    assert r50_model.neck[0].in_channels == [512, 1024, 2048]
-    assert r50_model.neck[0].act_cfg.negative_slope == 0.0
-    assert r50_model.bbox_head.in_channels == 256
+
+
+def test_r50_model_is_the_mnet_one_but_the_backbone_and_width():
+    mnet = _base_cfg('models/retinaface_mnet025.py').model
+    r50 = _cfg('retinaface_r50_widerface.py').model
+    assert r50.backbone.type == 'ResNet'
+    assert r50.backbone.out_indices == (1, 2, 3)
+    assert r50.neck[0].in_channels == [512, 1024, 2048]
+    assert r50.neck[1].in_channels == 256
+    assert r50.bbox_head.in_channels == 256
+    for ours, theirs in zip(r50.neck, mnet.neck):
+        ours, theirs = ours.to_dict(), theirs.to_dict()
+        assert ours.pop('out_channels') == 256
+        assert ours.pop('act_cfg') == dict(type='LeakyReLU',
+                                           negative_slope=0.0)
+        ours.pop('in_channels')
+        for key in ('in_channels', 'out_channels', 'act_cfg'):
+            theirs.pop(key)
+        assert ours == theirs
+    for key in mnet:
+        if key not in ('backbone', 'neck', 'bbox_head'):
+            assert r50[key] == mnet[key], key
+    head = dict(r50.bbox_head.to_dict(), in_channels=64)
+    assert head == mnet.bbox_head.to_dict()
+
+
+def test_base_val_loader_is_the_val_split_in_test_mode():
+    base = _base_cfg('datasets/widerface.py')
+    val, train = base.val_dataloader, base.train_dataloader
+    assert base.test_dataloader == val
+    assert (val.batch_size, val.num_workers) == (1, 2)
+    assert val.persistent_workers is True and val.drop_last is False
+    assert val.sampler == dict(type='DefaultSampler', shuffle=False)
+    assert val.dataset == dict(
+        type='WIDERFaceLandmarkDataset',
+        data_root='data/widerface/',
+        ann_file='val/label.txt',
+        data_prefix=dict(img='val/images/'),
+        test_mode=True,
+        pipeline=base.test_pipeline,
+        backend_args=None)
+    assert train.sampler.shuffle is True and 'test_mode' not in train.dataset
+    assert train.dataset.ann_file == 'train/label.txt'
 
 
 def test_mxnet_scale_cfg_option():

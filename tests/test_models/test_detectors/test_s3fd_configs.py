@@ -30,6 +30,41 @@ def test_main_config_reference_settings():
     assert tuple(resize.scale) == (640, 640)
 
 
+def _pipeline_diff(ours, theirs):
+    """The steps of two pipelines, as dicts, with the keys they differ in
+    (the same step types in the same order)."""
+    assert [t.type for t in ours] == [t.type for t in theirs]
+    diff = {}
+    for a, b in zip(ours, theirs):
+        a, b = a.to_dict(), b.to_dict()
+        keys = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+        if keys:
+            diff[a['type']] = {k: a.get(k) for k in keys}
+    return diff
+
+
+def test_pipelines_are_the_base_ones_but_what_is_changed():
+    base = Config.fromfile(
+        osp.join(REPO, 'configs/_base_/datasets/widerface.py'))
+    main = _cfg('s3fd_vgg16_widerface.py')
+    demo = _cfg('s3fd_vgg16_widerface_demo.py')
+    assert _pipeline_diff(main.train_dataloader.dataset.pipeline,
+                          base.train_dataloader.dataset.pipeline) == {
+        'RandomSquareCrop': dict(
+            crop_choice=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+            max_tries=50)}
+    assert main.test_dataloader.dataset.pipeline == base.test_pipeline
+    assert _pipeline_diff(demo.train_dataloader.dataset.pipeline,
+                          main.train_dataloader.dataset.pipeline) == {
+        'RandomInterpResize': dict(scale=(256, 256))}
+    ours = demo.test_dataloader.dataset.pipeline
+    assert ours[1] == dict(type='Resize', scale=(512, 512), keep_ratio=True)
+    assert ours[:1] + ours[2:] == base.test_pipeline[:1] + \
+        base.test_pipeline[2:]
+    assert demo.val_dataloader == demo.test_dataloader
+    assert demo.model.bbox_head.in_channels == [32, 64, 64, 128, 64, 32]
+
+
 @pytest.mark.parametrize('name', ['s3fd_vgg16_widerface.py',
                                   's3fd_vgg16_widerface_demo.py'])
 def test_demo_and_main_pipelines_train_a_step(tiny_widerface, name):

@@ -1,0 +1,7 @@
+# mmdet's runtime plus this project's plugin: mmdet_faces (the face data
+# sets, transforms, models and metric) and mmcv_patches (the device / DDP /
+# mixed precision patches).
+_base_ = 'mmdet::_base_/default_runtime.py'
+
+custom_imports = dict(
+    imports=['mmdet_faces', 'mmcv_patches'], allow_failed_imports=False)
