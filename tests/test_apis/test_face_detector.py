@@ -278,3 +278,41 @@ def test_converted_reference_checkpoint(tmp_path):
                        net.state_dict()['ClassHead.0.conv1x1.weight'])
     res = det(random_images([(64, 80)], seed=6)[0])
     assert res.keypoints.shape == (len(res), 5, 2)
+
+
+def test_accelerator_input_path_is_the_same(mnet, mnet_ckpt, tiny_widerface):
+    """On an accelerator the images reach the data preprocessor as C x H x W
+    views of the H x W x C arrays (no host transpose). Run that path on CPU:
+    the same detections, bit for bit, as the default path; a batch with an
+    empty result and odd array layouts included."""
+    import glob
+
+    from mmcv.transforms import Compose
+
+    from mmdet_faces.apis import FaceDetector
+    from mmdet_faces.apis.face_detector import _with_hwc_inputs
+    hwc = FaceDetector(MNET_CFG, mnet_ckpt, batch_size=3)
+    hwc._pipelines = {
+        k: Compose(_with_hwc_inputs(v))
+        for k, v in hwc._pipeline_cfg.items()
+    }
+    packs = [t for t in hwc._pipelines['array'].transforms
+             if type(t).__name__ == 'PackFaceInputs']
+    assert len(packs) == 1 and packs[0].contiguous is False
+    paths = sorted(glob.glob(osp.join(tiny_widerface, 'val', 'images', '*',
+                                      '*.jpg')))[:2]
+    img = cv2.imread(paths[0])
+    inputs = [paths[0], paths[1], img[:, ::-1], img[::2, ::2],
+              np.ascontiguousarray(img[:40, :40])]
+    default = FaceDetector(MNET_CFG, mnet_ckpt, batch_size=3)
+    for a, b in zip(hwc(inputs), default(inputs)):
+        np.testing.assert_array_equal(a.bboxes, b.bboxes)
+        np.testing.assert_array_equal(a.scores, b.scores)
+        np.testing.assert_array_equal(a.keypoints, b.keypoints)
+        assert a.img_shape == b.img_shape
+    assert any(len(r) for r in default(inputs))
+    # a batch in which one image has no face keeps the per-image split
+    high = FaceDetector(MNET_CFG, mnet_ckpt, batch_size=3, score_thr=0.9999)
+    res = high([img, img])
+    assert [r.bboxes.shape for r in res] == [(0, 4), (0, 4)]
+    assert [r.keypoints.shape for r in res] == [(0, 5, 2), (0, 5, 2)]

@@ -1,4 +1,5 @@
 """Pack face samples: boxes plus landmarks into ``DetDataSample``."""
+import numpy as np
 import torch
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet.registry import TRANSFORMS
@@ -42,10 +43,28 @@ class PackFaceInputs(PackDetInputs):
 
     Args:
         meta_keys (Sequence[str]): as ``PackDetInputs``.
+        contiguous (bool): True (default, as ``PackDetInputs``): ``inputs``
+            is a dense C x H x W copy of the image. False: a C x H x W view
+            of the H x W x C image, no copy; the data preprocessor's device
+            transfer, normalisation and batching make it dense (inference
+            saves a CPU transpose per image; see ``FaceDetector``).
     """
 
+    def __init__(self, *args, contiguous: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.contiguous = contiguous
+
     def transform(self, results: dict) -> dict:
+        img = None
+        if not self.contiguous and 'img' in results:
+            img = results.pop('img')
+            if img.ndim < 3:
+                img = img[..., None]
         packed = super().transform(results)
+        if img is not None:
+            results['img'] = img
+            packed['inputs'] = torch.from_numpy(
+                np.ascontiguousarray(img)).permute(2, 0, 1)
         sample = packed['data_samples']
         if 'gt_bboxes' in results:
             _split_keypoints(sample.gt_instances)

@@ -59,3 +59,31 @@ def test_pack_face_inputs_plain_boxes_and_empty():
     sample = TRANSFORMS.build(dict(type='PackFaceInputs'))(
         dict(img=np.zeros((4, 4, 3), np.uint8)))['data_samples']
     assert 'bboxes' not in sample.gt_instances
+
+
+def test_pack_face_inputs_non_contiguous_view():
+    """contiguous=False: a C x H x W view of the image (no copy) with the
+    same values and metadata as the default dense copy."""
+    rng = np.random.RandomState(0)
+    img = rng.randint(0, 256, (6, 7, 3)).astype(np.uint8)
+    meta = dict(img_id='a', img_path='a.jpg', ori_shape=(6, 7),
+                img_shape=(6, 7), scale_factor=(1.0, 1.0))
+    dense = TRANSFORMS.build(dict(type='PackFaceInputs'))(
+        dict(meta, img=img.copy()))
+    results = dict(meta, img=img)
+    view = TRANSFORMS.build(dict(type='PackFaceInputs', contiguous=False))(
+        results)
+    assert dense['inputs'].is_contiguous()
+    assert not view['inputs'].is_contiguous()
+    assert view['inputs'].data_ptr() == img.ctypes.data  # no copy
+    assert torch.equal(view['inputs'], dense['inputs'])
+    assert view['data_samples'].metainfo == dense['data_samples'].metainfo
+    assert results['img'] is img  # the results keep their image
+    # a flipped (negative-stride) array and a grey image
+    flipped = TRANSFORMS.build(dict(type='PackFaceInputs', contiguous=False))(
+        dict(meta, img=img[:, ::-1]))['inputs']
+    assert torch.equal(flipped, torch.from_numpy(
+        np.ascontiguousarray(img[:, ::-1].transpose(2, 0, 1))))
+    grey = TRANSFORMS.build(dict(type='PackFaceInputs', contiguous=False))(
+        dict(meta, img=img[..., 0]))['inputs']
+    assert grey.shape == (1, 6, 7)
