@@ -155,6 +155,8 @@ def run_tool(tool: str,
         os.pathsep + run_env['PYTHONPATH'] if run_env.get('PYTHONPATH')
         else '')
     run_env.setdefault('OMP_NUM_THREADS', '1')
+    # a crash in a rank prints every thread's Python stack
+    run_env.setdefault('PYTHONFAULTHANDLER', '1')
     if cpu_only:
         run_env['CUDA_VISIBLE_DEVICES'] = ''
     if nproc is not None:

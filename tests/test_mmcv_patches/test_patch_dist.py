@@ -158,3 +158,34 @@ def test_init_dist_cpu_gloo_in_subprocess():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'OK gloo (0, 1)' in out.stdout
+
+
+def test_shutdown_frees_group_holders_before_destroying():
+    """At exit the group is left after freeing unreachable objects that hold
+    it (a DDP model in a reference cycle), not during interpreter
+    finalisation; a second call is a no-op."""
+    code = textwrap.dedent("""
+        import atexit, gc, weakref
+        import torch, torch.distributed as d
+        import mmcv_patches
+        from mmcv_patches.dist import shutdown_process_group
+        from mmengine.dist import init_dist
+        gc.disable()
+        init_dist('pytorch', backend='gloo')
+        ddp = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(2, 2))
+        holder = dict(model=ddp)
+        holder['self'] = holder  # a cycle: only the collector frees it
+        ref = weakref.ref(ddp)
+        del ddp, holder
+        assert ref() is not None
+        shutdown_process_group()
+        print('FREED', ref() is None, 'INIT', d.is_initialized())
+        shutdown_process_group()
+    """)
+    env = dict(os.environ, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+               MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
+               PYTHONPATH=REPO_ROOT, CUDA_VISIBLE_DEVICES='')
+    out = subprocess.run([python_exe(), '-c', code], env=env, cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'FREED True INIT False' in out.stdout
