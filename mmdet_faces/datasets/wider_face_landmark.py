@@ -2,6 +2,7 @@
 import logging
 import os.path as osp
 import pickle
+import warnings
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -10,7 +11,8 @@ from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
 from .widerface_io import (ATTRIBUTE_NAMES, WiderAnnotations,
-                           landmarks_labelled, load_wider_annotations)
+                           WiderAnnotationWarning, landmarks_labelled,
+                           load_wider_annotations)
 
 # Column layout of the per-image ``face_anns`` array (float32, one row per
 # face) stored in every data info and read by ``LoadFaceAnnotations``.
@@ -46,7 +48,9 @@ class WIDERFaceLandmarkDataset(BaseDetDataset):
     ``gt_ignore_flags``. Images are not opened or stat'ed here.
 
     Faces with ``w <= 0`` or ``h <= 0`` are dropped (one summary warning;
-    the count is ``self.num_dropped_boxes``). Images without faces are kept
+    the count is ``self.num_dropped_boxes``). An image listed more than
+    once is kept each time (one warning; the count of repeated listings is
+    ``self.num_duplicate_images``). Images without faces are kept
     as negatives unless ``filter_cfg=dict(filter_empty_gt=True)``.
 
     Args:
@@ -76,13 +80,25 @@ class WIDERFaceLandmarkDataset(BaseDetDataset):
         self.min_size = min_size
         self.ignore_invalid = ignore_invalid
         self.num_dropped_boxes = 0
+        self.num_duplicate_images = 0
         self.dropped_box_locations: List[str] = []
         super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------------
     def load_data_list(self) -> List[dict]:
         """Parse the annotation file into per-image data infos."""
-        ann = load_wider_annotations(self.ann_file, self.ann_format)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always', WiderAnnotationWarning)
+            ann = load_wider_annotations(self.ann_file, self.ann_format)
+        for w in caught:  # to the log, as the other warnings here
+            if issubclass(w.category, WiderAnnotationWarning):
+                print_log(f'{self.__class__.__name__}: {w.message}',
+                          logger='current', level=logging.WARNING)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename,
+                                       w.lineno, source=w.source)
+        self.num_duplicate_images = int(
+            ann.extra.get('num_duplicate_images', 0))
         self.ann_format_loaded = ann.ann_format
         img_prefix = self.data_prefix.get('img', '') or self.data_prefix.get(
             'img_path', '')

@@ -17,9 +17,15 @@ tokens of every line, all numbers are converted in a single
 ``np.fromstring`` call and faces are grouped by offsets, so the full WIDER
 train annotations (12,880 images, ~160k faces) parse in a fraction of a
 second. Malformed input raises ``ValueError('<file>, line <n>: ...')``.
+A leading UTF-8 byte order mark is ignored. Image paths must be UTF-8. An
+image listed more than once is kept each time, with one
+:class:`WiderAnnotationWarning` that counts them (also in
+``WiderAnnotations.extra['num_duplicate_images']``).
 """
+import math
 import os
 import os.path as osp
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
@@ -31,6 +37,23 @@ ATTRIBUTE_NAMES = ('blur', 'expression', 'illumination', 'invalid',
                    'occlusion', 'pose')
 ANN_FORMATS = ('retinaface', 'official', 'list')
 NUM_LANDMARKS = 5
+_BOM = b'\xef\xbb\xbf'
+# what a number may look like (numpy's parser and C's strtod agree on these;
+# Python's float() also takes '1_0' or non-ASCII digits)
+_NUMBER_RE = re.compile(r'[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?',
+                        re.ASCII)
+
+
+# image paths a reader would not give back: control characters (line
+# breaks) or blanks at an end, and for one-token formats any blank
+_BAD_NAME_BLANKS_OK = re.compile(r'[\x00-\x1f]|^\s|\s$')
+_BAD_NAME = re.compile(r'[\x00-\x20]|^\s|\s$')
+_BLANK = re.compile(r'[^\S\n]')  # whitespace but a line feed
+
+
+class WiderAnnotationWarning(UserWarning):
+    """Input that is accepted but probably not what was meant (e.g. an
+    image listed twice)."""
 
 
 @dataclass
@@ -52,6 +75,8 @@ class WiderAnnotations:
         line_numbers (np.ndarray): (F,) int64 1-based line of each face.
         ann_file (str): source path.
         ann_format (str): one of ``ANN_FORMATS``.
+        extra (dict): ``num_duplicate_images``: how many listings repeat an
+            image listed before (0 if none).
     """
     img_names: List[str]
     offsets: np.ndarray
@@ -104,7 +129,7 @@ class _Lines:
     """Token statistics of every line of a text file, computed with numpy.
 
     Lines are split on ``\\n`` (a ``\\r`` counts as whitespace); any byte
-    <= 32 is whitespace.
+    <= 32 is whitespace. A leading UTF-8 byte order mark is dropped.
     """
 
     def __init__(self, path: str, raw: Optional[bytes] = None):
@@ -112,6 +137,8 @@ class _Lines:
         if raw is None:
             with open(path, 'rb') as f:
                 raw = f.read()
+        if raw.startswith(_BOM):
+            raw = raw[len(_BOM):]
         self.raw = raw
         buf = np.frombuffer(raw, dtype=np.uint8)
         self.newlines = np.flatnonzero(buf == 10)
@@ -134,6 +161,19 @@ class _Lines:
         """Stripped text of line ``i`` (0-based)."""
         return self.raw[self.starts[i]:self.ends[i]].decode(
             'utf-8', errors='replace').strip()
+
+    def name(self, i: int, start: int = 0) -> str:
+        """Stripped UTF-8 text of line ``i`` from byte ``start`` on (an
+        image path); ``ValueError`` naming the line if it is not UTF-8."""
+        begin = self.starts[i] + start if start else self.starts[i]
+        data = self.raw[begin:self.ends[i]]
+        try:
+            return data.decode('utf-8').strip()
+        except UnicodeDecodeError as e:
+            raise self.error(
+                i, f'the image path {data.strip()[:80]!r} is not UTF-8 text '
+                f'({e.reason} at byte {e.start}); save the file as '
+                'UTF-8') from None
 
     def error(self, i: int, msg: str) -> ValueError:
         """ValueError naming the file and the 1-based line ``i + 1``."""
@@ -169,10 +209,12 @@ class _Lines:
                 try:
                     value = float(token)
                 except ValueError:
-                    raise self.error(
-                        i, f'{token!r} is not a number') from None
-                if not np.isfinite(value):
+                    value = None
+                if value is not None and not math.isfinite(value):
                     raise self.error(i, f'{token!r} is not a finite number')
+                if value is None or not _NUMBER_RE.fullmatch(token):
+                    # e.g. 'x', '1.2.3', '1_0' (Python's float takes it)
+                    raise self.error(i, f'{token!r} is not a number')
         raise ValueError(f'{self.path}: could not parse the numbers '
                          f'(expected {expected} values)')
 
@@ -298,12 +340,7 @@ def parse_retinaface_labels(path: str,
             i, f'expected 4 or 20 numbers (x y w h [5 x (lx ly flag) blur]), '
             f'got {int(lines.ntok[i])}')
 
-    img_names = []
-    for i in headers.tolist():
-        text = lines.text(i)[1:].split()
-        if not text:
-            raise lines.error(i, 'header "#" without an image path')
-        img_names.append(text[0])
+    img_names = _header_names(lines, headers)
 
     # the numbers lie between consecutive headers
     seg_starts = lines.ends[headers]
@@ -324,6 +361,7 @@ def parse_retinaface_labels(path: str,
     counts = np.bincount(img_of_face, minlength=len(headers))
     attributes = {k: np.full(num_faces, -1.0) for k in ATTRIBUTE_NAMES}
     attributes['blur'] = blur
+    extra = _check_duplicates(path, img_names, headers)
     return WiderAnnotations(
         img_names=img_names,
         offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
@@ -332,7 +370,39 @@ def parse_retinaface_labels(path: str,
         attributes=attributes,
         line_numbers=faces.astype(np.int64) + 1,
         ann_file=path,
-        ann_format='retinaface')
+        ann_format='retinaface',
+        extra=extra)
+
+
+def _header_names(lines: _Lines, headers: np.ndarray) -> List[str]:
+    """Image paths of the ``# <path>`` header lines: the rest of the line
+    after ``#`` (a path may hold blanks), without the trailing ``<width>
+    <height>`` of SCRFD's label.txt. Decoded in one call."""
+    hash_pos = lines.tok_pos[np.searchsorted(lines.tok_pos,
+                                             lines.starts[headers])]
+    raw = lines.raw
+    chunks = [
+        raw[b:e] for b, e in zip((hash_pos + 1).tolist(),
+                                 lines.ends[headers].tolist())
+    ]
+    try:
+        names = b'\n'.join(chunks).decode('utf-8').split('\n')
+    except UnicodeDecodeError:
+        for i, pos in zip(headers.tolist(), hash_pos.tolist()):
+            lines.name(i, pos + 1 - int(lines.starts[i]))  # names the line
+        raise ValueError(f'{lines.path}: image paths are not UTF-8 text')
+    names = [n.strip() for n in names]
+    if '' in names:
+        raise lines.error(int(headers[names.index('')]),
+                          'header "#" without an image path')
+    if _BLANK.search('\n'.join(names)):  # rare: blanks inside a path
+        for k, name in enumerate(names):
+            tokens = name.split()
+            if len(tokens) >= 3 and tokens[-1].isdigit() and \
+                    tokens[-2].isdigit():
+                name = name[:len(name) - len(tokens[-1])].rstrip()
+                names[k] = name[:len(name) - len(tokens[-2])].rstrip()
+    return names
 
 
 def _parse_int(lines: _Lines, i: int, what: str) -> int:
@@ -341,7 +411,10 @@ def _parse_int(lines: _Lines, i: int, what: str) -> int:
         value = float(text)
     except ValueError:
         value = None
-    if value is None or value != int(value) or value < 0:
+    # float() takes 'nan', 'inf' (int() of them raises deep inside) and
+    # '1_0'
+    if value is None or not math.isfinite(value) or '_' in text or \
+            value != int(value) or value < 0:
         raise lines.error(i, f'expected {what} (an integer >= 0), '
                           f'got {text!r}')
     return int(value)
@@ -377,7 +450,7 @@ def parse_official_labels(path: str,
             raise lines.error(
                 i, f'expected an image path, got {int(nb_ntok[k])} '
                 f'values{hint}')
-        name = lines.text(i)
+        name = lines.name(i)
         if k + 1 >= n:
             raise lines.error(
                 i, f'file ends after image path {name!r}: expected the face '
@@ -417,6 +490,7 @@ def parse_official_labels(path: str,
                                  lines.ends[last_line])
     values = values.reshape(-1, 10)
     num_faces = len(values)
+    extra = _check_duplicates(path, img_names, nonblank[row_first - 2])
     return WiderAnnotations(
         img_names=img_names,
         offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
@@ -428,7 +502,8 @@ def parse_official_labels(path: str,
         },
         line_numbers=face_lines.astype(np.int64) + 1,
         ann_file=path,
-        ann_format='official')
+        ann_format='official',
+        extra=extra)
 
 
 def parse_image_list(path: str,
@@ -445,9 +520,44 @@ def parse_image_list(path: str,
         raise lines.error(
             i, f'expected one image path per line, got '
             f'{int(lines.ntok[i])} values')
-    names = lines.raw.decode('utf-8').split('\n')
+    try:
+        names = lines.raw.decode('utf-8').split('\n')
+    except UnicodeDecodeError as e:
+        i = int(np.searchsorted(lines.newlines, e.start))
+        lines.name(i)  # raises, naming the line
+        raise ValueError(f'{path}: not UTF-8 text ({e})') from None
     img_names = [names[i].strip().lstrip('/') for i in nonblank.tolist()]
-    return _empty(path, 'list', img_names)
+    ann = _empty(path, 'list', img_names)
+    ann.extra = _check_duplicates(path, img_names, nonblank)
+    return ann
+
+
+def _check_duplicates(path: str, img_names: List[str],
+                      name_lines: np.ndarray) -> dict:
+    """``extra`` of the annotations; warn once if an image is listed more
+    than once (each listing stays a separate image).
+
+    Args:
+        path (str): the file (for the message).
+        img_names (list[str]): image paths in file order.
+        name_lines (np.ndarray): 0-based line of each path.
+    """
+    unique = set(img_names)
+    num_dup = len(img_names) - len(unique)
+    if num_dup:
+        seen = {}
+        for k, name in enumerate(img_names):
+            if name in seen:
+                break
+            seen[name] = k
+        first = int(name_lines[seen[name]]) + 1
+        again = int(name_lines[k]) + 1
+        warnings.warn(
+            f'{path}: {num_dup} duplicated image listing(s) (first: '
+            f'{name!r} at lines {first} and {again}); each listing is kept '
+            'as a separate image', WiderAnnotationWarning,
+            stacklevel=4)
+    return dict(num_duplicate_images=num_dup)
 
 
 def detect_format(path: str, raw: Optional[bytes] = None) -> str:
@@ -459,6 +569,8 @@ def detect_format(path: str, raw: Optional[bytes] = None) -> str:
     if raw is None:
         with open(path, 'rb') as f:
             raw = f.read(1 << 16)
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM):]
     first = []
     for line in raw.split(b'\n'):
         line = line.strip()
@@ -527,6 +639,7 @@ def write_retinaface_labels(path: str, ann: WiderAnnotations) -> None:
     Faces without landmarks get -1 for all 15 landmark numbers; the 20th
     number is the ``blur`` attribute (-1 when unknown).
     """
+    _check_names(path, ann.img_names, blanks=True)
     blur = ann.attributes.get('blur', np.full(ann.num_faces, -1.0))
     out = []
     for i, name in enumerate(ann.img_names):
@@ -545,6 +658,7 @@ def write_official_labels(path: str, ann: WiderAnnotations) -> None:
     is one of the official values 0, 1, 2. Images without faces get a count
     of 0 and a row of zeros, as in the official files.
     """
+    _check_names(path, ann.img_names, blanks=False)
     attrs = []
     for k in ATTRIBUTE_NAMES:
         a = np.asarray(ann.attributes.get(k, np.full(ann.num_faces, -1.0)),
@@ -570,8 +684,24 @@ def write_official_labels(path: str, ann: WiderAnnotations) -> None:
 def write_image_list(path: str, img_names: Sequence[str],
                      leading_slash: bool = True) -> None:
     """Write one image path per line (``/event/name.jpg`` by default)."""
+    _check_names(path, img_names, blanks=False)
     prefix = '/' if leading_slash else ''
     _write_lines(path, [prefix + n.lstrip('/') for n in img_names])
+
+
+def _check_names(path: str, img_names: Sequence[str], blanks: bool) -> None:
+    """Raise ``ValueError`` (count and first name) before writing image
+    paths that the readers would not give back: with blanks (the official
+    format and image lists read one token per path) or control characters
+    such as line breaks (any format)."""
+    pattern = _BAD_NAME_BLANKS_OK if blanks else _BAD_NAME
+    bad = [n for n in img_names if pattern.search(n)]
+    if bad:
+        what = ('leading / trailing blanks or control characters' if blanks
+                else 'blanks or control characters')
+        raise ValueError(
+            f'{path}: {len(bad)} image paths contain {what}, which this '
+            f'format cannot hold (first: {bad[0]!r}); rename those images')
 
 
 def _write_lines(path: str, lines: List[str]) -> None:
@@ -585,6 +715,7 @@ def _write_lines(path: str, lines: List[str]) -> None:
 
 __all__ = [
     'ATTRIBUTE_NAMES', 'ANN_FORMATS', 'WiderAnnotations',
+    'WiderAnnotationWarning',
     'landmarks_labelled', 'parse_retinaface_labels', 'parse_official_labels',
     'parse_image_list', 'detect_format', 'load_wider_annotations',
     'write_retinaface_labels', 'write_official_labels', 'write_image_list'

@@ -1,4 +1,5 @@
 import os.path as osp
+import warnings
 
 import numpy as np
 import pytest
@@ -39,7 +40,8 @@ def log(monkeypatch):
 
 
 def build(tmp_path, text, name='label.txt', **kwargs):
-    (tmp_path / name).write_text(text)
+    if text is not None:
+        (tmp_path / name).write_text(text)
     cfg = dict(type='WIDERFaceLandmarkDataset', data_root=str(tmp_path),
                ann_file=name, data_prefix=dict(img='images/'), pipeline=[])
     cfg.update(kwargs)
@@ -134,3 +136,25 @@ def test_formats_and_prefix(tmp_path, log):
         build(tmp_path, OFFICIAL, 'gt.txt', ann_format='retinaface')
     with pytest.raises(ValueError, match='line 2: expected 4 or 20'):
         build(tmp_path, '# a.jpg\n1 2 3\n')
+
+
+def test_duplicate_images_logged_and_counted(tmp_path, log):
+    text = RETINA + '# 0--Parade/a.jpg\n3 3 9 9\n'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # to the log, not a Python warning
+        ds = build(tmp_path, text)
+    assert ds.num_duplicate_images == 1
+    dup = [m for m in log if 'duplicated image' in m]
+    assert len(dup) == 1 and "'0--Parade/a.jpg' at lines 1 and 9" in dup[0]
+    assert osp.join(str(tmp_path), 'label.txt') in dup[0]
+    # both listings stay images
+    ids = [ds.get_data_info(i)['img_id'] for i in range(len(ds))]
+    assert ids.count('0--Parade/a') == 2 and len(ds) == 4
+    assert build(tmp_path, RETINA).num_duplicate_images == 0
+
+
+def test_utf8_bom_and_blank_paths(tmp_path, log):
+    (tmp_path / 'bom.txt').write_bytes(
+        b'\xef\xbb\xbf# 0--Parade/my photo.jpg\r\n1 2 3 4\r\n')
+    ds = build(tmp_path, None, 'bom.txt')
+    assert ds.get_data_info(0)['img_id'] == '0--Parade/my photo'

@@ -1,10 +1,13 @@
+import warnings
+
 import numpy as np
 import pytest
 
 from mmdet_faces.datasets.widerface_io import (
-    ATTRIBUTE_NAMES, detect_format, load_wider_annotations, parse_image_list,
-    parse_official_labels, parse_retinaface_labels, write_image_list,
-    write_official_labels, write_retinaface_labels)
+    ATTRIBUTE_NAMES, WiderAnnotationWarning, detect_format,
+    load_wider_annotations, parse_image_list, parse_official_labels,
+    parse_retinaface_labels, write_image_list, write_official_labels,
+    write_retinaface_labels)
 
 FACE20 = ('449 330 122 149 488.906 373.643 0.0 542.089 376.442 0.0 '
           '515.031 412.83 0.0 485.174 425.893 1.0 538.357 431.491 0.0 0.82')
@@ -171,3 +174,114 @@ def test_writers_round_trip(tmp_path):
     lst = str(tmp_path / 'l.txt')
     write_image_list(lst, ['b/x.jpg', 'a/y.jpg'])
     assert open(lst).read() == '/b/x.jpg\n/a/y.jpg\n'
+
+
+# ----------------------------------------------------------------------------
+# review findings: bad input names the file and line, or warns
+@pytest.mark.parametrize('count', ['nan', 'inf', '-inf', '1_0', '1e999'])
+def test_official_count_not_finite(tmp_path, count):
+    # float() takes these; int() of nan / inf raised deep inside
+    text = f'a.jpg\n1\n1 2 3 4 0 0 0 0 0 0\nb.jpg\n{count}\n'
+    path = write(tmp_path, text, 'gt.txt')
+    with pytest.raises(ValueError) as err:
+        load_wider_annotations(path)
+    msg = str(err.value)
+    assert path in msg and 'line 5:' in msg and 'face count' in msg, msg
+
+
+@pytest.mark.parametrize('token,pattern', [
+    ('1_0', "'1_0' is not a number"),  # Python's float() takes it
+    ('1e999', "'1e999' is not a finite number"),
+])
+def test_number_tokens_name_the_line(tmp_path, token, pattern):
+    path = write(tmp_path, f'# a.jpg\n1 2 3 4\n1 2 3 {token}\n')
+    with pytest.raises(ValueError, match=f'line 3: {pattern}'):
+        parse_retinaface_labels(path)
+
+
+@pytest.mark.parametrize('newline', ['\n', '\r\n'])
+def test_utf8_bom_is_ignored(tmp_path, newline):
+    bom = b'\xef\xbb\xbf'
+    for text, name, fmt in ((RETINA, 'label.txt', 'retinaface'),
+                            (OFFICIAL, 'gt.txt', 'official'),
+                            ('/0--Parade/a.jpg\n/1--H/b.jpg\n', 'list.txt',
+                             'list')):
+        plain = load_wider_annotations(write(tmp_path, text, name, newline))
+        path = tmp_path / ('bom_' + name)
+        path.write_bytes(bom + text.replace('\n', newline).encode())
+        assert detect_format(str(path)) == fmt
+        ann = load_wider_annotations(str(path))
+        assert ann.ann_format == fmt
+        assert ann.img_names == plain.img_names
+        assert not ann.img_names[0].startswith('\ufeff')
+        assert np.array_equal(ann.bboxes, plain.bboxes)
+        assert np.array_equal(ann.line_numbers, plain.line_numbers)
+
+
+@pytest.mark.parametrize('text,name,lines', [
+    ('# a/b.jpg\n1 2 3 4\n# a/c.jpg\n# a/b.jpg\n5 6 7 8\n', 'label.txt',
+     (1, 4)),
+    ('a/b.jpg\n1\n1 2 3 4 0 0 0 0 0 0\na/c.jpg\n0\n0 0 0 0 0 0 0 0 0 0\n'
+     'a/b.jpg\n1\n5 6 7 8 0 0 0 0 0 0\n', 'gt.txt', (1, 7)),
+    ('/a/b.jpg\n/a/c.jpg\n\n/a/b.jpg\n', 'list.txt', (1, 4)),
+])
+def test_duplicate_images_warn(tmp_path, text, name, lines):
+    path = write(tmp_path, text, name)
+    with pytest.warns(WiderAnnotationWarning) as rec:
+        ann = load_wider_annotations(path)
+    assert len(rec) == 1
+    msg = str(rec[0].message)
+    assert path in msg and '1 duplicated image' in msg, msg
+    assert f"'a/b.jpg' at lines {lines[0]} and {lines[1]}" in msg, msg
+    # behaviour otherwise unchanged: every listing is an image
+    assert ann.img_names == ['a/b.jpg', 'a/c.jpg', 'a/b.jpg']
+    assert ann.extra['num_duplicate_images'] == 1
+    if name != 'list.txt':
+        assert ann.bboxes[:, 0].tolist() == [1, 5]
+    # three listings of one image: two duplicates, still one warning
+    path = write(tmp_path, text + text.replace('a/c.jpg', 'a/d.jpg'), name)
+    with pytest.warns(WiderAnnotationWarning, match='3 duplicated image'):
+        assert load_wider_annotations(path).extra[
+            'num_duplicate_images'] == 3
+
+
+def test_no_duplicates_no_warning(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        ann = load_wider_annotations(write(tmp_path, RETINA))
+    assert ann.extra['num_duplicate_images'] == 0
+
+
+def test_header_path_with_blanks(tmp_path):
+    text = ('# 0--A/my photo.jpg\n1 2 3 4\n#0--A/b.jpg\n'
+            '# 0--A/c d.jpg 640 480\n5 6 7 8\n')
+    ann = parse_retinaface_labels(write(tmp_path, text))
+    # the whole header is the path; SCRFD's trailing width height go
+    assert ann.img_names == ['0--A/my photo.jpg', '0--A/b.jpg',
+                             '0--A/c d.jpg']
+    out = str(tmp_path / 'again.txt')
+    write_retinaface_labels(out, ann)
+    assert parse_retinaface_labels(out).img_names == ann.img_names
+    # formats with one token per path refuse to write what they cannot
+    # read back
+    with pytest.raises(ValueError, match=r"2 image paths contain blanks.*"
+                       r"first: '0--A/my photo.jpg'"):
+        write_official_labels(str(tmp_path / 'gt.txt'), ann)
+    with pytest.raises(ValueError, match='2 image paths contain blanks'):
+        write_image_list(str(tmp_path / 'list.txt'), ann.img_names)
+    assert not (tmp_path / 'gt.txt').exists()
+    assert not (tmp_path / 'list.txt').exists()
+
+
+@pytest.mark.parametrize('raw,name,line', [
+    (b'/a/b.jpg\n/a/\xe9.jpg\n', 'list.txt', 2),
+    (b'# a/b.jpg\n1 2 3 4\n# a/\xe9.jpg\n', 'label.txt', 3),
+    (b'a/\xe9.jpg\n0\n', 'gt.txt', 1),
+])
+def test_image_paths_not_utf8(tmp_path, raw, name, line):
+    path = tmp_path / name
+    path.write_bytes(raw)
+    with pytest.raises(ValueError) as err:
+        load_wider_annotations(str(path))
+    msg = str(err.value)
+    assert str(path) in msg and f'line {line}:' in msg and 'UTF-8' in msg

@@ -11,6 +11,7 @@ import pytest
 
 from mmdet_faces.evaluation.functional import (evaluate_widerface,
                                                load_widerface_gt)
+from tests.reference import widerface_eval_port as port
 from tests.test_evaluation.widerface_helpers import (SETTINGS, random_case,
                                                      write_preds,
                                                      write_widerface_gt)
@@ -95,3 +96,50 @@ def test_cli_errors(tmp_path, tool, folders, capsys):
         f.write('img_2\n0\n')
     assert 'img_1.txt:3: expected 5 numbers' in error(
         str(tmp_path / 'p2'), gt_dir)
+
+
+def test_cli_warnings(tmp_path, tool, capsys):
+    images = [('0--E', f'img_{i}', [[0, 0, 9, 9]], dict(easy=[0], medium=[0],
+                                                        hard=[0]))
+              for i in range(2)]
+    gt_dir = write_widerface_gt(str(tmp_path / 'gt'), images)
+    ok = {'0--E/img_0': [[0, 0, 9, 9, 0.9]], '0--E/img_1': [[0, 0, 9, 9, .5]]}
+    pred_dir = write_preds(str(tmp_path / 'p'), ok)
+    out_json = str(tmp_path / 'r.json')
+    assert tool.main([pred_dir, gt_dir, '--out-json', out_json]) == 0
+    assert capsys.readouterr().err == ''
+    assert json.load(open(out_json))['easy'] == 1.0
+
+    # a stray file of an image outside the ground truth moves the score
+    # normalisation (the reference does the same): same number, a warning
+    write_preds(pred_dir, {'9--X/stray': [[0, 0, 5, 5, 50.0]]})
+    assert tool.main([pred_dir, gt_dir, '--out-json', out_json]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('eval_widerface: warning: 1 '
+                                               'prediction files')
+    assert '9--X/stray.txt' in err[0] and 'from [0.5, 0.9] to [0.5, 50]' \
+        in err[0]
+    with np.errstate(all='ignore'):
+        ref = port.evaluation(pred_dir, gt_dir)
+    res = json.load(open(out_json))
+    assert [res[s] for s in SETTINGS] == pytest.approx(list(ref), abs=1e-12)
+
+    # every score equal: AP 0 as the reference, with a warning
+    pred_dir = write_preds(str(tmp_path / 'same'), {
+        k: [[0, 0, 9, 9, 1.0]] for k in ok})
+    assert tool.main([pred_dir, gt_dir]) == 0
+    err = capsys.readouterr().err
+    assert 'eval_widerface: warning: all 2 prediction scores are 1' in err
+
+
+def test_cli_huge_coordinates(tmp_path, tool, capsys):
+    # x + w overflowed to inf: an IndexError traceback deep in the matching
+    gt_dir = write_widerface_gt(
+        str(tmp_path / 'gt'), [('0--E', 'img_0', [[0, 0, 9, 9]],
+                                dict(hard=[0]))])
+    pred_dir = write_preds(str(tmp_path / 'p'), {
+        '0--E/img_0': [[0, 0, 9, 9, 0.5], [1e308, 1e308, 1e308, 1e308, 0.9]]})
+    assert tool.main([pred_dir, gt_dir]) == 2
+    err = capsys.readouterr().err.strip()
+    assert '\n' not in err and err.startswith('eval_widerface: error:')
+    assert 'img_0.txt:4: x + w or y + h overflows' in err

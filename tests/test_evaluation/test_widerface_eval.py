@@ -16,6 +16,8 @@ from mmdet_faces.evaluation.functional import (eval_face_ap,
                                                evaluate_widerface,
                                                load_widerface_gt,
                                                read_widerface_preds)
+from mmdet_faces.evaluation.functional.widerface_eval import \
+    WIDERFaceEvalWarning
 from tests.reference import widerface_eval_port as port
 from tests.test_evaluation.widerface_helpers import (SETTINGS, random_case,
                                                      write_preds,
@@ -33,16 +35,23 @@ def _port_aps(pred_dir, gt_dir, iou_thr=0.5):
         return port.evaluation(pred_dir, gt_dir, iou_thresh=iou_thr)
 
 
-def _evaluate(tmp_path, images, preds, iou_thr=0.5, check_port=True):
-    """Evaluate from disk, with numpy errors and warnings raising, and
-    compare with the port."""
+def _evaluate(tmp_path, images, preds, iou_thr=0.5, check_port=True,
+              warns=None):
+    """Evaluate from disk, with numpy errors and warnings raising (but a
+    WIDERFaceEvalWarning matching ``warns``, which must come), and compare
+    with the port."""
     gt_dir = write_widerface_gt(str(tmp_path / 'gt'), images)
     pred_dir = write_preds(str(tmp_path / 'pred'), preds)
     gt = load_widerface_gt(gt_dir)
     with warnings.catch_warnings(), np.errstate(all='raise'):
         warnings.simplefilter('error')
-        result = evaluate_widerface(
-            read_widerface_preds(pred_dir, gt), gt, iou_thr=iou_thr)
+        if warns is None:
+            result = evaluate_widerface(
+                read_widerface_preds(pred_dir, gt), gt, iou_thr=iou_thr)
+        else:
+            with pytest.warns(WIDERFaceEvalWarning, match=warns):
+                result = evaluate_widerface(
+                    read_widerface_preds(pred_dir, gt), gt, iou_thr=iou_thr)
     if check_port:
         for ap, s in zip(_port_aps(pred_dir, gt_dir, iou_thr), SETTINGS):
             assert result[s] == pytest.approx(ap, abs=1e-12, nan_ok=True)
@@ -116,9 +125,15 @@ def test_equal_scores_pass_no_threshold(tmp_path):
     # gives NaN and nothing passes any threshold (AP 0)
     images = [('0--E', 'a_1', [[0, 0, 20, 20]], _all())]
     preds = {'0--E/a_1': [[0, 0, 20, 20, 0.9], [0, 0, 20, 20, 0.9]]}
-    r = _evaluate(tmp_path, images, preds)
+    # the number stays the protocol's, but not silently
+    r = _evaluate(tmp_path, images, preds,
+                  warns=r'all 2 prediction scores are 0\.9.*every AP is 0')
     assert r['hard'] == 0.0
     assert r['curves']['hard']['proposals'].max() == 0
+    # in memory and for custom data sets too
+    with pytest.warns(WIDERFaceEvalWarning, match='all 1 prediction scores'):
+        eval_face_ap([np.array([[0, 0, 20, 20, 1.0]])],
+                     [np.array([[0., 0, 20, 20]])])
 
 
 def test_images_without_faces_or_predictions(tmp_path):
@@ -152,11 +167,20 @@ def test_extra_prediction_files_only_normalise(tmp_path):
         '0--E/b_2': [[0, 0, 20, 20, 0.1]],
         '9--X/extra_1': [[0, 0, 5, 5, 2.0]]
     }
-    r = _evaluate(tmp_path, images, preds)
+    # the reference behaviour, but with a warning that counts the files
+    r = _evaluate(tmp_path, images, preds,
+                  warns=r'1 prediction files .* not in the ground truth '
+                  r'\(9--X/extra_1\.txt\).*from \[0\.1, 0\.9\] to '
+                  r'\[0\.1, 2\]')
     c = r['curves']['hard']
     # (0.9 - 0.1) / (2.0 - 0.1) = 0.421: passes t_k from k = 578 on
     assert c['proposals'][577] == 0 and c['proposals'][578] == 1
     assert c['proposals'][-1] == 2 and r['hard'] == 1.0
+    # an extra file inside the score range changes nothing: said so
+    preds['9--X/extra_1'] = [[0, 0, 5, 5, 0.5]]
+    r2 = _evaluate(tmp_path / 'inside', images, preds,
+                   warns='do not change the score range, nor the APs')
+    assert r2['hard'] == 1.0
 
 
 def test_last_prediction_above_threshold_unsorted_and_ties(tmp_path):
@@ -273,6 +297,21 @@ def test_in_memory_mapping_and_missing(tmp_path):
     assert partial['num_faces']['allfaces'] == len(gt['boxes']) - n0
 
 
+def test_in_memory_bad_values_name_the_image(tmp_path):
+    images = [('0--E', 'a_1', [[0, 0, 20, 20]], _all()),
+              ('0--E', 'b_2', [[0, 0, 20, 20]], _all())]
+    gt = load_widerface_gt(write_widerface_gt(str(tmp_path / 'gt'), images))
+    ok = [[0, 0, 20, 20, 0.9]]
+    # x + w overflows to inf: was an IndexError deep in the matching
+    huge = {'0--E/a_1': ok, '0--E/b_2': ok + [[1e308, 1e308, 1e308, 1e308,
+                                               0.5]]}
+    with pytest.raises(ValueError, match=r"overflows.*'0--E/b_2' \(row 1\)"):
+        evaluate_widerface(huge, gt)
+    nan = {'0--E/a_1': ok, '0--E/b_2': [[0, 0, 20, 20, float('nan')]]}
+    with pytest.raises(ValueError, match=r"finite.*'0--E/b_2' \(row 0\)"):
+        evaluate_widerface(nan, gt)
+
+
 def test_reference_case(tmp_path, shared_dir, wider_val_gt_dir):
     with open(osp.join(shared_dir, 'widerface_eval_cases.json')) as f:
         cases = json.load(f)['cases']
@@ -351,6 +390,10 @@ def test_missing_prediction_files(tmp_path):
     ('a\n3\n1 2 3 4 0.5\n1 2 3 4 0.5\n', r'a\.txt:2: .*says 3 boxes.* 2 box'),
     ('a\n1\n1 2 3 4 nan\n', r'a\.txt:3: non-finite score'),
     ('a\n1\n1 2 inf 4 0.5\n', r'a\.txt:3: non-finite box'),
+    # finite numbers whose corner x + w overflows (was an IndexError)
+    ('a\n2\n1 2 3 4 0.5\n1e308 0 1e308 4 0.5\n',
+     r'a\.txt:4: x \+ w or y \+ h overflows'),
+    ('a\n1\n0 -1.5e308 1 -1e308 0.5\n', r'a\.txt:3: x \+ w or y \+ h'),
     ('a\n2\n1 2 3 4 0.5\n1 2 3 x4 0.5\n', r'a\.txt:4: not a number'),
     ('a\ntwo\n', r'a\.txt:2: expected the number of boxes'),
     ('a', r'a\.txt: the file has only one line'),

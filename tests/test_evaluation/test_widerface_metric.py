@@ -1,10 +1,13 @@
 """WIDERFaceMetric through mmengine's Evaluator, with and without gt_dir."""
+import logging
+import os
 import os.path as osp
 
 import numpy as np
 import pytest
 import torch
 from mmengine.evaluator import Evaluator
+from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 
 from mmdet.registry import METRICS
@@ -220,3 +223,66 @@ def test_metric_int_box_format_is_the_reference_writer(tmp_path, tiny_case):
     assert np.array_equal(written, expect)
     with pytest.raises(ValueError, match='box_format'):
         WIDERFaceMetric(box_format='round')
+
+
+@pytest.fixture
+def warnings_log():
+    """WARNING records of the current MMLogger."""
+    records = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = lambda record: records.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_non_finite_predictions_name_the_image(tiny_case):
+    gt_dir, _, preds = tiny_case
+    keys = list(preds)
+    bad = _xyxy([[0, 0, 5, 5, 0.5], [1, 1, 5, 5, 0.4]])
+    bad[1, 4] = np.nan
+    metric = WIDERFaceMetric(gt_dir=gt_dir)
+    metric.process({}, [_sample(keys[0], _xyxy(preds[keys[0]])).to_dict()])
+    with pytest.raises(ValueError,
+                       match=rf'1 of 2 predictions .*score nan.* of '
+                       rf'/data/val/images/{keys[1]}\.jpg'):
+        metric.process({}, [_sample(keys[1], bad).to_dict()])
+    bad[1, 4], bad[0, 2] = 0.4, np.inf
+    with pytest.raises(ValueError, match=rf'{keys[1]}\.jpg'):
+        _run(WIDERFaceMetric(gt_dir=gt_dir), [_sample(keys[1], bad)])
+    # custom data: ground truth too
+    with pytest.raises(ValueError, match=r'ground-truth box of .*x_1\.jpg'):
+        _run(WIDERFaceMetric(),
+             [_sample('0--E/x_1', [[0, 0, 5, 5, 1]], [[0, 0, np.nan, 5]])])
+
+
+def test_gt_dir_without_mat_files(tmp_path, tiny_case):
+    # fails when built, not after the whole test run
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match=r'lacks wider_face_val\.mat, '
+                       r'wider_easy_val\.mat, wider_medium_val\.mat, '
+                       r'wider_hard_val\.mat'):
+        WIDERFaceMetric(gt_dir=str(tmp_path / 'empty'))
+    gt_dir = tiny_case[0]
+    os.remove(osp.join(gt_dir, 'wider_hard_val.mat'))
+    with pytest.raises(FileNotFoundError,
+                       match=r'lacks wider_hard_val\.mat \('):
+        METRICS.build(dict(type='WIDERFaceMetric', gt_dir=gt_dir))
+
+
+def test_equal_scores_warn(tiny_case, warnings_log):
+    # all scores 1.0: AP 0 as in the reference (degenerate min-max
+    # normalisation), now with a warning in the log
+    gt_dir, _, preds = tiny_case
+    samples = [_sample(k, np.c_[_xyxy(v)[:, :4], np.ones(len(v))])
+               for k, v in preds.items()]
+    res = _run(WIDERFaceMetric(gt_dir=gt_dir), samples)
+    assert all(v == 0 or np.isnan(v) for v in res.values())
+    msg = [m for m in warnings_log if 'prediction scores are 1' in m]
+    assert len(msg) == 1 and 'every AP is 0' in msg[0]
+    # custom data sets too
+    warnings_log.clear()
+    _run(WIDERFaceMetric(), [_sample('0--E/x_1', [[0, 0, 5, 5, 1]],
+                                     [[0, 0, 5, 5]])])
+    assert any('all 1 prediction scores are 1' in m for m in warnings_log)

@@ -4,7 +4,8 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmdet_faces.datasets.widerface_io import (parse_official_labels,
+from mmdet_faces.datasets.widerface_io import (WiderAnnotationWarning,
+                                               parse_official_labels,
                                                parse_retinaface_labels)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -95,3 +96,74 @@ def test_convert_same_file(tmp_path, capsys):
     src.write_text(RETINA)
     assert tool.main([str(src), str(src), '--to', 'official']) == 2
     assert src.read_text() == RETINA
+
+
+@pytest.mark.parametrize('count', ['nan', 'inf'])
+def test_convert_bad_count_no_traceback(tmp_path, capsys, count):
+    # was an OverflowError / ValueError traceback without file or line
+    tool = load_tool('convert_widerface_labels')
+    src = tmp_path / 'gt.txt'
+    src.write_text(f'a.jpg\n1\n1 2 3 4 0 0 0 0 0 0\nb.jpg\n{count}\n')
+    assert tool.main([str(src), str(tmp_path / 'dst.txt'), '--to',
+                      'retinaface']) == 2
+    err = capsys.readouterr().err.strip()
+    assert '\n' not in err and err.startswith('error:')
+    assert f'{src}, line 5: expected the face count' in err
+    assert not (tmp_path / 'dst.txt').exists()
+
+
+def test_convert_notes_lost_attributes(tmp_path, capsys):
+    tool = load_tool('convert_widerface_labels')
+    src = tmp_path / 'gt.txt'
+    src.write_text('a.jpg\n3\n1 2 3 4 0 0 0 0 0 0 \n5 6 7 8 2 1 0 1 2 1 \n'
+                   '9 9 9 9 1 0 2 0 0 0 \nb.jpg\n0\n0 0 0 0 0 0 0 0 0 0 \n')
+    dst = tmp_path / 'label.txt'
+    assert tool.main([str(src), str(dst), '--to', 'retinaface']) == 0
+    out = capsys.readouterr().out
+    assert 'official -> retinaface: 2 images, 3 faces' in out
+    # blur is kept (20th number); the others are counted
+    assert ('2 faces had attributes that the RetinaFace format cannot hold '
+            'and were not kept (expression 1, illumination 1, invalid 1, '
+            'occlusion 1, pose 1)') in out
+    assert 'ignore_invalid has no effect' in out
+    assert parse_retinaface_labels(str(dst)).attributes['blur'].tolist() == [
+        0, 2, 1]
+    # nothing lost: no note
+    src.write_text('a.jpg\n1\n1 2 3 4 2 0 0 0 0 0 \n')
+    assert tool.main([str(src), str(dst), '--to', 'retinaface']) == 0
+    assert 'not kept' not in capsys.readouterr().out
+
+
+def test_convert_duplicates_and_unwritable_names(tmp_path, capsys):
+    tool = load_tool('convert_widerface_labels')
+    src = tmp_path / 'label.txt'
+    src.write_text('# a/my photo.jpg\n1 2 3 4\n# a/b.jpg\n# a/b.jpg\n')
+    dst = tmp_path / 'label2.txt'
+    assert tool.main([str(src), str(dst), '--to', 'retinaface']) == 0
+    err = capsys.readouterr().err
+    assert err.startswith('warning: ') and "'a/b.jpg' at lines 3 and 4" in err
+    with pytest.warns(WiderAnnotationWarning, match='1 duplicated'):
+        names = parse_retinaface_labels(str(dst)).img_names
+    assert names == ['a/my photo.jpg', 'a/b.jpg', 'a/b.jpg']
+    # the official format reads one token per path: refused, not written
+    assert tool.main([str(src), str(tmp_path / 'gt.txt'), '--to',
+                      'official']) == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and "first: 'a/my photo.jpg'" in err
+    assert not (tmp_path / 'gt.txt').exists()
+
+
+def test_make_wider_val_list_refuses_blank_names(tmp_path, capsys):
+    # parse_image_list rejects a line with two tokens: report the names
+    # instead of writing a list that cannot be read
+    tool = load_tool('make_wider_val_list')
+    images = tmp_path / 'images'
+    for rel in ['0--A/my photo.jpg', '0--A/b.jpg', '1--B/x\ty.png']:
+        (images / rel).parent.mkdir(parents=True, exist_ok=True)
+        (images / rel).write_bytes(b'x')
+    out = tmp_path / 'wider_val.txt'
+    assert tool.main([str(images), str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert '\n' not in err and err.startswith('error: 2 of 3 image paths')
+    assert "first: '/0--A/my photo.jpg'" in err
+    assert not out.exists()

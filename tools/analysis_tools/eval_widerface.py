@@ -13,7 +13,10 @@ usage: python tools/analysis_tools/eval_widerface.py PRED_DIR GT_DIR
 ``ground_truth/``). The JSON has ``easy``, ``medium``, ``hard`` (floats),
 ``seconds`` (reading the predictions and evaluating), ``iou_thr`` and
 ``num_faces``. Errors (missing folders or files, malformed predictions)
-are printed on one line and exit with status 2.
+are printed on one line and exit with status 2. Warnings (the APs are those
+of the protocol but probably not what was meant: every score equal, or
+prediction files of images outside the ground truth, which take part in the
+score normalisation) are printed on one line each, before the results.
 """
 import argparse
 import importlib.util
@@ -21,6 +24,7 @@ import json
 import os.path as osp
 import sys
 import time
+import warnings
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
@@ -103,14 +107,22 @@ def main(argv=None):
         return fail(f'--iou-thr must be in (0, 1], got {args.iou_thr}')
     wfe = _load_eval_module()
     try:
-        gt = wfe.load_widerface_gt(args.gt_dir)
-        t0 = time.perf_counter()
-        preds = wfe.read_widerface_preds(args.pred_dir, gt)
-        result = wfe.evaluate_widerface(preds, gt, iou_thr=args.iou_thr)
-        seconds = time.perf_counter() - t0
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always', wfe.WIDERFaceEvalWarning)
+            gt = wfe.load_widerface_gt(args.gt_dir)
+            t0 = time.perf_counter()
+            preds = wfe.read_widerface_preds(args.pred_dir, gt)
+            result = wfe.evaluate_widerface(preds, gt, iou_thr=args.iou_thr)
+            seconds = time.perf_counter() - t0
     except (OSError, ValueError, KeyError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         return fail(' '.join(str(msg).split()))
+    for w in caught:
+        if issubclass(w.category, wfe.WIDERFaceEvalWarning):
+            print(f'eval_widerface: warning: {w.message}', file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename,
+                                   w.lineno, source=w.source)
 
     print(f'WIDER Face val AP ({len(preds["dets"]):,} detections, '
           f'{len(gt["names"]):,} images, iou_thr={args.iou_thr:g}, '

@@ -4,7 +4,8 @@
 Example::
 
     # official -> RetinaFace (landmarks written as -1, blur kept as the
-    # 20th number)
+    # 20th number; expression, illumination, invalid, occlusion and pose
+    # have no place in label.txt: a note counts the faces that lose one)
     python tools/dataset_converters/convert_widerface_labels.py \
         wider_face_split/wider_face_train_bbx_gt.txt train/label.txt \
         --to retinaface
@@ -15,13 +16,16 @@ Example::
 
 The source format is detected from its content unless ``--from`` is given.
 Errors (missing file, malformed line: file and line number) print one line
-and exit with code 2. Loads ``mmdet_faces/datasets/widerface_io.py`` by file
-path, so only numpy is needed.
+and exit with code 2; warnings about the source (e.g. an image listed twice)
+print one ``warning:`` line each. Loads
+``mmdet_faces/datasets/widerface_io.py`` by file path, so only numpy is
+needed.
 """
 import argparse
 import importlib.util
 import os.path as osp
 import sys
+import warnings
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODULE = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'widerface_io.py')
@@ -32,6 +36,27 @@ def _load_io():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _lost_attributes(ann) -> str:
+    """Note on the attributes label.txt cannot hold (all but blur), e.g.
+    the ``invalid`` flag that ``WIDERFaceLandmarkDataset(ignore_invalid)``
+    reads: how many faces had one set (not 0, and not -1 = unknown)."""
+    is_set = {
+        k: (a != 0) & (a != -1)
+        for k, a in ann.attributes.items() if k != 'blur'
+    }
+    if ann.num_faces == 0 or not any(v.any() for v in is_set.values()):
+        return ''
+    num_faces = int(sum(is_set.values()).astype(bool).sum())
+    counts = ', '.join(f'{k} {int(v.sum())}' for k, v in is_set.items()
+                       if v.any())
+    note = (f'; {num_faces} faces had attributes that the RetinaFace '
+            f'format cannot hold and were not kept ({counts})')
+    if 'invalid' in is_set and is_set['invalid'].any():
+        note += ('; without the invalid flags, ignore_invalid has no '
+                 'effect on the converted file')
+    return note
 
 
 def main(argv=None) -> int:
@@ -51,23 +76,33 @@ def main(argv=None) -> int:
         print('error: SRC and DST are the same file', file=sys.stderr)
         return 2
     try:
-        ann = io.load_wider_annotations(args.src, args.src_format)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always', io.WiderAnnotationWarning)
+            ann = io.load_wider_annotations(args.src, args.src_format)
     except (OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
+    for w in caught:
+        print(f'warning: {w.message}', file=sys.stderr)
     if ann.ann_format == 'list':
         print(f'error: {args.src} is an image list (no boxes); expected a '
               'RetinaFace label.txt or an official *_bbx_gt.txt',
               file=sys.stderr)
         return 2
-    if args.to == 'retinaface':
-        io.write_retinaface_labels(args.dst, ann)
-    else:
-        io.write_official_labels(args.dst, ann)
+    try:
+        if args.to == 'retinaface':
+            io.write_retinaface_labels(args.dst, ann)
+        else:
+            io.write_official_labels(args.dst, ann)
+    except (OSError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     lost = ''
     if args.to == 'official' and ann.has_landmarks.any():
         lost = (f'; landmarks of {int(ann.has_landmarks.sum())} faces are '
                 'not part of the official format')
+    if args.to == 'retinaface':
+        lost = _lost_attributes(ann)
     print(f'{ann.ann_format} -> {args.to}: {ann.num_images} images, '
           f'{ann.num_faces} faces written to {args.dst}{lost}')
     return 0

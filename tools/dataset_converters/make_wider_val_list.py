@@ -8,8 +8,10 @@ Example::
 
 Lists every image file (.jpg, .jpeg, .png, .bmp) below VAL_IMAGES_DIR with
 its path relative to it and a leading slash, as biubug6's
-``test_widerface.py`` expects. Errors (missing folder, no images) print one
-line and exit with code 2. Needs only the Python standard library.
+``test_widerface.py`` expects. Errors (missing folder, no images, image
+paths that a list cannot hold: with blanks, which separate values in a
+list, or not UTF-8) print one line and exit with code 2 without writing the
+list. Needs only the Python standard library.
 """
 import argparse
 import os
@@ -32,6 +34,21 @@ def list_images(images_dir: str):
     return sorted(names)
 
 
+def unlistable(names):
+    """The names an image list cannot hold: a reader takes any byte
+    <= 32 as a separator, and the list is UTF-8."""
+    bad = []
+    for name in names:
+        try:
+            name.encode('utf-8')
+        except UnicodeEncodeError:  # undecodable bytes in the file name
+            bad.append(name)
+            continue
+        if any(ord(c) <= 32 for c in name) or name != name.strip():
+            bad.append(name)
+    return bad
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('images_dir', help='e.g. data/widerface/val/images')
@@ -47,9 +64,18 @@ def main(argv=None) -> int:
         print(f'error: no images ({", ".join(IMG_EXTENSIONS)}) below '
               f'{args.images_dir}', file=sys.stderr)
         return 2
+    bad = unlistable(names)
+    if bad:
+        shown = bad[0].encode('utf-8', 'backslashreplace').decode('utf-8')
+        print(f'error: {len(bad)} of {len(names)} image paths below '
+              f'{args.images_dir} contain blanks or control characters, or '
+              f'are not UTF-8, which a list (one path per line, '
+              f'whitespace-separated) cannot hold; first: {shown!r}. Rename '
+              'those images', file=sys.stderr)
+        return 2
     out_dir = osp.dirname(osp.abspath(args.out_txt))
     os.makedirs(out_dir, exist_ok=True)
-    with open(args.out_txt, 'w') as f:
+    with open(args.out_txt, 'w', encoding='utf-8') as f:
         f.write('\n'.join(names) + '\n')
     print(f'wrote {len(names)} images to {args.out_txt}')
     return 0

@@ -38,15 +38,22 @@ port strips the characters ``.jpg`` from the end of that name, so it loses
 images whose names end in ``j``, ``p`` or ``g``); blank lines and extra
 blanks in a prediction file are accepted. A setting without any face has AP
 ``nan`` (the port gives ``nan`` there too).
+
+Input the protocol accepts but that probably gives a misleading number
+raises a :class:`WIDERFaceEvalWarning`: every score equal (the min-max
+normalisation is degenerate: every AP is 0), or prediction files of images
+outside the ground truth (they take part in the normalisation).
 """
 import os
 import os.path as osp
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
 
 __all__ = [
-    'WIDERFACE_SETTINGS', 'DEFAULT_SIZE_BUCKETS', 'load_widerface_gt',
+    'WIDERFACE_SETTINGS', 'DEFAULT_SIZE_BUCKETS', 'WIDERFaceEvalWarning',
+    'load_widerface_gt',
     'read_widerface_preds', 'evaluate_widerface', 'eval_face_ap',
     'widerface_voc_ap'
 ]
@@ -61,6 +68,12 @@ DEFAULT_SIZE_BUCKETS = {
 }
 
 THRESH_NUM = 1000
+
+
+class WIDERFaceEvalWarning(UserWarning):
+    """Input the protocol accepts but whose numbers are probably not what
+    was meant (the APs are still those of the protocol)."""
+
 _GT_FILES = (('all', 'wider_face_val.mat'), ('easy', 'wider_easy_val.mat'),
              ('medium', 'wider_medium_val.mat'), ('hard',
                                                   'wider_hard_val.mat'))
@@ -387,7 +400,24 @@ def _parse_bodies(paths, counts, bodies, out):
             f'{paths[k]}:{local + 3}: non-finite {what} in the row '
             f'{_body_line(bodies[k], local)!r}; boxes and scores must be '
             'finite numbers')
+    r = _first_overflow(values[0], values[1], values[2], values[3])
+    if r >= 0:
+        line = int(np.flatnonzero(is_row)[r])
+        k, local = _locate(first_line, line)
+        raise ValueError(
+            f'{paths[k]}:{local + 3}: x + w or y + h overflows to infinity in '
+            f'the row {_body_line(bodies[k], local)!r}; boxes must be finite '
+            'pixel coordinates')
     out[...] = values
+
+
+def _first_overflow(x, y, w, h):
+    """Index of the first row whose corner ``x + w`` or ``y + h`` (as the
+    evaluation computes it) is not finite, -1 if none."""
+    with np.errstate(over='ignore', invalid='ignore'):
+        ok = np.isfinite(x + w)
+        ok &= np.isfinite(y + h)
+    return -1 if ok.all() else int(np.flatnonzero(~ok)[0])
 
 
 def read_widerface_preds(pred_dir, gt=None):
@@ -404,7 +434,8 @@ def read_widerface_preds(pred_dir, gt=None):
             given, every ground-truth image must have a file, and the
             ground-truth images come first, in ground-truth order. Files of
             other images are read as well (the port normalises scores over
-            every file in the folder).
+            every file in the folder), with a :class:`WIDERFaceEvalWarning`
+            that counts them.
 
     Returns:
         dict: ``names`` (list[str], ``'<event>/<name>'``), ``dets``
@@ -430,8 +461,10 @@ def read_widerface_preds(pred_dir, gt=None):
                 f'have no prediction file in {pred_dir}: {shown}' +
                 (', ...' if len(missing) > 10 else ''))
         gt_names = set(gt['names'])
-        names = list(gt['names']) + [n for n in files if n not in gt_names]
+        extra = [n for n in files if n not in gt_names]
+        names = list(gt['names']) + extra
     else:
+        extra = []
         names = list(files)
 
     paths = [files[name] for name in names]
@@ -452,7 +485,37 @@ def read_widerface_preds(pred_dir, gt=None):
             _parse_bodies(paths[a:b + 1], counts[a:b + 1], bodies[a:b + 1],
                           columns[:, offsets[a]:offsets[b + 1]])
             a, size = b + 1, 0
+    if extra:
+        _warn_extra_files(pred_dir, extra, columns[4],
+                          int(offsets[len(names) - len(extra)]))
     return dict(names=names, dets=columns.T, offsets=offsets)
+
+
+def _score_range(scores):
+    """(min, max) as the port's running min / max (start at 1 and 0)."""
+    if scores.size == 0:
+        return 1., 0.
+    return min(float(scores.min()), 1.), max(float(scores.max()), 0.)
+
+
+def _warn_extra_files(pred_dir, extra, scores, num_gt_rows):
+    """Warn about prediction files of images outside the ground truth:
+    not evaluated, but their scores take part in the normalisation."""
+    shown = ', '.join(f'{n}.txt' for n in extra[:5]) + \
+        (', ...' if len(extra) > 5 else '')
+    before = _score_range(scores[:num_gt_rows])
+    after = _score_range(scores)
+    if before != after:
+        effect = (f'they move the score range of the min-max normalisation '
+                  f'from [{before[0]:g}, {before[1]:g}] to '
+                  f'[{after[0]:g}, {after[1]:g}], which can change the APs')
+    else:
+        effect = 'they do not change the score range, nor the APs'
+    warnings.warn(
+        f'{len(extra)} prediction files in {pred_dir} are for images not in '
+        f'the ground truth ({shown}): they are not evaluated but, as in the '
+        f'reference evaluation, their scores take part in the score '
+        f'normalisation; {effect}', WIDERFaceEvalWarning, stacklevel=3)
 
 
 def _rows(x, cols, what):
@@ -487,8 +550,23 @@ def _flat_preds(preds):
                         'or a mapping name -> (N, 5) array, got '
                         f'{type(preds)}')
     if not np.isfinite(dets).all():
-        raise ValueError('preds: boxes and scores must be finite numbers')
+        r = int(np.flatnonzero(~np.isfinite(dets).all(axis=1))[0])
+        raise ValueError('preds: boxes and scores must be finite numbers, '
+                         f'got {dets[r].tolist()} in '
+                         f'{_image_of(names, offsets, r)}')
+    r = _first_overflow(*dets[:, :4].T)
+    if r >= 0:
+        raise ValueError(f'preds: x + w or y + h overflows to infinity in the '
+                         f'row {dets[r].tolist()} of '
+                         f'{_image_of(names, offsets, r)}; boxes must be '
+                         'finite pixel coordinates')
     return names, dets, offsets
+
+
+def _image_of(names, offsets, row):
+    """``'<name> (row <i>)'`` of a global prediction row."""
+    k = int(np.searchsorted(offsets, row, side='right')) - 1
+    return f'{names[k]!r} (row {row - int(offsets[k])})'
 
 
 # ----------------------------------------------------------------------------
@@ -499,14 +577,20 @@ def _normalize_scores(scores):
 
     Returns None when the port would produce NaN for every score (every
     score is the same value in [0, 1], e.g. a single prediction): then no
-    prediction passes any threshold and every AP is 0.
+    prediction passes any threshold and every AP is 0, with a
+    :class:`WIDERFaceEvalWarning`.
     """
     if scores.size == 0:
         return scores
-    lo = min(float(scores.min()), 1.)
-    hi = max(float(scores.max()), 0.)
+    lo, hi = _score_range(scores)
     diff = hi - lo
     if diff == 0:
+        warnings.warn(
+            f'all {scores.size} prediction scores are {lo:g}: the '
+            'protocol\'s min-max score normalisation divides 0 by 0, so no '
+            'prediction passes any threshold and every AP is 0 (as in the '
+            'reference evaluation); use the detector\'s real scores',
+            WIDERFaceEvalWarning, stacklevel=3)
         return None
     return (scores - lo) / diff
 

@@ -2,6 +2,7 @@
 """WIDER Face easy / medium / hard AP as an mmengine metric."""
 import os
 import os.path as osp
+import warnings
 from collections import OrderedDict
 from typing import Dict, Optional, Sequence
 
@@ -10,8 +11,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmdet.registry import METRICS
-from ..functional.widerface_eval import (DEFAULT_SIZE_BUCKETS,
-                                         WIDERFACE_SETTINGS, eval_face_ap,
+from ..functional.widerface_eval import (_GT_FILES, DEFAULT_SIZE_BUCKETS,
+                                         WIDERFACE_SETTINGS,
+                                         WIDERFaceEvalWarning, eval_face_ap,
                                          evaluate_widerface,
                                          load_widerface_gt)
 
@@ -104,6 +106,17 @@ class WIDERFaceMetric(BaseMetric):
         if gt_dir is not None and not osp.isdir(gt_dir):
             raise FileNotFoundError(
                 f'WIDERFaceMetric: gt_dir {gt_dir} does not exist')
+        if gt_dir is not None:
+            # fail now, not after the whole test run
+            missing = [
+                f for _, f in _GT_FILES if not osp.isfile(osp.join(gt_dir, f))
+            ]
+            if missing:
+                raise FileNotFoundError(
+                    f'WIDERFaceMetric: gt_dir {gt_dir} lacks '
+                    f'{", ".join(missing)} (the WIDER Face ground-truth '
+                    'folder holds wider_face_val.mat, wider_easy_val.mat, '
+                    'wider_medium_val.mat and wider_hard_val.mat)')
         if size_mode not in ('sqrt_area', 'height'):
             raise ValueError(f'size_mode must be "sqrt_area" or "height", '
                              f'got {size_mode!r}')
@@ -140,6 +153,19 @@ class WIDERFaceMetric(BaseMetric):
                                'data samples')
             bboxes = _to_numpy(pred.get('bboxes'), 4)
             scores = _to_numpy(pred.get('scores'), 0)
+            if not (np.isfinite(bboxes).all() and np.isfinite(scores).all()):
+                what = 'predictions'
+                if len(bboxes) == len(scores):
+                    bad = ~np.isfinite(scores)
+                    bad |= ~np.isfinite(bboxes).all(axis=1)
+                    k = int(np.flatnonzero(bad)[0])
+                    what = (f'{int(bad.sum())} of {len(bad)} predictions '
+                            f'(e.g. box {bboxes[k].tolist()}, score '
+                            f'{float(scores[k])})')
+                raise ValueError(
+                    f'WIDERFaceMetric: NaN or infinite boxes or scores in the '
+                    f'{what} of {img_path}; boxes and scores must be finite '
+                    'numbers')
             order = np.argsort(-scores, kind='stable')
             result = dict(
                 name=f'{event}/{name}',
@@ -155,6 +181,11 @@ class WIDERFaceMetric(BaseMetric):
                 ignored = sample.get('ignored_instances') or {}
                 result['gt'] = _to_numpy(gt.get('bboxes'), 4)
                 result['ignored'] = _to_numpy(ignored.get('bboxes'), 4)
+                if not (np.isfinite(result['gt']).all()
+                        and np.isfinite(result['ignored']).all()):
+                    raise ValueError(
+                        f'WIDERFaceMetric: a ground-truth box of {img_path} '
+                        'is NaN or infinite')
             self.results.append(result)
 
     def _xywh(self, dets: np.ndarray) -> np.ndarray:
@@ -214,10 +245,18 @@ class WIDERFaceMetric(BaseMetric):
             logger.info(f'WIDER Face predictions written to '
                         f'{self.outfile_prefix}')
 
-        if self.gt_dir is not None:
-            metrics, faces = self._eval_widerface(names, dets, logger)
-        else:
-            metrics, faces = self._eval_custom(kept, dets)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always', WIDERFaceEvalWarning)
+            if self.gt_dir is not None:
+                metrics, faces = self._eval_widerface(names, dets, logger)
+            else:
+                metrics, faces = self._eval_custom(kept, dets)
+        for w in caught:  # e.g. every score equal: to the log
+            if issubclass(w.category, WIDERFaceEvalWarning):
+                logger.warning(f'WIDERFaceMetric: {w.message}')
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename,
+                                       w.lineno, source=w.source)
         rows = [f'{"setting":<10} {"AP":>8} {"faces":>8}']
         rows += [
             f'{k:<10} {v * 100:>8.2f} {faces[k]:>8d}'
