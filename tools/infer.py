@@ -16,7 +16,12 @@ video file. Writes to ``--out-dir``:
 * ``detections.json``: per image (``file``, relative to the folder) or per
   frame (``frame`` index) ``height``, ``width``, ``boxes`` ([x1, y1, x2, y2]
   in original pixels), ``scores`` and ``landmarks`` (5 [x, y] per face;
-  null for S3FD), all detections above ``--score-thr``.
+  null for S3FD), all detections above ``--score-thr``; for a folder,
+  ``skipped``: the unreadable images (``path``, ``error``), each skipped
+  with a warning instead of ending the run.
+
+The ``--out-dir`` subtree is left out when it lies inside the input folder
+(a rerun does not take the annotated images for inputs).
 
 ``--score-thr`` defaults to the config's test threshold, so the JSON holds
 what ``tools/test.py`` would evaluate; ``--test-scale``: ``original`` (no
@@ -99,14 +104,29 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def classify_input(path: str) -> Tuple[str, List[str]]:
+def classify_input(path: str,
+                   exclude: Optional[str] = None) -> Tuple[str, List[str]]:
     """``('image', [path])``, ``('folder', [files...])`` or
-    ``('video', [path])``; raises :class:`InferError` otherwise."""
+    ``('video', [path])``; raises :class:`InferError` otherwise.
+
+    ``exclude``: a folder (the output folder) whose subtree is left out of a
+    folder input, so that a rerun does not take the annotated outputs for
+    inputs; when it is the input folder itself, its ``vis`` subfolder."""
     if not osp.exists(path):
         raise InferError(f'input not found: {path}')
     if osp.isdir(path):
+        skip = None
+        if exclude is not None:
+            skip = osp.realpath(exclude)
+            if skip == osp.realpath(path):
+                skip = osp.join(skip, 'vis')
         files = []
-        for root, _, names in os.walk(path):
+        for root, dirs, names in os.walk(path):
+            if skip is not None:
+                dirs[:] = [
+                    d for d in dirs
+                    if osp.realpath(osp.join(root, d)) != skip
+                ]
             files += [
                 osp.join(root, n) for n in names
                 if n.lower().endswith(IMG_EXTS)
@@ -130,18 +150,47 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[i:i + size]
 
 
-def run_images(det, files: List[str], root: str, args) -> List[dict]:
+def _detect_chunk(det, chunk: List[str], skip_bad: bool) -> list:
+    """``det(chunk)``; with ``skip_bad``, when the batch fails on a bad
+    image, the images one by one, ``(path, error message)`` for those that
+    fail."""
+    try:
+        return det(chunk)
+    except (ValueError, FileNotFoundError, OSError):
+        if not skip_bad:
+            raise
+    results = []
+    for path in chunk:
+        try:
+            results.append(det([path])[0])
+        except (ValueError, FileNotFoundError, OSError) as e:
+            results.append((path, str(e)))
+    return results
+
+
+def run_images(det, files: List[str], root: str, args,
+               skip_bad: bool = False) -> Tuple[List[dict], List[dict]]:
     """Detect on image files; writes annotated copies under
-    ``out_dir/vis``. Returns the JSON records."""
-    records = []
+    ``out_dir/vis``. With ``skip_bad`` (a folder) an unreadable image is
+    skipped with a warning. Returns the JSON records and the skipped
+    images (``path``, ``error``)."""
+    records, skipped = [], []
     bar = ProgressBar(len(files), file=sys.stdout)
     for chunk in _chunks(files, max(1, args.batch_size) * 4):
-        results = det(chunk)
+        results = _detect_chunk(det, chunk, skip_bad)
         for path, res in zip(chunk, results):
             rel = osp.relpath(path, root).replace(os.sep, '/')
+            if isinstance(res, tuple):
+                skipped.append(dict(path=rel, error=res[1]))
+                print(f'\ninfer.py: warning: skipped {rel}: {res[1]}',
+                      file=sys.stderr)
+                bar.update()
+                continue
             records.append(dict(file=rel, **res.to_dict()))
             if not args.no_vis:
                 img = cv2.imread(path, cv2.IMREAD_COLOR)
+                if img is None:
+                    raise InferError(f'cannot read {path} to draw on it')
                 vis = det.draw(img, res, args.draw_thr,
                                draw_scores=not args.no_scores)
                 out = osp.join(args.out_dir, 'vis', rel)
@@ -150,7 +199,7 @@ def run_images(det, files: List[str], root: str, args) -> List[dict]:
                     raise InferError(f'cannot write {out}')
             bar.update()
     sys.stdout.write('\n')
-    return records
+    return records, skipped
 
 
 def _open_writer(out_dir: str, stem: str, fps: float, size: Tuple[int,
@@ -221,7 +270,7 @@ def run_video(det, path: str, args) -> Tuple[List[dict], dict]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        kind, files = classify_input(args.input)
+        kind, files = classify_input(args.input, exclude=args.out_dir)
         for name in ('config', 'checkpoint'):
             value = getattr(args, name)
             if value is not None and not osp.isfile(value):
@@ -254,13 +303,15 @@ def main(argv=None) -> int:
         else:
             root = args.input if kind == 'folder' else osp.dirname(
                 osp.abspath(args.input))
-            records = run_images(det, files, root, args)
+            records, skipped = run_images(
+                det, files, root, args, skip_bad=kind == 'folder')
+            summary['skipped'] = skipped
         summary['results'] = records
         out_json = osp.join(args.out_dir, 'detections.json')
         with open(out_json, 'w') as f:
             json.dump(summary, f)
-    except InferError as e:
-        print(f'error: {e}', file=sys.stderr)
+    except (InferError, FileNotFoundError, ValueError, TypeError) as e:
+        print(f'infer.py: error: {e}', file=sys.stderr)
         return 2
     num = sum(len(r['scores']) for r in records)
     unit = 'frames' if kind == 'video' else 'images'
@@ -268,6 +319,9 @@ def main(argv=None) -> int:
           f'{summary["score_thr"]}); detections: {out_json}'
           + ('' if args.no_vis else
              f'; annotated {unit}: {args.out_dir}'))
+    if summary.get('skipped'):
+        print(f'{len(summary["skipped"])} unreadable images skipped (listed '
+              f'under "skipped" in {out_json})')
     return 0
 
 

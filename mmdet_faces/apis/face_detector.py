@@ -7,7 +7,8 @@ import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Dict, Iterable, List, Optional, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 import torch
@@ -37,6 +38,8 @@ _REFERENCE_KEYS = {
     'retinaface': ('body.', 'ClassHead.', 'BboxHead.', 'LandmarkHead.'),
     's3fd': ('vgg.', 'L2Norm3_3.', 'extras.', 'loc.', 'conf.'),
 }
+_NONE_HINT = ('; cv2.imread returns None for a file it cannot read: check '
+              'its result')
 _CONVERTERS = {
     'retinaface': 'tools/model_converters/retinaface_to_mmdet.py',
     's3fd': 'tools/model_converters/s3fd_to_mmdet.py',
@@ -139,6 +142,16 @@ def make_test_pipeline_cfg(cfg: Config,
         steps[0] = dict(type='mmdet.LoadImageFromNDArray')
     if test_scale is None:
         return steps
+    bad = ValueError("test_scale must be None, 'original', an int > 0, a "
+                     'float > 0 or (short, max_long) with short an int > 0 '
+                     f'and max_long None or an int > 0, got {test_scale!r}')
+
+    def positive_int(v) -> int:
+        if isinstance(v, bool) or not isinstance(
+                v, (int, np.integer, float, np.floating)) or not v >= 1:
+            raise bad
+        return int(v)
+
     if isinstance(test_scale, str):
         if test_scale != 'original':
             raise ValueError("test_scale must be None, 'original', an int, "
@@ -148,20 +161,21 @@ def make_test_pipeline_cfg(cfg: Config,
     elif isinstance(test_scale, bool):
         raise TypeError(f'invalid test_scale {test_scale!r}')
     elif isinstance(test_scale, (int, np.integer)):
-        resize = dict(type='ResizeShortSide', short_side=int(test_scale))
-    elif isinstance(test_scale, float):
+        resize = dict(
+            type='ResizeShortSide', short_side=positive_int(test_scale))
+    elif isinstance(test_scale, (float, np.floating)):
         if not test_scale > 0:
             raise ValueError(f'test_scale must be > 0, got {test_scale}')
-        resize = dict(type='Resize', scale_factor=test_scale, keep_ratio=True)
+        resize = dict(
+            type='Resize', scale_factor=float(test_scale), keep_ratio=True)
     elif isinstance(test_scale, (tuple, list)) and len(test_scale) == 2:
         short, max_long = test_scale
         resize = dict(
             type='ResizeShortSide',
-            short_side=int(short),
-            max_long_side=None if max_long is None else int(max_long))
+            short_side=positive_int(short),
+            max_long_side=None if max_long is None else positive_int(max_long))
     else:
-        raise ValueError("test_scale must be None, 'original', an int, a "
-                         f'float or (short, max_long), got {test_scale!r}')
+        raise bad
     pos = next((i for i, s in enumerate(steps) if _is_resize(s)), 1)
     steps = [s for s in steps if not _is_resize(s)]
     steps.insert(pos, resize)
@@ -329,8 +343,19 @@ class FaceDetector:
                                                            dict) else None
             if not isinstance(sd, dict):
                 raise ValueError(f'{checkpoint} holds no state dict')
+            if 'state_dict' not in ckpt:
+                # reference trainers save {'model': sd} or {'weight': sd}
+                for key in ('model', 'weight'):
+                    inner = ckpt.get(key)
+                    if isinstance(inner, dict) and inner and all(
+                            isinstance(v, torch.Tensor)
+                            for v in inner.values()):
+                        sd = inner
+                        break
             _check_reference_keys(sd, checkpoint)
-            _load_checkpoint_to_model(model, ckpt, strict=True)
+            _load_checkpoint_to_model(
+                model, ckpt if sd is ckpt or sd is ckpt.get('state_dict')
+                else dict(state_dict=sd), strict=True)
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         ds_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
         if ds_meta:
@@ -339,13 +364,14 @@ class FaceDetector:
 
     # ------------------------------------------------------------- inputs
     def _prepare(self, img: ImageInput, index: int) -> dict:
-        """Run one image through the test pipeline."""
+        """Run one image through the test pipeline; an error of the
+        pipeline becomes a ``ValueError`` naming the image."""
         if isinstance(img, (str, Path)):
             path = str(img)
             if not osp.isfile(path):
                 raise FileNotFoundError(f'image file not found: {path}')
             data = dict(img_path=path, img_id=index)
-            return self._pipelines['path'](data)
+            return self._run_pipeline('path', data, path)
         if isinstance(img, np.ndarray):
             if img.ndim != 3 or img.shape[2] != 3:
                 raise ValueError('an image array must be H x W x 3 (BGR), '
@@ -356,9 +382,35 @@ class FaceDetector:
             if img.shape[0] < 1 or img.shape[1] < 1:
                 raise ValueError(f'empty image array of shape {img.shape}')
             data = dict(img=img, img_id=index)
-            return self._pipelines['array'](data)
+            return self._run_pipeline(
+                'array', data,
+                f'image {index} (array of shape {tuple(img.shape)})')
         raise TypeError('an image must be a file path or an H x W x 3 BGR '
-                        f'numpy array, got {type(img).__name__}')
+                        f'numpy array, got {type(img).__name__} (image '
+                        f'{index})' + _NONE_HINT * (img is None))
+
+    def _run_pipeline(self, src: str, data: dict, name: str) -> dict:
+        try:
+            return self._pipelines[src](data)
+        except Exception as e:
+            raise ValueError(f'cannot prepare {name} with the test pipeline '
+                             f'(test_scale={self.test_scale!r}): '
+                             f'{type(e).__name__}: {e}') from e
+
+    @staticmethod
+    def _input_name(img: Any, index: int) -> str:
+        return str(img) if isinstance(img, (str, Path)) else f'image {index}'
+
+    @staticmethod
+    def _as_list(imgs: Any) -> list:
+        """``imgs`` as a list, or a TypeError saying what is accepted."""
+        if imgs is None or isinstance(imgs, (bool, bytes)) or not isinstance(
+                imgs, Iterable):
+            raise TypeError(
+                'images must be a file path, an H x W x 3 BGR numpy array or '
+                f'a list of them, got {type(imgs).__name__}' +
+                _NONE_HINT * (imgs is None))
+        return list(imgs)
 
     def _batches(self, items: List[dict]) -> List[List[int]]:
         """Indices of ``items`` per forward pass."""
@@ -382,33 +434,81 @@ class FaceDetector:
             return torch.autocast('cuda', dtype=torch.float16)
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
-    def _test_step(self, data: dict) -> list:
+    def _test_step(self, data: dict,
+                   names: Optional[List[str]] = None) -> list:
         """``model.test_step`` as its steps: the data preprocessor, the
         network on a dense batch (channels-last with ``channels_last``,
-        under autocast with ``amp``), then decoding + NMS in float32."""
+        under autocast with ``amp``), then decoding + NMS in float32.
+
+        A ``RuntimeError`` of the network (an input too small for its
+        pooling / strides) becomes a ``ValueError`` naming the images
+        (``names``) of the batch. In a padded mixed-size batch, detections
+        of a smaller image whose box centre lies outside it (in the padding)
+        are dropped.
+        """
         model = self.model
         data = model.data_preprocessor(data, False)
         inputs, samples = data['inputs'], data['data_samples']
         inputs = inputs.contiguous(memory_format=torch.channels_last if self.
                                    channels_last else torch.contiguous_format)
-        with self._autocast():
-            outs = model.bbox_head(model.extract_feat(inputs))
+        try:
+            with self._autocast():
+                outs = model.bbox_head(model.extract_feat(inputs))
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except RuntimeError as e:
+            names = names or [f'image {i}' for i in range(len(samples))]
+            what = ', '.join(
+                f'{n} (input {s.metainfo["img_shape"][0]}x'
+                f'{s.metainfo["img_shape"][1]})'
+                for n, s in zip(names, samples))
+            raise ValueError(
+                f'the network failed on {what}, batch input '
+                f'{tuple(inputs.shape[-2:])}: the input is too small for '
+                f'this network (or test_scale shrinks it too much); '
+                f'original error: {e}') from e
         if self.amp:
             outs = tuple([o.float() for o in level] for level in outs)
         results = model.bbox_head.predict_by_feat(
             *outs, batch_img_metas=[s.metainfo for s in samples],
             rescale=True)
+        if self.pad_mixed_sizes and len(samples) > 1:
+            results = self._drop_padding_detections(samples, results)
         return model.add_pred_to_datasample(samples, results)
+
+    @staticmethod
+    def _drop_padding_detections(samples: list, results: list) -> list:
+        """Drop the detections of padded images (smaller than the largest
+        image of the batch) whose box centre is outside the image: the
+        network finds "faces" in the padding."""
+        max_h = max(int(s.metainfo['img_shape'][0]) for s in samples)
+        max_w = max(int(s.metainfo['img_shape'][1]) for s in samples)
+        out = []
+        for s, res in zip(samples, results):
+            h, w = (int(v) for v in s.metainfo['img_shape'][:2])
+            if h >= max_h and w >= max_w:
+                out.append(res)  # not padded: unchanged
+                continue
+            oh, ow = (float(v) for v in s.metainfo['ori_shape'][:2])
+            b = res.bboxes if isinstance(res.bboxes,
+                                         torch.Tensor) else res.bboxes.tensor
+            cx = (b[:, 0] + b[:, 2]) * 0.5
+            cy = (b[:, 1] + b[:, 3]) * 0.5
+            keep = (cx >= 0) & (cx <= ow) & (cy >= 0) & (cy <= oh)
+            out.append(res[keep])
+        return out
 
     @torch.no_grad()
     def predict_samples(self, imgs: Sequence[ImageInput]) -> list:
         """Detect faces and return mmdet ``DetDataSample`` s (tensors on the
         device), in input order, as ``model.test_step`` gives them."""
+        imgs = self._as_list(imgs)
         items = [self._prepare(img, i) for i, img in enumerate(imgs)]
         outputs: List[Any] = [None] * len(items)
         for idx in self._batches(items):
             samples = self._test_step(
-                pseudo_collate([items[i] for i in idx]))
+                pseudo_collate([items[i] for i in idx]),
+                [self._input_name(imgs[i], i) for i in idx])
             for i, sample in zip(idx, samples):
                 outputs[i] = sample
         return outputs
@@ -463,7 +563,7 @@ class FaceDetector:
             one for a single input), in original-image coordinates.
         """
         single = isinstance(imgs, (str, Path, np.ndarray))
-        items = [imgs] if single else list(imgs)
+        items = [imgs] if single else self._as_list(imgs)
         results = self._to_results(self.predict_samples(items))
         return results[0] if single else results
 

@@ -134,3 +134,75 @@ def test_errors(tmp_path, capsys):
     assert infer.parse_test_scale('1600,2150') == (1600, 2150)
     assert infer.parse_test_scale('0.5') == 0.5
     assert infer.parse_test_scale('original') == 'original'
+
+
+def test_folder_skips_unreadable_images(ckpt, tmp_path, capsys):
+    """A corrupt .jpg, an empty .jpg and a text file named .png are skipped
+    with a warning each and listed in the JSON; the good image's result is
+    kept."""
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    cv2.imwrite(str(folder / 'good.png'),
+                random_images([(96, 128)], seed=7)[0])
+    (folder / 'corrupt.jpg').write_bytes(b'\xff\xd8\xff\xe0garbage' * 10)
+    (folder / 'empty.jpg').write_bytes(b'')
+    (folder / 'text.png').write_text('not an image')
+    out = tmp_path / 'out'
+    rc = infer.main([
+        str(folder), '--config', MNET_CFG, '--checkpoint', ckpt,
+        '--out-dir', str(out), '--batch-size', '2'
+    ])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert err.count('warning: skipped') == 3
+    with open(out / 'detections.json') as f:
+        data = json.load(f)
+    assert [r['file'] for r in data['results']] == ['good.png']
+    skipped = data['skipped']
+    assert sorted(s['path'] for s in skipped) == [
+        'corrupt.jpg', 'empty.jpg', 'text.png'
+    ]
+    assert all(s['error'] for s in skipped)
+    from mmdet_faces.apis import FaceDetector
+    _assert_json_equals(data['results'][0],
+                        FaceDetector(MNET_CFG, ckpt)(str(folder / 'good.png')))
+    assert (out / 'vis' / 'good.png').is_file()
+    # a single unreadable image is an error, not an empty result
+    rc = infer.main([
+        str(folder / 'corrupt.jpg'), '--config', MNET_CFG, '--out-dir',
+        str(out)
+    ])
+    assert rc == 2
+    assert 'infer.py: error: ' in capsys.readouterr().err
+
+
+def test_detector_errors_are_reported(tmp_path, capsys):
+    img = tmp_path / 'x.png'
+    cv2.imwrite(str(img), np.zeros((8, 8, 3), np.uint8))
+    rc = infer.main([
+        str(img), '--config', MNET_CFG, '--out-dir',
+        str(tmp_path / 'o'), '--test-scale', '0'
+    ])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith('infer.py: error: ') and 'test_scale' in err
+    assert 'Traceback' not in err
+
+
+def test_out_dir_inside_the_input_folder(ckpt, tmp_path):
+    """A rerun does not take the annotated outputs for inputs."""
+    img = random_images([(64, 80)], seed=8)[0]
+    for name, sub in (('a', 'out'), ('b', '')):
+        folder = tmp_path / name
+        folder.mkdir()
+        cv2.imwrite(str(folder / 'a.png'), img)
+        out = folder / sub  # inside the input folder, or the folder itself
+        for _ in range(2):
+            rc = infer.main([
+                str(folder), '--config', MNET_CFG, '--checkpoint', ckpt,
+                '--out-dir', str(out)
+            ])
+            assert rc == 0
+            with open(out / 'detections.json') as f:
+                data = json.load(f)
+            assert [r['file'] for r in data['results']] == ['a.png']

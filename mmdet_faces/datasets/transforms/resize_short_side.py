@@ -20,7 +20,8 @@ class ResizeShortSide(BaseTransform):
     INTER_LINEAR)``. ``scale_factor`` is ``(scale, scale)`` (the reference
     divides boxes by ``scale``). With ``short_side=None`` (default) it is a
     no-op that only makes sure ``scale_factor`` and ``img_shape`` exist, so
-    a config can switch it on with ``--cfg-options``.
+    a config can switch it on with ``--cfg-options``. A side that would
+    round to 0 px is kept at 1 px (``scale_factor`` then per axis).
 
     Args:
         short_side (int, optional): target short side (1600 in the
@@ -51,21 +52,32 @@ class ResizeShortSide(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         img = results['img']
-        scale = self.get_scale(*img.shape[:2])
+        h, w = img.shape[:2]
+        scale = self.get_scale(h, w)
+        sx = sy = scale
         if scale != 1.0:
             if self.to_float32:
                 img = img.astype(np.float32)
-            img = cv2.resize(
-                img, None, None, fx=scale, fy=scale,
-                interpolation=cv2.INTER_LINEAR)
+            if min(np.round(h * scale), np.round(w * scale)) < 1:
+                # a side would round to 0 px (cv2: !dsize.empty()): keep
+                # at least 1 px, with the per-axis scales it gives
+                size = (max(1, int(np.round(w * scale))),
+                        max(1, int(np.round(h * scale))))
+                sx, sy = size[0] / w, size[1] / h
+                img = cv2.resize(
+                    img, size, interpolation=cv2.INTER_LINEAR)
+            else:
+                img = cv2.resize(
+                    img, None, None, fx=scale, fy=scale,
+                    interpolation=cv2.INTER_LINEAR)
             results['img'] = img
             if results.get('gt_bboxes') is not None:
-                results['gt_bboxes'].rescale_((scale, scale))
-            matrix = np.array([[scale, 0, 0], [0, scale, 0], [0, 0, 1]],
+                results['gt_bboxes'].rescale_((sx, sy))
+            matrix = np.array([[sx, 0, 0], [0, sy, 0], [0, 0, 1]],
                               dtype=np.float32)
             compose_homography(results, matrix)
         old = results.get('scale_factor', (1.0, 1.0))
-        results['scale_factor'] = (old[0] * scale, old[1] * scale)
+        results['scale_factor'] = (old[0] * sx, old[1] * sy)
         results['img_shape'] = img.shape[:2]
         results['keep_ratio'] = True
         return results

@@ -101,3 +101,20 @@ def test_resize_short_side():
     res = TRANSFORMS.build(dict(type='ResizeShortSide', short_side=50))(
         dict(img=img))
     assert res['img'].shape[:2] == (50, 100)
+
+
+def test_resize_short_side_keeps_at_least_one_pixel():
+    """(64, 100) on a 1 x 500 image: scale 0.2 would give a 0 px high
+    image (cv2 ``!dsize.empty()``); it is kept 1 px high."""
+    t = TRANSFORMS.build(
+        dict(type='ResizeShortSide', short_side=64, max_long_side=100))
+    res = t(sample(1, 500))
+    assert res['img'].shape == (1, 100, 3)
+    assert res['img_shape'] == (1, 100)
+    assert res['scale_factor'] == (0.2, 1.0)
+    assert torch.allclose(res['gt_bboxes'].tensor,
+                          torch.tensor([[2., 20., 10., 60.]]))
+    # a normal size is resized with the single scale, as before
+    res = t(sample(100, 200))
+    assert res['img'].shape == (50, 100, 3)
+    assert res['scale_factor'] == (0.5, 0.5)
