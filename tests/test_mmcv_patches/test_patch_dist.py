@@ -142,6 +142,19 @@ def test_half_set_env_through_init_dist(monkeypatch):
         init_dist('pytorch')
 
 
+def _run_single_rank(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` as rank 0 of a 1-process torchrun-style job on CPU and
+    check that it exits 0."""
+    env = dict(os.environ, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+               MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
+               PYTHONPATH=REPO_ROOT, CUDA_VISIBLE_DEVICES='')
+    out = subprocess.run([python_exe(), '-c', textwrap.dedent(code)],
+                         env=env, cwd=REPO_ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
 def test_init_dist_cpu_gloo_in_subprocess():
     """init_dist('pytorch') with mmdet's default nccl works on CPU (gloo)."""
     code = textwrap.dedent("""
@@ -151,12 +164,7 @@ def test_init_dist_cpu_gloo_in_subprocess():
         print('OK', d.get_backend(), get_dist_info())
         d.destroy_process_group()
     """)
-    env = dict(os.environ, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
-               MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
-               PYTHONPATH=REPO_ROOT, CUDA_VISIBLE_DEVICES='')
-    out = subprocess.run([python_exe(), '-c', code], env=env, cwd=REPO_ROOT,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = _run_single_rank(code)
     assert 'OK gloo (0, 1)' in out.stdout
 
 
@@ -182,10 +190,5 @@ def test_shutdown_frees_group_holders_before_destroying():
         print('FREED', ref() is None, 'INIT', d.is_initialized())
         shutdown_process_group()
     """)
-    env = dict(os.environ, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
-               MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
-               PYTHONPATH=REPO_ROOT, CUDA_VISIBLE_DEVICES='')
-    out = subprocess.run([python_exe(), '-c', code], env=env, cwd=REPO_ROOT,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = _run_single_rank(code)
     assert 'FREED True INIT False' in out.stdout
