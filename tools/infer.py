@@ -322,6 +322,11 @@ def main(argv=None) -> int:
     if summary.get('skipped'):
         print(f'{len(summary["skipped"])} unreadable images skipped (listed '
               f'under "skipped" in {out_json})')
+        if not records:  # nothing could be read: a failure, not a result
+            print('infer.py: error: every image was skipped, e.g. '
+                  f'{summary["skipped"][0]["path"]}: '
+                  f'{summary["skipped"][0]["error"]}', file=sys.stderr)
+            return 2
     return 0
 
 

@@ -174,6 +174,14 @@ def test_folder_skips_unreadable_images(ckpt, tmp_path, capsys):
     ])
     assert rc == 2
     assert 'infer.py: error: ' in capsys.readouterr().err
+    # a folder of nothing but unreadable images is an error too
+    (folder / 'good.png').unlink()
+    rc = infer.main([
+        str(folder), '--config', MNET_CFG, '--checkpoint', ckpt,
+        '--out-dir', str(tmp_path / 'out2')
+    ])
+    assert rc == 2
+    assert 'every image was skipped' in capsys.readouterr().err
 
 
 def test_detector_errors_are_reported(tmp_path, capsys):
