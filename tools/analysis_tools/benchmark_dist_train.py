@@ -60,7 +60,8 @@ def parse_args(argv=None):
     return args
 
 
-def _sync(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
+    """Wait for the accelerator's queued work (CUDA, NPU, ...)."""
     if device.type != 'cpu':
         mod = getattr(torch, device.type, None)
         if mod is not None and hasattr(mod, 'synchronize'):
@@ -81,7 +82,15 @@ def build_runner(args) -> Runner:
     cfg.work_dir = args.work_dir or osp.join(
         './work_dirs', 'benchmark',
         osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
+    train_steps_only(cfg, args.amp)
+    return Runner.from_cfg(cfg)
+
+
+def train_steps_only(cfg: Config, amp: bool = False) -> None:
+    """Strip ``cfg`` in place to what timing training steps needs: no
+    checkpoint to load or resume, no validation / test, no checkpoint /
+    logger hooks, warnings only; ``amp``: MixedPrecisionOptimWrapper O1."""
+    if amp:
         cfg.optim_wrapper.type = 'MixedPrecisionOptimWrapper'
         cfg.optim_wrapper.setdefault('opt_level', 'O1')
     cfg.load_from = None
@@ -91,7 +100,6 @@ def build_runner(args) -> Runner:
     cfg.default_hooks = dict(checkpoint=None, logger=None)
     cfg.custom_hooks = []
     cfg.log_level = 'WARNING'
-    return Runner.from_cfg(cfg)
 
 
 def benchmark(runner: Runner, iters: int, warmup: int) -> dict:
@@ -128,7 +136,7 @@ def benchmark(runner: Runner, iters: int, warmup: int) -> dict:
     it = batches()
     for _ in range(warmup):
         model.train_step(next(it), optim_wrapper=optim_wrapper)
-    _sync(device)
+    synchronize(device)
     barrier()
     images = 0
     start = time.perf_counter()
@@ -136,7 +144,7 @@ def benchmark(runner: Runner, iters: int, warmup: int) -> dict:
         data = next(it)
         images += _batch_size(data)
         model.train_step(data, optim_wrapper=optim_wrapper)
-    _sync(device)
+    synchronize(device)
     seconds = time.perf_counter() - start
     rank, world_size = get_dist_info()
     mine = dict(

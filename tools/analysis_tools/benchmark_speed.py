@@ -60,8 +60,12 @@ import numpy as np
 import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+for _path in (REPO_ROOT, osp.dirname(osp.abspath(__file__))):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+# the training-step helpers of the distributed benchmark, shared
+from benchmark_dist_train import synchronize, train_steps_only  # noqa: E402
 
 MODELS = {
     'mnet025': ('RetinaFace-MobileNet0.25',
@@ -170,26 +174,20 @@ def environment(device: str) -> Dict[str, str]:
     return env
 
 
-def _sync(device: torch.device) -> None:
-    """Wait for the accelerator's queued work (CUDA, NPU, ...)."""
-    if device.type != 'cpu':
-        getattr(torch, device.type).synchronize(device)
-
-
 def _timeit(fn, iters: int, warmup: int, device: torch.device,
             min_time: float = 0.) -> Dict[str, float]:
     """Seconds of ``fn()``: ``median`` and ``best`` of at least ``iters``
     calls, more (up to ``20 * iters``) until ``min_time`` seconds passed."""
     for _ in range(warmup):
         fn()
-    _sync(device)
+    synchronize(device)
     times: List[float] = []
     total = 0.
     while len(times) < iters or (total < min_time
                                  and len(times) < 20 * iters):
         start = time.perf_counter()
         fn()
-        _sync(device)
+        synchronize(device)
         times.append(time.perf_counter() - start)
         total += times[-1]
     return dict(median=statistics.median(times), best=min(times),
@@ -354,18 +352,8 @@ def bench_train(name: str, config: str, args, data_root: str) -> dict:
     if 'init_cfg' in cfg.model.backbone:
         cfg.model.backbone.init_cfg = None  # no ImageNet download
     cfg.model.backbone.pop('pretrained', None)
-    if args.amp:
-        cfg.optim_wrapper.type = 'MixedPrecisionOptimWrapper'
-        cfg.optim_wrapper.setdefault('opt_level', 'O1')
-    cfg.device = args.device
+    train_steps_only(cfg, args.amp)
     cfg.work_dir = tempfile.mkdtemp(prefix='bench_train_')
-    cfg.load_from = None
-    cfg.resume = False
-    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
-    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
-    cfg.default_hooks = dict(checkpoint=None, logger=None)
-    cfg.custom_hooks = []
-    cfg.log_level = 'WARNING'
     cfg.env_cfg = dict(cudnn_benchmark=args.device.startswith('cuda'))
     runner = Runner.from_cfg(cfg)
     # the runner puts the model on mmengine's default device; --device
@@ -394,11 +382,11 @@ def bench_train(name: str, config: str, args, data_root: str) -> dict:
 
     for _ in range(warmup):
         step()
-    _sync(device)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(args.train_iters):
         step()
-    _sync(device)
+    synchronize(device)
     seconds = time.perf_counter() - start
     w, h = _train_scale(cfg)
     row = dict(
