@@ -94,6 +94,38 @@ class ToolResult:
 DIST_CHECK_HOOK = dict(type='DistributedCheckHook')
 
 
+def tiny_run_options(opts: dict, split_opts: Optional[dict]) -> dict:
+    """``opts`` plus what every tiny CPU test run sets: data loaders in the
+    main process, a log line every iteration, no drawing.
+
+    Args:
+        opts (dict): the run's own overrides (dotted keys).
+        split_opts (dict, optional): overrides applied to both ``val`` and
+            ``test``, keys below ``<split>_`` (e.g.
+            ``'dataloader.dataset.data_root'``); None switches validation
+            off.
+
+    Returns:
+        dict: the merged overrides.
+    """
+    loader = dict(num_workers=0, persistent_workers=False)
+    out = dict(opts)
+    out.update({
+        'default_hooks.logger.interval': 1,
+        'default_hooks.visualization.draw': False,
+    })
+    splits = ('train', ) if split_opts is None else ('train', 'val', 'test')
+    for split in splits:
+        out.update({f'{split}_dataloader.{k}': v for k, v in loader.items()})
+    if split_opts is None:
+        out.update({'val_dataloader': None, 'val_cfg': None,
+                    'val_evaluator': None})
+    else:
+        for split in ('val', 'test'):
+            out.update({f'{split}_{k}': v for k, v in split_opts.items()})
+    return out
+
+
 def run_tool(tool: str,
              config: str,
              work_dir: str,

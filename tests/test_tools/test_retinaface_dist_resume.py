@@ -6,7 +6,7 @@ from mmengine.config import Config
 from mmcv_patches.testing import (assert_eval_gathered_once,
                                   assert_ranks_identical, expected_lrs,
                                   kill_and_resume, read_dist_checks,
-                                  run_tool)
+                                  run_tool, tiny_run_options)
 
 pytestmark = pytest.mark.slow
 CONFIG = 'configs/retinaface_mnet025_demo.py'
@@ -15,26 +15,16 @@ NUM_VAL = 12  # the tiny_widerface fixture
 
 def widerface_options(root, batch_size=4, epochs=1, val=True):
     root = root.rstrip('/') + '/'
-    loader = dict(num_workers=0, persistent_workers=False)
-    opts = {
-        'train_dataloader.dataset.data_root': root,
-        'train_dataloader.batch_size': batch_size,
-        'train_cfg.max_epochs': epochs,
-        'train_cfg.val_interval': epochs,
-        'default_hooks.logger.interval': 1,
-        'default_hooks.visualization.draw': False,
-    }
-    opts.update({f'train_dataloader.{k}': v for k, v in loader.items()})
-    if val:
-        for split in ('val', 'test'):
-            opts[f'{split}_dataloader.dataset.data_root'] = root
-            opts[f'{split}_evaluator.gt_dir'] = root + 'ground_truth/'
-            opts.update({f'{split}_dataloader.{k}': v
-                         for k, v in loader.items()})
-    else:
-        opts.update({'val_dataloader': None, 'val_cfg': None,
-                     'val_evaluator': None})
-    return opts
+    return tiny_run_options(
+        {
+            'train_dataloader.dataset.data_root': root,
+            'train_dataloader.batch_size': batch_size,
+            'train_cfg.max_epochs': epochs,
+            'train_cfg.val_interval': epochs,
+        }, {
+            'dataloader.dataset.data_root': root,
+            'evaluator.gt_dir': root + 'ground_truth/',
+        } if val else None)
 
 
 def test_dist_train_two_cpu_ranks(tiny_widerface, tmp_path):

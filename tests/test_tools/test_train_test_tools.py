@@ -13,7 +13,7 @@ from mmcv_patches.testing import (REPO_ROOT, assert_eval_gathered_once,
                                   assert_ranks_identical, expected_lrs,
                                   kill_and_resume, latest_run_dir,
                                   python_exe, read_dist_checks, read_scalars,
-                                  run_tool)
+                                  run_tool, tiny_run_options)
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_1x_coco.py')
 AMP_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_amp_1x_coco.py')
@@ -32,34 +32,22 @@ def tiny_coco(tmp_path_factory):
 def coco_options(data_root: str, num_train: int = 4, val: bool = True,
                  epochs: int = 1) -> dict:
     """Overrides that make the stock RetinaNet config a tiny CPU run."""
-    ann_val = data_root + 'annotations/instances_val2017.json'
-    loader = dict(num_workers=0, persistent_workers=False)
-    opts = {
-        'model.backbone.init_cfg': None,  # nothing can be downloaded
-        'model.test_cfg.score_thr': 0.0,  # untrained: keep some boxes
-        'model.test_cfg.max_per_img': 20,
-        'train_dataloader.dataset.data_root': data_root,
-        'train_dataloader.dataset.indices': num_train,
-        'train_dataloader.dataset.pipeline.2.scale': (320, 320),
-        'train_dataloader.batch_size': 1,
-        'train_cfg.max_epochs': epochs,
-        'default_hooks.logger.interval': 1,
-        'default_hooks.visualization.draw': False,
-    }
-    opts.update({f'train_dataloader.{k}': v for k, v in loader.items()})
-    if val:
-        for split in ('val', 'test'):
-            opts.update({
-                f'{split}_dataloader.dataset.data_root': data_root,
-                f'{split}_dataloader.dataset.pipeline.1.scale': (320, 320),
-                f'{split}_evaluator.ann_file': ann_val,
-            })
-            opts.update({f'{split}_dataloader.{k}': v
-                         for k, v in loader.items()})
-    else:
-        opts.update({'val_dataloader': None, 'val_cfg': None,
-                     'val_evaluator': None})
-    return opts
+    return tiny_run_options(
+        {
+            'model.backbone.init_cfg': None,  # nothing can be downloaded
+            'model.test_cfg.score_thr': 0.0,  # untrained: keep some boxes
+            'model.test_cfg.max_per_img': 20,
+            'train_dataloader.dataset.data_root': data_root,
+            'train_dataloader.dataset.indices': num_train,
+            'train_dataloader.dataset.pipeline.2.scale': (320, 320),
+            'train_dataloader.batch_size': 1,
+            'train_cfg.max_epochs': epochs,
+        }, {
+            'dataloader.dataset.data_root': data_root,
+            'dataloader.dataset.pipeline.1.scale': (320, 320),
+            'evaluator.ann_file':
+            data_root + 'annotations/instances_val2017.json',
+        } if val else None)
 
 
 @pytest.mark.slow
