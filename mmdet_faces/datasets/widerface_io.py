@@ -407,13 +407,10 @@ def _header_names(lines: _Lines, headers: np.ndarray) -> List[str]:
 
 def _parse_int(lines: _Lines, i: int, what: str) -> int:
     text = lines.text(i)
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    # float() takes 'nan', 'inf' (int() of them raises deep inside) and
-    # '1_0'
-    if value is None or not math.isfinite(value) or '_' in text or \
+    # the number pattern of the face rows (float() would also take 'nan',
+    # 'inf' and '1_0'); a huge exponent still overflows to inf
+    value = float(text) if _NUMBER_RE.fullmatch(text) else None
+    if value is None or not math.isfinite(value) or \
             value != int(value) or value < 0:
         raise lines.error(i, f'expected {what} (an integer >= 0), '
                           f'got {text!r}')
