@@ -7,7 +7,7 @@ Importing this package (``custom_imports=dict(imports=['mmdet_faces',
 * ``OPTIM_WRAPPERS``: ``MixedPrecisionOptimWrapper``
 * ``OPTIM_WRAPPER_CONSTRUCTORS``: ``DeviceOptimWrapperConstructor``
 * ``OPTIMIZERS``: apex / torch_npu fused optimizers when installed
-* ``HOOKS``: ``DistributedCheckHook``, ``FaultInjectionHook``
+* ``HOOKS``: ``DistributedCheckHook``
 
 and applies the patches listed by :func:`patch_report` once per process;
 each is a no-op where upstream already does the right thing (see
@@ -19,7 +19,7 @@ from ._patching import apply_all, applied_patches, patch_report
 from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
 from .dist import (DistEnv, DistEnvError, init_dist_pytorch, read_dist_env,
                    select_backend, select_device)
-from .hooks import DistributedCheckHook, FaultInjectionHook
+from .hooks import DistributedCheckHook
 from .model_wrapper import DeviceDistributedDataParallel
 from .optimizers import (DeviceOptimWrapperConstructor, get_apex,
                          resolve_fused_optimizer)
@@ -32,5 +32,5 @@ __all__ = [
     'DistEnvError', 'init_dist_pytorch', 'read_dist_env', 'select_backend',
     'select_device', 'DeviceDistributedDataParallel',
     'DeviceOptimWrapperConstructor', 'get_apex', 'resolve_fused_optimizer',
-    'DistributedCheckHook', 'FaultInjectionHook'
+    'DistributedCheckHook'
 ]

@@ -1,23 +1,16 @@
-"""Hooks for checking distributed / mixed-precision training (``HOOKS``).
+"""Hooks for checking distributed training (``HOOKS``).
 
-* :class:`DistributedCheckHook` - hashes the model state on every rank,
-  compares the hashes across ranks and records how validation results were
-  gathered; writes ``dist_check_rank<R>.json`` into the work dir.
-* :class:`FaultInjectionHook` - kills the process after a given iteration
-  (to test resuming) or makes one parameter's gradient infinite (to test
-  loss-scale step skipping).
-
-Both can be added without editing a config, e.g.
+:class:`DistributedCheckHook` hashes the model state on every rank, compares
+the hashes across ranks and records how validation results were gathered;
+it writes ``dist_check_rank<R>.json`` into the work dir. It can be added
+without editing a config:
 ``--cfg-options default_hooks.dist_check.type=DistributedCheckHook``.
+(The tests' fault-injection hook is ``tests/testing/hooks.py``.)
 """
 import hashlib
 import json
 import logging
-import os
 import os.path as osp
-import signal
-import sys
-from typing import Optional, Sequence
 
 import torch
 
@@ -190,56 +183,3 @@ class DistributedCheckHook(Hook):
 
     def after_test_epoch(self, runner, metrics=None) -> None:
         self._finish(runner, metrics)
-
-
-@HOOKS.register_module()
-class FaultInjectionHook(Hook):
-    """Inject faults into training, to test resuming and loss scaling.
-
-    Args:
-        kill_after_iter (int, optional): after this (1-based) iteration and
-            after the checkpoint hook ran, SIGKILL the process (rank
-            ``kill_rank`` or all ranks if None).
-        inf_grad_iters (Sequence[int]): 1-based iterations in which the
-            gradient of the first trainable parameter becomes ``inf``.
-        kill_rank (int, optional): rank to kill. Defaults to None (all).
-    """
-    priority = 'LOWEST'
-
-    def __init__(self,
-                 kill_after_iter: Optional[int] = None,
-                 inf_grad_iters: Sequence[int] = (),
-                 kill_rank: Optional[int] = None):
-        self.kill_after_iter = kill_after_iter
-        self.inf_grad_iters = set(int(i) for i in inf_grad_iters)
-        self.kill_rank = kill_rank
-        self._handle = None
-
-    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        if runner.iter + 1 in self.inf_grad_iters:
-            param = next(p for p in _bare(runner.model).parameters()
-                         if p.requires_grad)
-            self._handle = param.register_hook(
-                lambda g: torch.full_like(g, float('inf')))
-            print_log(
-                f'FaultInjectionHook: inf gradient injected in iter '
-                f'{runner.iter + 1}',
-                logger='current',
-                level=logging.WARNING)
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None) -> None:
-        if self._handle is not None:
-            self._handle.remove()
-            self._handle = None
-        if self.kill_after_iter is not None and \
-                runner.iter + 1 == self.kill_after_iter and \
-                self.kill_rank in (None, get_dist_info()[0]):
-            print_log(
-                f'FaultInjectionHook: killing rank {get_dist_info()[0]} '
-                f'after iter {runner.iter + 1}',
-                logger='current',
-                level=logging.WARNING)
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-            os.kill(os.getpid(), signal.SIGKILL)

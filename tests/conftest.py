@@ -52,7 +52,7 @@ def wider_val_gt_dir(shared_dir):
 @pytest.fixture(scope='session')
 def tiny_widerface(tmp_path_factory):
     """A small synthetic WIDER Face data set: 24 train and 12 val images."""
-    from mmdet_faces.datasets.synthetic_widerface import generate_widerface
+    from tools.dataset_converters.synthetic import generate_widerface
     root = tmp_path_factory.mktemp('tiny_widerface')
     generate_widerface(str(root), num_train=24, num_val=12, seed=0,
                        max_size=320, progress=False)

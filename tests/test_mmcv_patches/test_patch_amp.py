@@ -11,7 +11,8 @@ from mmengine.logging import MessageHub
 
 from mmcv_patches import LossScaler, MixedPrecisionOptimWrapper
 from mmcv_patches.hooks import state_dict_digest
-from mmcv_patches.testing import REPO_ROOT, free_port, python_exe
+from tests.testing import (REPO_ROOT, FaultInjectionHook, free_port,
+                           python_exe)
 from mmcv_patches_toy import ToyModel, make_runner
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -87,7 +88,7 @@ def test_levels_train_and_skip_injected_inf(tmp_path, level):
              clip_grad=dict(max_norm=5.),
              optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
         max_iters=4,
-        custom_hooks=[rec, dict(type='FaultInjectionHook',
+        custom_hooks=[rec, dict(type=FaultInjectionHook,
                                 inf_grad_iters=[2])])
     runner.train()
     ow = runner.optim_wrapper
@@ -198,7 +199,7 @@ def test_o2_ddp_two_processes_rewrap(tmp_path, level):
         with open(osp.join(str(tmp_path), f'wrapper_rank{rank}.txt')) as f:
             assert f.read().strip() == (
                 'wrapper DeviceDistributedDataParallel torch.bfloat16')
-    from mmcv_patches.testing import assert_ranks_identical, read_dist_checks
+    from tests.testing import assert_ranks_identical, read_dist_checks
     checks = read_dist_checks(str(tmp_path))
     for stage in ('before_train', 'iter_1', 'iter_3', 'after_train'):
         assert_ranks_identical(checks, stage, world_size=2)

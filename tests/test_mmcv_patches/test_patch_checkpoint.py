@@ -15,7 +15,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 import mmcv_patches
 from mmcv_patches.compat import restricted_getattr
 from mmcv_patches.hooks import state_dict_digest
-from mmcv_patches.testing import REPO_ROOT, expected_lrs, python_exe
+from tests.testing import REPO_ROOT, expected_lrs, python_exe
 from mmcv_patches_toy import ToyModel, make_runner
 
 needs_weights_only_default = pytest.mark.skipif(

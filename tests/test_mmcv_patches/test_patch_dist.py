@@ -10,7 +10,7 @@ import torch
 
 import mmcv_patches
 from mmcv_patches import dist as pdist
-from mmcv_patches.testing import REPO_ROOT, free_port, python_exe
+from tests.testing import REPO_ROOT, free_port, python_exe
 
 FULL_ENV = dict(RANK='3', LOCAL_RANK='1', WORLD_SIZE='4',
                 MASTER_ADDR='10.0.0.1', MASTER_PORT='29501')

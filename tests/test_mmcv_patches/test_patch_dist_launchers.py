@@ -19,7 +19,7 @@ import torch
 
 import mmcv_patches
 from mmcv_patches import dist as pdist
-from mmcv_patches.testing import REPO_ROOT, free_port, python_exe
+from tests.testing import REPO_ROOT, free_port, python_exe
 
 SLURM = dict(SLURM_PROCID='5', SLURM_NTASKS='8', SLURM_NODELIST='node[01-02]',
              MASTER_ADDR='10.0.0.1')

@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 import mmcv_patches.model_wrapper as mw
 import mmcv_patches.runner as prunner
 from mmcv_patches import DeviceDistributedDataParallel
-from mmcv_patches.testing import free_port
+from tests.testing import free_port
 from mmcv_patches_toy import ToyModel
 
 

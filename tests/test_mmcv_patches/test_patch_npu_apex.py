@@ -19,7 +19,7 @@ from mmengine.registry import OPTIMIZERS
 
 import mmcv_patches.optimizers as popt
 from mmcv_patches import DeviceOptimWrapperConstructor, resolve_fused_optimizer
-from mmcv_patches.testing import REPO_ROOT
+from tests.testing import REPO_ROOT
 from mmcv_patches_toy import ToyModel
 
 NPU_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_npu_1x_coco.py')

@@ -6,7 +6,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmcv_patches.testing import REPO_ROOT
+from tests.testing import REPO_ROOT
 
 STOCK = [
     'retinanet/retinanet_r50_fpn_1x_coco.py',

@@ -3,10 +3,9 @@ kill-and-resume, on the tiny generated WIDER set."""
 import pytest
 from mmengine.config import Config
 
-from mmcv_patches.testing import (assert_eval_gathered_once,
-                                  assert_ranks_identical, expected_lrs,
-                                  kill_and_resume, read_dist_checks,
-                                  run_tool, tiny_run_options)
+from tests.testing import (assert_eval_gathered_once, assert_ranks_identical,
+                           expected_lrs, kill_and_resume, read_dist_checks,
+                           run_tool, tiny_run_options)
 
 pytestmark = pytest.mark.slow
 CONFIG = 'configs/retinaface_mnet025_demo.py'

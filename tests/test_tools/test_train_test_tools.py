@@ -9,11 +9,11 @@ import subprocess
 
 import pytest
 
-from mmcv_patches.testing import (REPO_ROOT, assert_eval_gathered_once,
-                                  assert_ranks_identical, expected_lrs,
-                                  kill_and_resume, latest_run_dir,
-                                  python_exe, read_dist_checks, read_scalars,
-                                  run_tool, tiny_run_options)
+from tests.testing import (REPO_ROOT, assert_eval_gathered_once,
+                           assert_ranks_identical, expected_lrs,
+                           kill_and_resume, latest_run_dir, python_exe,
+                           read_dist_checks, read_scalars, run_tool,
+                           tiny_run_options)
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_1x_coco.py')
 AMP_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_amp_1x_coco.py')
@@ -22,7 +22,7 @@ NUM_VAL = 4
 
 @pytest.fixture(scope='module')
 def tiny_coco(tmp_path_factory):
-    from mmdet_faces.datasets.synthetic_coco import generate_coco
+    from tools.dataset_converters.synthetic import generate_coco
     root = tmp_path_factory.mktemp('tiny_coco')
     generate_coco(str(root), num_train=8, num_val=NUM_VAL, seed=0,
                   max_size=320)
@@ -134,7 +134,7 @@ def test_amp_on_cpu(tiny_coco, tmp_path):
 def test_benchmark_two_ranks(tiny_coco, tmp_path):
     out = tmp_path / 'bench.json'
     opts = coco_options(tiny_coco, num_train=4, val=False)
-    from mmcv_patches.testing import flatten_cfg_options, free_port
+    from tests.testing import flatten_cfg_options, free_port
     cmd = ['bash', osp.join(REPO_ROOT, 'tools', 'dist_benchmark.sh'), CONFIG,
            '2', '--iters', '2', '--warmup', '1', '--out', str(out),
            '--work-dir', str(tmp_path / 'work'), '--cfg-options'

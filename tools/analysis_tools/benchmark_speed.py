@@ -326,7 +326,7 @@ def _train_scale(cfg) -> tuple:
 def _ensure_data(data_root: str) -> str:
     if osp.isfile(osp.join(data_root, 'train', 'label.txt')):
         return data_root
-    from mmdet_faces.datasets.synthetic_widerface import generate_widerface
+    from tools.dataset_converters.synthetic import generate_widerface
     tmp = tempfile.mkdtemp(prefix='bench_widerface_')
     print(f'  {data_root} not found: generating 64 train images in {tmp}')
     generate_widerface(tmp, num_train=64, num_val=4, seed=0, progress=False)

@@ -13,12 +13,13 @@ COCO config). Skips (exit 0) when ``OUT_DIR/.complete`` exists unless
 ``--force``; bad arguments give a one-line error and exit code 2.
 """
 import os.path as osp
-import runpy
 import sys
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-UTILS = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'synthetic_utils.py')
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from tools.dataset_converters.synthetic import coco  # noqa: E402
 
 if __name__ == '__main__':
-    generator = runpy.run_path(UTILS)['load_standalone']('synthetic_coco')
-    sys.exit(generator.main())
+    sys.exit(coco.main())

@@ -8,17 +8,18 @@ Example::
         [--max-size 1024] [--force]
 
 Skips (exit 0) when ``OUT_DIR/.complete`` exists unless ``--force``; bad
-arguments give a one-line error and exit code 2. The generator module is
-imported without its package (``synthetic_utils.load_standalone``), so
-neither mmdet nor an installed ``mmdet_faces`` is needed.
+arguments give a one-line error and exit code 2. The generator
+(:mod:`tools.dataset_converters.synthetic.widerface`) needs neither mmdet
+nor an installed ``mmdet_faces``.
 """
 import os.path as osp
-import runpy
 import sys
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-UTILS = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'synthetic_utils.py')
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from tools.dataset_converters.synthetic import widerface  # noqa: E402
 
 if __name__ == '__main__':
-    generator = runpy.run_path(UTILS)['load_standalone']('synthetic_widerface')
-    sys.exit(generator.main())
+    sys.exit(widerface.main())

@@ -10,10 +10,8 @@ under ``data_root``::
     train2017/000000000001.jpg ...
     val2017/...
 
-It is meant for RetinaNet smoke tests, not for accuracy. Like
-:mod:`synthetic_widerface` it imports neither mmdet nor the rest of
-:mod:`mmdet_faces` (only :mod:`synthetic_utils`), so the command line tool
-can import it with :func:`synthetic_utils.load_standalone`.
+It is meant for RetinaNet smoke tests, not for accuracy. Needs neither
+mmdet nor :mod:`mmdet_faces`: only numpy and OpenCV.
 """
 import json
 import math
@@ -23,9 +21,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from . import synthetic_utils as su
-
-__all__ = ['generate_coco', 'COCO_CATEGORIES']
+from . import utils as su
 
 GENERATOR_NAME = 'mmdet_faces.synthetic_coco'
 _CLI_DESCRIPTION = (

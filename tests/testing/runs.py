@@ -3,7 +3,8 @@
 They start ``tools/train.py`` / ``tools/test.py`` (one process) or
 ``tools/dist_train.sh`` / ``tools/dist_test.sh`` (torchrun) in a
 subprocess, and read back what
-:class:`~mmcv_patches.hooks.DistributedCheckHook` and mmengine's logger wrote. Nothing here needs pytest.
+:class:`~mmcv_patches.hooks.DistributedCheckHook` and mmengine's logger
+wrote. Nothing here needs pytest.
 
 Example (two CPU processes over gloo, then checks)::
 
@@ -24,7 +25,9 @@ import subprocess
 import sys
 from typing import Dict, Iterable, List, Optional, Sequence
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from .hooks import FAULT_INJECTION_HOOK
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def python_exe() -> str:
@@ -152,8 +155,10 @@ def run_tool(tool: str,
         args (Sequence[str]): more tool arguments (``--resume``, ``--amp``).
         dist_check (bool): add :class:`DistributedCheckHook` as
             ``default_hooks.dist_check``.
-        fault (dict, optional): :class:`FaultInjectionHook` arguments, added
-            as ``default_hooks.fault``.
+        fault (dict, optional): :class:`~tests.testing.hooks.
+            FaultInjectionHook` arguments, added as ``default_hooks.fault``
+            (built from its import path: the repository root is on the
+            run's ``PYTHONPATH``).
         env (dict, optional): extra environment variables.
         cpu_only (bool): hide CUDA devices (``CUDA_VISIBLE_DEVICES=''``) so
             the run is the same on any machine. Defaults to True.
@@ -168,7 +173,7 @@ def run_tool(tool: str,
     if dist_check:
         hooks['dist_check'] = dict(DIST_CHECK_HOOK)
     if fault:
-        hooks['fault'] = dict(fault, type='FaultInjectionHook')
+        hooks['fault'] = dict(fault, type=FAULT_INJECTION_HOOK)
     if hooks:
         options['default_hooks'] = hooks
     tail = [] if checkpoint is None else [checkpoint]
@@ -305,7 +310,7 @@ def checkpoint_digest(path: str) -> str:
     """
     from mmengine.runner.checkpoint import _load_checkpoint
 
-    from .hooks import state_dict_digest
+    from mmcv_patches.hooks import state_dict_digest
     ckpt = _load_checkpoint(path, map_location='cpu')
     return state_dict_digest(ckpt.get('state_dict', ckpt))
 

@@ -2,47 +2,19 @@
 """Helpers shared by the synthetic data generators.
 
 Argument checks, the output folder, file writers and the command line of
-:mod:`synthetic_widerface` and :mod:`synthetic_coco`, and
-:func:`load_standalone`, which imports them without mmdet. Like them, this
-module imports neither mmdet nor the rest of :mod:`mmdet_faces`, so the
-command line tools can run it from its file.
+:mod:`.widerface` and :mod:`.coco`.
 """
 import argparse
-import importlib
 import json
 import os
 import os.path as osp
 import sys
-import types
 from typing import Callable, Tuple
 
 import cv2
 import numpy as np
 
 MARKER = '.complete'
-# name under which load_standalone imports this folder
-STANDALONE_PACKAGE = '_mmdet_faces_synthetic'
-
-
-def load_standalone(name: str) -> types.ModuleType:
-    """Import the generator module ``name`` of this folder without importing
-    :mod:`mmdet_faces`, whose ``__init__`` imports mmdet.
-
-    The folder is imported as a bare package :data:`STANDALONE_PACKAGE` (no
-    ``__init__`` runs), so the relative imports of the generators work.
-
-    Args:
-        name (str): Module name, e.g. ``'synthetic_widerface'``.
-
-    Returns:
-        module: The imported module.
-    """
-    package = sys.modules.get(STANDALONE_PACKAGE)
-    if package is None:
-        package = types.ModuleType(STANDALONE_PACKAGE)
-        package.__path__ = [osp.dirname(osp.abspath(__file__))]
-        sys.modules[STANDALONE_PACKAGE] = package
-    return importlib.import_module(f'{STANDALONE_PACKAGE}.{name}')
 
 
 # --------------------------------------------------------------------------

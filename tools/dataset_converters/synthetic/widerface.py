@@ -13,10 +13,8 @@ written as the real data set ships them:
 - ``ground_truth/wider_{face,easy,medium,hard}_val.mat`` (official eval files)
   and ``wider_face_split/wider_face_val.mat``.
 
-See ``docs/design.md`` for the layout. This module imports neither mmdet nor
-the rest of :mod:`mmdet_faces` (only :mod:`synthetic_utils`), so the command
-line tool can import it with :func:`synthetic_utils.load_standalone` before
-the package is installed.
+See ``docs/design.md`` for the layout. Needs neither mmdet nor
+:mod:`mmdet_faces`: only numpy, scipy and OpenCV.
 """
 import colorsys
 import io
@@ -31,9 +29,7 @@ import cv2
 import numpy as np
 import scipy.io as sio
 
-from . import synthetic_utils as su
-
-__all__ = ['generate_widerface', 'WIDER_EVENTS', 'SETTINGS']
+from . import utils as su
 
 GENERATOR_NAME = 'mmdet_faces.synthetic_widerface'
 FORMAT_VERSION = 1

@@ -3,13 +3,14 @@
 import json
 import os
 import os.path as osp
-import runpy
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import scipy.io as sio
+
+from tools.dataset_converters.synthetic import widerface as sw
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(REPO_ROOT, 'tools', 'dataset_converters',
@@ -18,10 +19,6 @@ MAT_NAMES = ('wider_face_val', 'wider_easy_val', 'wider_medium_val',
              'wider_hard_val')
 ARGS = dict(num_train=10, num_val=16, max_size=256, empty_ratio=0.25,
             progress=False)
-UTILS = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'synthetic_utils.py')
-
-# the generator, imported without mmdet as the command line tool does
-sw = runpy.run_path(UTILS)['load_standalone']('synthetic_widerface')
 
 
 @pytest.fixture(scope='module')
@@ -330,9 +327,15 @@ def test_cli(tmp_path):
 
 
 def test_package_import(tmp_path):
-    """The conftest fixture's import path and call signature work."""
-    pytest.importorskip('mmdet')
-    from mmdet_faces.datasets.synthetic_widerface import generate_widerface
+    """The conftest fixture's import path and call signature work, without
+    importing mmdet or mmdet_faces."""
+    code = ('import sys; from tools.dataset_converters.synthetic import '
+            'generate_widerface; assert "mmdet" not in sys.modules and '
+            '"mmdet_faces" not in sys.modules')
+    res = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    from tools.dataset_converters.synthetic import generate_widerface
     summary = generate_widerface(str(tmp_path), num_train=2, num_val=2,
                                  seed=0, max_size=128, progress=False)
     assert summary['val']['images'] == 2

@@ -2,20 +2,17 @@
 """Tests of the synthetic COCO generator (no mmdet needed)."""
 import json
 import os.path as osp
-import runpy
 import subprocess
 import sys
 
 import cv2
 import pytest
 
+from tools.dataset_converters.synthetic import coco as sc
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(REPO_ROOT, 'tools', 'dataset_converters',
                'gen_synthetic_coco.py')
-UTILS = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'synthetic_utils.py')
-
-# the generator, imported without mmdet as the command line tool does
-sc = runpy.run_path(UTILS)['load_standalone']('synthetic_coco')
 
 
 @pytest.fixture(scope='module')

@@ -15,8 +15,8 @@ less), and (unless ``--no-port``) the time of the loop-style reference port
 on the seed-7 case, run once (``tests/reference/widerface_eval_port.py``,
 with its numpy IoU standing in for the compiled Cython one).
 
-usage: python benchmarks/bench_widerface_eval.py [--gt-dir DIR] [--repeat N]
-       [--no-port] [--keep DIR]
+usage: python tools/analysis_tools/benchmark_widerface_eval.py [--gt-dir DIR]
+       [--repeat N] [--no-port] [--keep DIR]
 Run it pinned to one core for the one-core numbers: ``taskset -c 0 ...``.
 """
 import argparse
@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHARED = os.environ.get('MMDET_FACES_SHARED') or osp.join(
     osp.dirname(REPO), 'shared')
 
