@@ -14,9 +14,11 @@ each is a no-op where upstream already does the right thing (see
 ``docs/mmcv_patches.md``). :func:`applied_patches` lists the ones that
 changed something in this process.
 """
-from . import compat, dist, runner  # noqa: F401
+from . import checkpoint, compat, dist, runner  # noqa: F401
 from ._patching import apply_all, applied_patches, patch_report
 from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
+from .checkpoint import (CheckpointLoadError, CheckpointNotFoundError,
+                         UnsafeCheckpointError, safe_load)
 from .dist import (DistEnv, DistEnvError, init_dist_pytorch, read_dist_env,
                    select_backend, select_device)
 from .hooks import DistributedCheckHook
@@ -27,7 +29,9 @@ from .optimizers import (DeviceOptimWrapperConstructor, get_apex,
 apply_all()
 
 __all__ = [
-    'apply_all', 'applied_patches', 'patch_report', 'LossScaler',
+    'apply_all', 'applied_patches', 'patch_report', 'CheckpointLoadError',
+    'CheckpointNotFoundError', 'UnsafeCheckpointError', 'safe_load',
+    'LossScaler',
     'MixedPrecisionOptimWrapper', 'convert_model_o2', 'DistEnv',
     'DistEnvError', 'init_dist_pytorch', 'read_dist_env', 'select_backend',
     'select_device', 'DeviceDistributedDataParallel',

@@ -5,7 +5,8 @@ Imports ``mmdet_faces`` and ``mmcv_patches`` (from this checkout) and then
 runs ``mmdet/.mim/tools/train.py`` as ``__main__``, so every mmdet flag
 works unchanged: ``--work-dir``, ``--amp``, ``--auto-scale-lr``,
 ``--resume [CKPT]``, ``--cfg-options``, ``--launcher``. Distributed runs:
-``tools/dist_train.sh CONFIG GPUS [args]``.
+``tools/dist_train.sh CONFIG GPUS [args]``. Checkpoints load as weights
+only (``mmcv_patches.safe_load``); a refused one is a one-line error.
 """
 import os.path as osp
 import runpy
@@ -15,7 +16,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import mmcv_patches  # noqa: E402,F401
+import mmcv_patches  # noqa: E402
 import mmdet_faces  # noqa: E402,F401
 
 
@@ -31,10 +32,19 @@ def stock_tool(name: str) -> str:
 
 
 def main(tool: str = 'train.py') -> None:
-    """Run mmdet's ``tools/<tool>`` with the current ``sys.argv``."""
+    """Run mmdet's ``tools/<tool>`` with the current ``sys.argv``.
+
+    A checkpoint (``CHECKPOINT``, ``load_from``, ``--resume``) that cannot
+    be loaded, or that holds code, ends the run with one line naming it and
+    exit code 1.
+    """
     script = stock_tool(tool)
     sys.argv[0] = script
-    runpy.run_path(script, run_name='__main__')
+    try:
+        runpy.run_path(script, run_name='__main__')
+    except mmcv_patches.CheckpointLoadError as e:
+        print(f'{tool}: error: {e}', file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == '__main__':

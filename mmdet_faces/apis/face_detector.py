@@ -22,6 +22,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
+from mmcv_patches.checkpoint import safe_load
+
 __all__ = [
     'FaceDetector', 'FaceDetections', 'make_test_pipeline_cfg', 'TestScale',
     'ImageInput'
@@ -330,15 +332,14 @@ class FaceDetector:
     # ------------------------------------------------------------ loading
     @staticmethod
     def _load_checkpoint(model: torch.nn.Module, checkpoint: str) -> None:
-        """Load an mmdet (or converted reference) checkpoint, strictly."""
+        """Load an mmdet (or converted reference) checkpoint, strictly, as
+        weights only (:func:`mmcv_patches.safe_load`)."""
         if checkpoint.startswith(('http://', 'https://')):
+            # mmengine's loader, routed through safe_load by mmcv_patches
             ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
                                    strict=True)
         else:
-            if not osp.isfile(checkpoint):
-                raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-            ckpt = torch.load(checkpoint, map_location='cpu',
-                              weights_only=False)
+            ckpt = safe_load(checkpoint, map_location='cpu')
             sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt,
                                                            dict) else None
             if not isinstance(sd, dict):

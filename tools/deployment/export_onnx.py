@@ -140,8 +140,13 @@ def verify(model, out_file: str, sizes, batches, atol: float,
 def main(argv=None) -> int:
     args = parse_args(argv)
     ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
-    det = FaceDetector(
-        args.config, ckpt, device='cpu', cfg_options=args.cfg_options)
+    try:
+        det = FaceDetector(
+            args.config, ckpt, device='cpu', cfg_options=args.cfg_options)
+    except (ValueError, FileNotFoundError, TypeError) as e:
+        # a missing / refused / unconverted checkpoint, a bad config
+        print(f'export_onnx.py: error: {e}', file=sys.stderr)
+        return 2
     if ckpt is None:
         damp_random_regression_(det.model)
         print('random weights (checkpoint none): box / landmark convs '

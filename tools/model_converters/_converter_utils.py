@@ -1,14 +1,96 @@
 # Copyright (c) mmdet_faces contributors. All rights reserved.
 """Helpers shared by the checkpoint converters of this folder.
 
-Standard library only (neither torch nor mmdet nor mmengine): the converters
-load this file by path, so they stay runnable, and importable by path,
-without an installed ``mmdet_faces``.
+A converter reads SRC with :func:`load_source` (weights only, one-line
+errors for missing, empty, truncated, foreign or code-holding files), checks
+its paths with :func:`check_src_dst` (DST must not be SRC), writes DST with
+:func:`save_atomic` and runs from ``main`` through :func:`run_conversion`.
+
+Standard library only at import (torch and ``mmcv_patches`` are imported
+when used): the converters load this file by path, so they stay runnable,
+and importable by path, without an installed ``mmdet_faces``.
 """
 import argparse
+import os
+import os.path as osp
 import sys
+import tempfile
 from collections import OrderedDict
 from typing import Any, Callable, Mapping, Sequence, Type
+
+
+class ConverterPathError(ValueError):
+    """SRC and DST that cannot be used (DST is SRC, DST is a folder)."""
+
+
+def load_source(src: str) -> Any:
+    """Load the source checkpoint ``src`` as weights only.
+
+    Args:
+        src (str): Checkpoint path.
+
+    Returns:
+        Any: What ``torch.load`` returns, on the CPU.
+
+    Raises:
+        mmcv_patches.CheckpointLoadError: one line naming ``src`` and why
+            it cannot be loaded (missing, empty, truncated, not a
+            checkpoint, or holding code; nothing of it runs).
+    """
+    from mmcv_patches.checkpoint import safe_load
+    return safe_load(src, map_location='cpu')
+
+
+def check_src_dst(src: str, dst: str) -> None:
+    """Refuse a DST that would overwrite SRC (same path, a link to it or a
+    hard link) or that is a folder.
+
+    Args:
+        src (str): Input checkpoint.
+        dst (str): Output checkpoint.
+
+    Raises:
+        ConverterPathError: naming both paths.
+    """
+    same = osp.realpath(src) == osp.realpath(dst)
+    if not same and osp.exists(src) and osp.exists(dst):
+        same = osp.samefile(src, dst)
+    if same:
+        raise ConverterPathError(
+            f'DST {dst} is the input SRC {src}: converting would overwrite '
+            'the source checkpoint; write to another path')
+    if osp.isdir(dst):
+        raise ConverterPathError(
+            f'DST {dst} is a folder; give the output file path')
+
+
+def save_atomic(obj: Any, dst: str) -> None:
+    """``torch.save(obj, dst)`` through a temporary file in the folder of
+    ``dst``, renamed over it when complete: an interrupted run leaves no
+    partial DST (and an old DST intact).
+
+    Args:
+        obj (Any): What to save.
+        dst (str): Output path; its folder is created.
+    """
+    import torch
+    folder = osp.dirname(osp.abspath(dst))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f'.{osp.basename(dst)}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private
+        os.replace(tmp, dst)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def strip_prefix(state_dict: Mapping[str, Any],
@@ -85,10 +167,18 @@ def run_conversion(convert: Callable[[], Any], error: Type[Exception],
         done (Callable): Gives the line printed after a conversion.
 
     Returns:
-        int: Exit code, 0 (converted) or 1 (refused).
+        int: Exit code, 0 (converted), 1 (source refused: ``error``, or a
+        file that is no loadable checkpoint) or 2 (SRC / DST unusable).
     """
+    from mmcv_patches.checkpoint import CheckpointLoadError
     try:
         result = convert()
+    except ConverterPathError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    except CheckpointLoadError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
     except error as e:
         print(f'{refused}: {e}', file=sys.stderr)
         return 1

@@ -21,14 +21,15 @@ SRC may be
   prefix='backbone.')`` or as ``load_from``.
 
 A ``module.`` prefix (DataParallel) and a ``{'state_dict': ...}`` wrapper are
-handled. Files are read with ``torch.load(weights_only=True)``. Keys that do
+handled. Files are read as weights only (``mmcv_patches.safe_load``: a file
+that holds code is refused, nothing of it runs). DST must not be SRC; it is
+written atomically. Keys that do
 not map, expected keys that are missing and shapes that do not fit are listed
 and the file is refused. DST is an mmengine checkpoint
 ``{'state_dict': ..., 'meta': {...}}``.
 """
 import functools
 import importlib.util
-import os
 import os.path as osp
 import re
 import sys
@@ -240,16 +241,15 @@ def convert_retinaface(state_dict: Dict[str, torch.Tensor],
 
 def convert_file(src: str, dst: str, arch: str = 'auto') -> str:
     """Convert ``src`` to an mmengine checkpoint at ``dst``; returns arch."""
-    checkpoint = torch.load(src, map_location='cpu', weights_only=True)
+    cu.check_src_dst(src, dst)
+    checkpoint = cu.load_source(src)
     state_dict, arch = convert_retinaface(checkpoint, arch)
     meta = dict(
         converted_from=osp.basename(src),
         source='biubug6/Pytorch_Retinaface',
         arch=arch,
         dataset_meta=dict(classes=('face', )))
-    if osp.dirname(dst):
-        os.makedirs(osp.dirname(dst), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=meta), dst)
+    cu.save_atomic(dict(state_dict=state_dict, meta=meta), dst)
     return arch
 
 

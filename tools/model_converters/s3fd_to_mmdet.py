@@ -16,10 +16,12 @@ SRC may be
   ``init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``.
 
 A ``module.`` prefix (DataParallel) and a ``state_dict``/``model`` wrapper are
-tolerated. Files are read with ``torch.load(weights_only=True)``. Keys that do
-not map, keys that are missing and shapes that do not fit are listed and the
-file is refused. DST is an mmengine checkpoint (``{'meta', 'state_dict'}``)
-for the configs ``configs/s3fd_vgg16_widerface*.py``.
+tolerated. Files are read as weights only (``mmcv_patches.safe_load``: a
+file that holds code is refused, nothing of it runs). DST must not be SRC;
+it is written atomically. Keys that do not map, keys that are missing and
+shapes that do not fit are listed and the file is refused. DST is an
+mmengine checkpoint (``{'meta', 'state_dict'}``) for the configs
+``configs/s3fd_vgg16_widerface*.py``.
 
 Note: S3FD.pytorch feeds the network RGB images (mean subtracted in BGR order
 then channels swapped), so its checkpoints want ``bgr_to_rgb=True`` with mean
@@ -192,7 +194,8 @@ def convert_s3fd_state_dict(
 
 def convert(src: str, dst: str) -> str:
     """Convert file ``src`` to mmengine checkpoint ``dst``; returns kind."""
-    obj = torch.load(src, map_location='cpu', weights_only=True)
+    cu.check_src_dst(src, dst)
+    obj = cu.load_source(src)
     meta = {}
     if isinstance(obj, Mapping) and 'epoch' in obj:
         try:
@@ -202,7 +205,7 @@ def convert(src: str, dst: str) -> str:
     state, kind = convert_s3fd_state_dict(obj)
     meta.update(source=str(src), converted_from='yxlijun/S3FD.pytorch',
                 kind=kind)
-    torch.save({'meta': meta, 'state_dict': state}, dst)
+    cu.save_atomic({'meta': meta, 'state_dict': state}, dst)
     return kind
 
 
@@ -228,4 +231,7 @@ def main(argv: List[str] = None) -> int:
 
 
 if __name__ == '__main__':
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    if repo not in sys.path:
+        sys.path.insert(0, repo)  # mmcv_patches (safe loading)
     sys.exit(main())

@@ -1,0 +1,91 @@
+"""The checkpoint converters with careless input: DST = SRC is refused,
+files that are no checkpoint get one line, DST is written atomically
+(issue #11, items 3 and 8)."""
+import importlib.util
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+from mmcv_patches.testing import REPO_ROOT
+from tests.test_mmcv_patches.checkpoint_cases import (bad_checkpoint_files,
+                                                      tree_digest)
+
+CONVERTERS = ('retinaface_to_mmdet', 's3fd_to_mmdet')
+
+
+def _load(name: str):
+    path = osp.join(REPO_ROOT, 'tools', 'model_converters', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'safety_{name}', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope='module', params=CONVERTERS)
+def conv(request):
+    return _load(request.param)
+
+
+def _s3fd_source(conv, path) -> str:
+    """A full S3FD.pytorch state dict (zeros) saved at ``path``."""
+    torch.save({k: torch.zeros(s)
+                for k, s in conv.reference_shapes().items()}, path)
+    return str(path)
+
+
+def test_dst_equal_to_src_is_refused(conv, tmp_path, capsys):
+    src = tmp_path / 'src' / 'model.pth'
+    src.parent.mkdir()
+    torch.save({'w': torch.ones(3)}, src)
+    (tmp_path / 'link.pth').symlink_to(src)
+    os.link(src, tmp_path / 'hard.pth')
+    before = tree_digest(tmp_path)
+    for dst in (src, tmp_path / 'src' / '..' / 'src' / 'model.pth',
+                tmp_path / 'link.pth', tmp_path / 'hard.pth'):
+        assert conv.main([str(src), str(dst)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and str(dst) in err
+        assert 'would overwrite the source checkpoint' in err
+    assert conv.main([str(src), str(tmp_path)]) == 2
+    assert 'is a folder' in capsys.readouterr().err
+    assert tree_digest(tmp_path) == before
+
+
+def test_files_that_are_no_checkpoint(conv, tmp_path, capsys):
+    cases = bad_checkpoint_files(tmp_path)
+    before = tree_digest(tmp_path)
+    dst = tmp_path / 'out' / 'dst.pth'
+    for name, (src, words) in cases.items():
+        assert conv.main([src, str(dst)]) == 1, name
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1, err
+        assert src in err and words in err, err
+        assert 'Traceback' not in err and 'weights_only' not in err
+    assert not dst.parent.exists()
+    assert tree_digest(tmp_path) == before
+
+
+def test_dst_is_replaced_atomically(tmp_path, monkeypatch):
+    conv = _load('s3fd_to_mmdet')
+    src = _s3fd_source(conv, tmp_path / 's3fd.pth')
+    dst = tmp_path / 'out.pth'
+    dst.write_bytes(b'previous conversion')
+
+    def failing_save(obj, f, *args, **kwargs):
+        f.write(b'half a checkpoint')
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(torch, 'save', failing_save)
+    with pytest.raises(OSError, match='No space left'):
+        conv.convert(src, str(dst))
+    assert dst.read_bytes() == b'previous conversion'
+    assert sorted(os.listdir(tmp_path)) == ['out.pth', 's3fd.pth']
+    monkeypatch.undo()
+    assert conv.convert(src, str(dst)) == 'full'
+    assert 'state_dict' in torch.load(dst, weights_only=True)
+    assert sorted(os.listdir(tmp_path)) == ['out.pth', 's3fd.pth']
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(dst).st_mode & 0o777 == 0o666 & ~umask
