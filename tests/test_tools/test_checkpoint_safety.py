@@ -7,10 +7,10 @@ import os.path as osp
 import pytest
 
 from mmcv_patches import UnsafeCheckpointError
-from mmcv_patches.testing import REPO_ROOT, run_tool, tiny_run_options
 from tests.test_apis.face_api_utils import MNET_CFG
 from tests.test_mmcv_patches.checkpoint_cases import (save_code_checkpoint,
                                                       tree_digest)
+from tests.testing import REPO_ROOT, run_tool, tiny_run_options
 
 DEMO_CFG = 'configs/retinaface_mnet025_demo.py'
 

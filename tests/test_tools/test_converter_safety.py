@@ -8,9 +8,9 @@ import os.path as osp
 import pytest
 import torch
 
-from mmcv_patches.testing import REPO_ROOT
 from tests.test_mmcv_patches.checkpoint_cases import (bad_checkpoint_files,
                                                       tree_digest)
+from tests.testing import REPO_ROOT
 
 CONVERTERS = ('retinaface_to_mmdet', 's3fd_to_mmdet')
 
