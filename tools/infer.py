@@ -21,10 +21,14 @@ video file. Writes to ``--out-dir``:
   with a warning instead of ending the run.
 
 The ``--out-dir`` subtree is left out when it lies inside the input folder
-(a rerun does not take the annotated images for inputs).
+(a rerun does not take the annotated images for inputs); a run whose output
+would overwrite one of its inputs is refused before anything is written.
 
-``--score-thr`` defaults to the config's test threshold, so the JSON holds
-what ``tools/test.py`` would evaluate; ``--test-scale``: ``original`` (no
+``--checkpoint`` is loaded as weights only (a file that holds code is
+refused); ``--checkpoint none`` runs random weights on purpose (without
+``--checkpoint`` the same, with a warning). ``--score-thr`` (in [0, 1])
+defaults to the config's test threshold, so the JSON holds what
+``tools/test.py`` would evaluate; ``--test-scale``: ``original`` (no
 resize), ``S`` (short side S), ``S,L`` (short side S, long side at most L)
 or a float factor; default: the config's test pipeline.
 """
@@ -33,6 +37,7 @@ import json
 import os
 import os.path as osp
 import sys
+import warnings
 from typing import Iterator, List, Optional, Tuple
 
 import cv2
@@ -77,7 +82,9 @@ def parse_args(argv=None):
     parser.add_argument('input', help='image file, folder or video file')
     parser.add_argument('--config', required=True, help='model config')
     parser.add_argument('--checkpoint', default=None,
-                        help='checkpoint (default: random weights)')
+                        help="trained checkpoint; 'none': random weights "
+                        '(to try the tool; without --checkpoint the same, '
+                        'with a warning)')
     parser.add_argument('--out-dir', default='outputs/infer',
                         help='output folder (default outputs/infer)')
     parser.add_argument('--score-thr', type=float, default=None,
@@ -143,6 +150,43 @@ def classify_input(path: str,
     raise InferError(f'unsupported input file {path}: expected an image '
                      f'({", ".join(IMG_EXTS)}), a video '
                      f'({", ".join(VIDEO_EXTS)}) or a folder')
+
+
+def planned_outputs(kind: str, files: List[str], root: str,
+                    args) -> List[str]:
+    """Every file the run may write under ``args.out_dir``."""
+    out = [osp.join(args.out_dir, 'detections.json')]
+    if args.no_vis:
+        return out
+    if kind == 'video':
+        stem = osp.splitext(osp.basename(files[0]))[0]
+        return out + [
+            osp.join(args.out_dir, f'{stem}_det{ext}')
+            for ext in ('.mp4', '.avi')
+        ]
+    return out + [
+        osp.join(args.out_dir, 'vis', osp.relpath(f, root)) for f in files
+    ]
+
+
+def prepare_out_dir(kind: str, files: List[str], root: str, args) -> None:
+    """Create ``args.out_dir``; raise :class:`InferError` when it is a file
+    or cannot be created, or when an output would overwrite an input."""
+    out_dir = args.out_dir
+    if osp.exists(out_dir) and not osp.isdir(out_dir):
+        raise InferError(f'--out-dir {out_dir} is a file, not a folder')
+    inputs = {osp.realpath(f): f for f in files}
+    for path in planned_outputs(kind, files, root, args):
+        src = inputs.get(osp.realpath(path))
+        if src is not None:
+            raise InferError(
+                f'the output {path} would overwrite the input {src}; choose '
+                'an --out-dir whose vis/ folder holds no input images')
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise InferError(f'cannot create --out-dir {out_dir}: '
+                         f'{e.strerror or e}') from None
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -271,29 +315,49 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         kind, files = classify_input(args.input, exclude=args.out_dir)
-        for name in ('config', 'checkpoint'):
-            value = getattr(args, name)
-            if value is not None and not osp.isfile(value):
-                raise InferError(f'{name} file not found: {value}')
+        if not osp.isfile(args.config):
+            raise InferError(f'config file not found: {args.config}')
+        ckpt = args.checkpoint
+        if ckpt is not None and ckpt.lower() == 'none':
+            ckpt = None
+        elif ckpt is not None and not ckpt.startswith(
+                ('http://', 'https://')) and not osp.exists(ckpt):
+            raise InferError(f'checkpoint file not found: {ckpt}')
         if args.batch_size < 1:
             raise InferError('--batch-size must be >= 1')
-        os.makedirs(args.out_dir, exist_ok=True)
+        for flag in ('score_thr', 'draw_thr'):
+            value = getattr(args, flag)
+            if value is not None and not 0 <= value <= 1:
+                raise InferError(f'--{flag.replace("_", "-")} must be in '
+                                 f'[0, 1], got {value}')
+        root = args.input if kind == 'folder' else osp.dirname(
+            osp.abspath(args.input))
+        prepare_out_dir(kind, files, root, args)
         from mmdet_faces.apis import FaceDetector
-        det = FaceDetector(
-            args.config,
-            args.checkpoint,
-            device=args.device,
-            test_scale=args.test_scale,
-            score_thr=args.score_thr,
-            batch_size=args.batch_size,
-            pad_mixed_sizes=args.pad_mixed_sizes,
-            amp=args.amp,
-            cfg_options=args.cfg_options)
+        with warnings.catch_warnings():
+            # said above, once, in the tool's words
+            warnings.filterwarnings('ignore', 'FaceDetector: no checkpoint')
+            det = FaceDetector(
+                args.config,
+                ckpt,
+                device=args.device,
+                test_scale=args.test_scale,
+                score_thr=args.score_thr,
+                batch_size=args.batch_size,
+                pad_mixed_sizes=args.pad_mixed_sizes,
+                amp=args.amp,
+                cfg_options=args.cfg_options)
+        if args.checkpoint is None:
+            print('infer.py: warning: no --checkpoint: the model has RANDOM '
+                  'weights and its detections are meaningless (give a '
+                  "trained checkpoint, or --checkpoint none to mean it)",
+                  file=sys.stderr)
         summary = dict(
             input=osp.abspath(args.input),
             type='video' if kind == 'video' else 'images',
             config=args.config,
-            checkpoint=args.checkpoint,
+            checkpoint=ckpt,
+            random_weights=ckpt is None,
             score_thr=float(det.cfg.model.test_cfg.get('score_thr', 0.)),
             test_scale=args.test_scale,
         )
@@ -301,8 +365,6 @@ def main(argv=None) -> int:
             records, info = run_video(det, files[0], args)
             summary['video'] = info
         else:
-            root = args.input if kind == 'folder' else osp.dirname(
-                osp.abspath(args.input))
             records, skipped = run_images(
                 det, files, root, args, skip_bad=kind == 'folder')
             summary['skipped'] = skipped

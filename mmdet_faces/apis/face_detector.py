@@ -240,14 +240,16 @@ class FaceDetector:
     Args:
         config (str | Path | Config): Model config file or object.
         checkpoint (str, optional): mmdet checkpoint, or a reference
-            checkpoint converted by ``tools/model_converters/*``; None:
-            random weights.
+            checkpoint converted by ``tools/model_converters/*``, loaded as
+            weights only (``mmcv_patches.safe_load``); None: random weights,
+            with a warning.
         device (str): ``'cpu'``, ``'cuda'``, ``'cuda:1'`` ... Defaults to
             ``'cpu'``.
         test_scale (str | int | float | tuple, optional): see
             :func:`make_test_pipeline_cfg`; None keeps the config's.
         score_thr (float, optional): Score threshold of the detections
-            (``model.test_cfg.score_thr``); None keeps the config's.
+            (``model.test_cfg.score_thr``), in [0, 1]; None keeps the
+            config's.
         batch_size (int): Images per forward pass. Defaults to 1.
         pad_mixed_sizes (bool): Pad images of different sizes into one
             batch (see above). Defaults to False.
@@ -287,6 +289,11 @@ class FaceDetector:
         if 'init_cfg' in cfg.model.get('backbone', {}):
             cfg.model.backbone.init_cfg = None
         if score_thr is not None:
+            if isinstance(score_thr, bool) or not isinstance(
+                    score_thr, (int, float, np.integer, np.floating)) or \
+                    not 0 <= score_thr <= 1:
+                raise ValueError(
+                    f'score_thr must be in [0, 1], got {score_thr!r}')
             cfg.model.test_cfg.score_thr = float(score_thr)
         if batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
@@ -305,6 +312,11 @@ class FaceDetector:
         model.dataset_meta = dict(FACE_META)
         if checkpoint is not None:
             self._load_checkpoint(model, str(checkpoint))
+        else:
+            warnings.warn(
+                'FaceDetector: no checkpoint: the model has random weights '
+                'and its detections are meaningless', UserWarning,
+                stacklevel=2)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model.to(self.device).eval()
@@ -369,6 +381,10 @@ class FaceDetector:
         pipeline becomes a ``ValueError`` naming the image."""
         if isinstance(img, (str, Path)):
             path = str(img)
+            if osp.isdir(path):
+                raise IsADirectoryError(
+                    f'{path} is a directory, not an image file (give its '
+                    'images; tools/infer.py takes a folder)')
             if not osp.isfile(path):
                 raise FileNotFoundError(f'image file not found: {path}')
             data = dict(img_path=path, img_id=index)
@@ -382,6 +398,12 @@ class FaceDetector:
                                  f'got {img.dtype}')
             if img.shape[0] < 1 or img.shape[1] < 1:
                 raise ValueError(f'empty image array of shape {img.shape}')
+            if img.dtype == np.float32 and float(img.max()) <= 1:
+                warnings.warn(
+                    f'image {index} is a float32 array with values in '
+                    '[0, 1]; FaceDetector expects BGR pixel values in 0-255 '
+                    '(multiply by 255): few or no faces will be found',
+                    UserWarning, stacklevel=4)
             data = dict(img=img, img_id=index)
             return self._run_pipeline(
                 'array', data,
