@@ -4,7 +4,7 @@ with the Cython ``box_overlaps.pyx`` in float64 and the ``+1`` pixel
 convention), as the face-detection papers run it.
 
 Test-only: it is the reference that the vectorised
-``mmdet_faces.evaluation.functional.widerface_eval`` is checked against.
+``mmdet_faces.evaluation.functional`` is checked against.
 
 Differences from the original, none of which changes a number:
 - no tqdm progress bars and no printing; :func:`evaluation` returns the APs

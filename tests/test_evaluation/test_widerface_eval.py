@@ -12,12 +12,11 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from mmdet_faces.evaluation.functional import (eval_face_ap,
+from mmdet_faces.evaluation.functional import (WIDERFaceEvalWarning,
+                                               eval_face_ap,
                                                evaluate_widerface,
                                                load_widerface_gt,
                                                read_widerface_preds)
-from mmdet_faces.evaluation.functional.widerface_eval import \
-    WIDERFaceEvalWarning
 from tests.reference import widerface_eval_port as port
 from tests.test_evaluation.widerface_helpers import (SETTINGS, random_case,
                                                      write_preds,

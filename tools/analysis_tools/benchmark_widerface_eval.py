@@ -20,7 +20,6 @@ usage: python tools/analysis_tools/benchmark_widerface_eval.py [--gt-dir DIR]
 Run it pinned to one core for the one-core numbers: ``taskset -c 0 ...``.
 """
 import argparse
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -35,20 +34,10 @@ import numpy as np
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHARED = os.environ.get('MMDET_FACES_SHARED') or osp.join(
     osp.dirname(REPO), 'shared')
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
 
-
-def _load(path, name):
-    """Import a module from its file (no mmdet import needed)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-wfe = _load(
-    osp.join(REPO, 'mmdet_faces', 'evaluation', 'functional',
-             'widerface_eval.py'), '_bench_widerface_eval')
+from mmdet_faces.evaluation import functional as wfe  # noqa: E402
 
 
 def write_preds(gt, out_dir, per_image=None, seed=7):
@@ -179,9 +168,7 @@ def main():
                     for s in ('easy', 'medium', 'hard'))
                 print(f'[seed7] max |AP - reference case| = {err:.2e}')
         if not args.no_port:
-            port = _load(
-                osp.join(REPO, 'tests', 'reference', 'widerface_eval_port.py'),
-                '_bench_widerface_port')
+            from tests.reference import widerface_eval_port as port
             t0 = time.perf_counter()
             with np.errstate(invalid='ignore', divide='ignore'):
                 aps = port.evaluation(seed_dir, args.gt_dir)

@@ -2,7 +2,7 @@
 """Evaluate a WIDER Face prediction folder: easy / medium / hard AP.
 
 The numbers are those of the widely used Python port of the official
-toolkit (see ``mmdet_faces/evaluation/functional/widerface_eval.py``), from
+toolkit (see ``mmdet_faces/evaluation/functional/widerface_ap.py``), from
 any detector's output in the official layout (``<event>/<name>.txt``: image
 name, box count, ``x y w h score`` rows).
 
@@ -19,7 +19,6 @@ prediction files of images outside the ground truth, which take part in the
 score normalisation) are printed on one line each, before the results.
 """
 import argparse
-import importlib.util
 import json
 import os.path as osp
 import sys
@@ -30,19 +29,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-SETTINGS = ('easy', 'medium', 'hard')
+from mmdet_faces.evaluation import functional as wfe  # noqa: E402
 
-
-def _load_eval_module():
-    """Import ``widerface_eval`` from its file: it needs only numpy and
-    scipy, so the tool starts fast and runs without torch / mmcv."""
-    path = osp.join(REPO_ROOT, 'mmdet_faces', 'evaluation', 'functional',
-                    'widerface_eval.py')
-    spec = importlib.util.spec_from_file_location(
-        'mmdet_faces_widerface_eval', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+SETTINGS = wfe.WIDERFACE_SETTINGS
 
 
 def parse_args(argv=None):
@@ -105,7 +94,6 @@ def main(argv=None):
         return fail(f'ground-truth folder not found: {args.gt_dir}')
     if not 0 < args.iou_thr <= 1:
         return fail(f'--iou-thr must be in (0, 1], got {args.iou_thr}')
-    wfe = _load_eval_module()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always', wfe.WIDERFaceEvalWarning)

@@ -17,25 +17,18 @@ Example::
 The source format is detected from its content unless ``--from`` is given.
 Errors (missing file, malformed line: file and line number) print one line
 and exit with code 2; warnings about the source (e.g. an image listed twice)
-print one ``warning:`` line each. Loads
-``mmdet_faces/datasets/widerface_io.py`` by file path, so only numpy is
-needed.
+print one ``warning:`` line each.
 """
 import argparse
-import importlib.util
 import os.path as osp
 import sys
 import warnings
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MODULE = osp.join(REPO_ROOT, 'mmdet_faces', 'datasets', 'widerface_io.py')
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
 
-
-def _load_io():
-    spec = importlib.util.spec_from_file_location('_widerface_io', MODULE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from mmdet_faces.datasets import widerface_io as io  # noqa: E402
 
 
 def _lost_attributes(ann) -> str:
@@ -71,7 +64,6 @@ def main(argv=None) -> int:
         choices=['auto', 'retinaface', 'official'],
         help='source format (default: detect)')
     args = parser.parse_args(argv)
-    io = _load_io()
     if osp.abspath(args.src) == osp.abspath(args.dst):
         print('error: SRC and DST are the same file', file=sys.stderr)
         return 2

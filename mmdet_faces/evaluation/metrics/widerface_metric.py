@@ -11,11 +11,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmdet.registry import METRICS
-from ..functional.widerface_eval import (_GT_FILES, DEFAULT_SIZE_BUCKETS,
-                                         WIDERFACE_SETTINGS,
-                                         WIDERFaceEvalWarning, eval_face_ap,
-                                         evaluate_widerface,
-                                         load_widerface_gt)
+from ..functional import (DEFAULT_SIZE_BUCKETS, GT_FILES, WIDERFACE_SETTINGS,
+                          WIDERFaceEvalWarning, eval_face_ap,
+                          evaluate_widerface, load_widerface_gt)
 
 __all__ = ['WIDERFaceMetric']
 
@@ -109,7 +107,7 @@ class WIDERFaceMetric(BaseMetric):
         if gt_dir is not None:
             # fail now, not after the whole test run
             missing = [
-                f for _, f in _GT_FILES if not osp.isfile(osp.join(gt_dir, f))
+                f for _, f in GT_FILES if not osp.isfile(osp.join(gt_dir, f))
             ]
             if missing:
                 raise FileNotFoundError(
