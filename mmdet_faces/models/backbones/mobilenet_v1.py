@@ -1,5 +1,6 @@
-"""MobileNetV1 backbone (the RetinaFace "mobilenet0.25" body)."""
-from typing import List, Sequence, Tuple
+"""MobileNetV1 backbone (the RetinaFace "mobilenet0.25" body and the SCRFD
+searched variants)."""
+from typing import List, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
@@ -24,15 +25,28 @@ class MobileNetV1(BaseModule):
     widen_factor`` (``widen_factor=0.25`` is the reference
     "mobilenet0.25"). The stages end at strides 8, 16 and 32.
 
-    Module layout: ``stage{1,2,3}`` are ``nn.Sequential``; block 0 of stage1
-    is a :class:`ConvModule` (``conv``/``bn``), every other block is a
+    ``block_cfg`` gives the searched MobileNetV1 of SCRFD (insightface
+    ``detection/scrfd`` ``MobileNetV1(block_cfg=...)``) instead:
+    ``stage_planes`` (6 channels ``p0..p5``) and ``stage_blocks`` (4
+    counts ``n1..n4``) make ``stage1`` (the stem: 3x3 s2 conv to ``p0``,
+    depthwise separable ``p0->p1``, stride 2) and ``stage{k+1}`` for
+    ``k = 1..4``: ``p_k->p_{k+1} s2`` and ``n_k - 1`` blocks
+    ``p_{k+1}->p_{k+1}`` (strides 4, 8, 16, 32). SCRFD uses ReLU.
+
+    Module layout: ``stage{1,2,...}`` are ``nn.Sequential``; block 0 of
+    stage1 is a :class:`ConvModule` (``conv``/``bn``), every other block is a
     :class:`DepthwiseSeparableConvModule`
     (``depthwise_conv.{conv,bn}``, ``pointwise_conv.{conv,bn}``).
 
     Args:
-        widen_factor (float): Width multiplier. Defaults to 0.25.
+        widen_factor (float, optional): Width multiplier. Defaults to 0.25
+            for the RetinaFace layout and 1.0 with ``block_cfg``.
+        block_cfg (dict, optional): ``stage_planes`` (6 ints) and
+            ``stage_blocks`` (4 ints) of a SCRFD backbone. Defaults to None
+            (the RetinaFace layout).
         out_indices (Sequence[int]): Output stages, 0-based
-            (0: stage1, stride 8). Defaults to (0, 1, 2).
+            (RetinaFace: 0 is stage1, stride 8; SCRFD: 0 is the stem,
+            stride 2, and 1..4 are strides 4..32). Defaults to (0, 1, 2).
         frozen_stages (int): Stages to freeze (their params stop updating and
             their BN layers stay in eval mode), -1 for none; 0 freezes
             stage1. Defaults to -1.
@@ -54,7 +68,8 @@ class MobileNetV1(BaseModule):
     ]
 
     def __init__(self,
-                 widen_factor: float = 0.25,
+                 widen_factor: Optional[float] = None,
+                 block_cfg: Optional[dict] = None,
                  out_indices: Sequence[int] = (0, 1, 2),
                  frozen_stages: int = -1,
                  norm_cfg: ConfigType = dict(type='BN'),
@@ -63,9 +78,14 @@ class MobileNetV1(BaseModule):
                  norm_eval: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        assert set(out_indices).issubset(range(len(self.arch_settings))), \
-            f'out_indices {out_indices} must be within 0..2'
-        assert -1 <= frozen_stages < len(self.arch_settings)
+        if block_cfg is not None:
+            self.arch_settings = self.scrfd_arch(**block_cfg)
+        if widen_factor is None:
+            widen_factor = 1.0 if block_cfg is not None else 0.25
+        num_stages = len(self.arch_settings)
+        assert set(out_indices).issubset(range(num_stages)), \
+            f'out_indices {out_indices} must be within 0..{num_stages - 1}'
+        assert -1 <= frozen_stages < num_stages
         self.widen_factor = widen_factor
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
@@ -97,6 +117,21 @@ class MobileNetV1(BaseModule):
             self.add_module(name, nn.Sequential(*layers))
             self.stage_names.append(name)
             self.out_channels.append(in_channels)
+
+    @staticmethod
+    def scrfd_arch(stage_planes: Sequence[int],
+                   stage_blocks: Sequence[int]) -> List[List[tuple]]:
+        """``arch_settings`` of a SCRFD ``block_cfg`` (see the class doc)."""
+        if len(stage_planes) != 6 or len(stage_blocks) != 4 or \
+                min(stage_blocks) < 1:
+            raise ValueError('block_cfg needs 6 stage_planes and 4 '
+                             f'stage_blocks >= 1, got {stage_planes}, '
+                             f'{stage_blocks}')
+        arch = [[(stage_planes[0], 2), (stage_planes[1], 1)]]
+        for k, num in enumerate(stage_blocks):
+            arch.append([(stage_planes[k + 2], 2)] +
+                        [(stage_planes[k + 2], 1)] * (num - 1))
+        return arch
 
     def _freeze_stages(self) -> None:
         for i in range(self.frozen_stages + 1):

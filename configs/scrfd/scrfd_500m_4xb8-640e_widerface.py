@@ -1,0 +1,14 @@
+# SCRFD-500M on WIDER Face, the insightface recipe (configs/scrfd/
+# scrfd_500m.py): batch 8 per GPU (4 GPUs), 640 crops, 640 epochs; test at
+# VGA. Published: 90.57 / 88.12 / 68.51 (easy / medium / hard).
+_base_ = [
+    '../_base_/datasets/widerface_scrfd.py',
+    '../_base_/default_runtime.py',
+    '../_base_/models/scrfd_500m.py',
+    '../_base_/schedules/scrfd_640e.py',
+]
+
+default_hooks = dict(
+    checkpoint=dict(
+        type='CheckpointHook', interval=80, max_keep_ckpts=3,
+        save_best='widerface/hard', rule='greater'))
