@@ -12,3 +12,9 @@ default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', interval=80, max_keep_ckpts=3,
         save_best='widerface/hard', rule='greater'))
+
+# what the _kps configs change in the head: BN towers per level, 5 keypoints
+kps_head = dict(
+    norm_cfg=dict(_delete_=True, type='BN', requires_grad=True),
+    strides_share=False,
+    use_kps=True)

@@ -3,10 +3,5 @@
 # 90.97 / 88.44 / 69.49.
 _base_ = './scrfd_500m_4xb8-640e_widerface.py'
 
-model = dict(
-    bbox_head=dict(
-        norm_cfg=dict(_delete_=True, type='BN', requires_grad=True),
-        strides_share=False,
-        scale_mode=0,
-        use_kps=True))
+model = dict(bbox_head=dict(_base_.kps_head, scale_mode=0))
 train_dataloader = dict(batch_size=16)

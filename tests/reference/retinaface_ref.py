@@ -23,6 +23,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .random_init import randomize_modules_
+
 cfg_mnet = {
     'name': 'mobilenet0.25',
     'min_sizes': [[16, 32], [64, 128], [256, 512]],
@@ -795,22 +797,7 @@ def randomize_(net, seed=0, head_gain=1.0):
     """Random weights *and* BN statistics (not in the reference), so that a
     parity test exercises every tensor of the state dict. ``head_gain``
     scales the head convs (a random ResNet-50 has large features)."""
-    g = torch.Generator().manual_seed(seed)
-    for m in net.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            n = m.num_features
-            m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-            m.bias.copy_(torch.randn(n, generator=g) * 0.1)
-            m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-            m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1, ),
-                                                          generator=g)))
-        elif isinstance(m, (nn.Conv2d, nn.Linear)):
-            fan_in = m.weight[0].numel()
-            m.weight.copy_(
-                torch.randn(m.weight.shape, generator=g) / fan_in**0.5)
-            if m.bias is not None:
-                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+    randomize_modules_(net, torch.Generator().manual_seed(seed))
     for name in ('ClassHead', 'BboxHead', 'LandmarkHead'):
         for m in getattr(net, name, []):
             m.conv1x1.weight.mul_(head_gain)

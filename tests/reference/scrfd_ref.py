@@ -33,66 +33,45 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .random_init import randomize_modules_
+
 # --------------------------------------------------------------- configs
-# The released configs' model settings (configs/scrfd/*.py).
-SCRFD_500M = dict(
-    backbone=dict(
-        type='MobileNetV1',
-        block_cfg=dict(
-            stage_blocks=(2, 3, 2, 6),
-            stage_planes=[16, 16, 40, 72, 152, 288])),
-    neck=dict(in_channels=[40, 72, 152, 288], out_channels=16),
-    head=dict(
-        in_channels=16, stacked_convs=2, feat_channels=64,
-        norm=('GN', 16), cls_reg_share=True, strides_share=True,
-        dw_conv=True, scale_mode=2, use_kps=False))
+def _head(in_channels, convs, feat, norm, shared=True, dw=False,
+          scale_mode=2, kps=False):
+    return dict(in_channels=in_channels, stacked_convs=convs,
+                feat_channels=feat, norm=norm, cls_reg_share=True,
+                strides_share=shared, dw_conv=dw, scale_mode=scale_mode,
+                use_kps=kps)
 
-SCRFD_500M_KPS = dict(
-    SCRFD_500M,
-    head=dict(SCRFD_500M['head'], norm=('BN', None), strides_share=False,
-              scale_mode=0, use_kps=True))
 
-SCRFD_2_5G_KPS = dict(
-    backbone=dict(
-        type='ResNetV1e',
-        block_cfg=dict(
-            block='BasicBlock',
-            stage_blocks=(3, 5, 3, 2),
-            stage_planes=[24, 48, 48, 80]),
-        base_channels=24),
-    neck=dict(in_channels=[24, 48, 48, 80], out_channels=24),
-    head=dict(
-        in_channels=24, stacked_convs=2, feat_channels=64,
-        norm=('BN', None), cls_reg_share=True, strides_share=False,
-        dw_conv=False, scale_mode=2, use_kps=True))
+def _model(backbone, neck_in, out, head):
+    return dict(backbone=backbone, neck=dict(in_channels=neck_in,
+                                             out_channels=out), head=head)
 
-SCRFD_10G = dict(
-    backbone=dict(
-        type='ResNetV1e',
-        block_cfg=dict(
-            block='BasicBlock',
-            stage_blocks=(3, 4, 2, 3),
-            stage_planes=[56, 88, 88, 224]),
-        base_channels=56),
-    neck=dict(in_channels=[56, 88, 88, 224], out_channels=56),
-    head=dict(
-        in_channels=56, stacked_convs=3, feat_channels=80,
-        norm=('GN', 16), cls_reg_share=True, strides_share=True,
-        dw_conv=False, scale_mode=2, use_kps=False))
 
-SCRFD_34G = dict(
-    backbone=dict(
-        type='ResNetV1e',
-        block_cfg=dict(
-            block='Bottleneck',
-            stage_blocks=(17, 16, 2, 8),
-            stage_planes=[56, 56, 144, 184]),
-        base_channels=56),
-    neck=dict(in_channels=[224, 224, 576, 736], out_channels=128),
-    head=dict(
-        in_channels=128, stacked_convs=2, feat_channels=256,
-        norm=('GN', 32), cls_reg_share=True, strides_share=True,
-        dw_conv=False, scale_mode=2, use_kps=False))
+def _resnet(block, blocks, planes, stem):
+    return dict(type='ResNetV1e', base_channels=stem, block_cfg=dict(
+        block=block, stage_blocks=blocks, stage_planes=planes))
+
+
+# The released configs' model settings (configs/scrfd/*.py of the fork).
+_MNET_500M = dict(type='MobileNetV1', block_cfg=dict(
+    stage_blocks=(2, 3, 2, 6), stage_planes=[16, 16, 40, 72, 152, 288]))
+SCRFD_500M = _model(_MNET_500M, [40, 72, 152, 288], 16,
+                    _head(16, 2, 64, ('GN', 16), dw=True))
+SCRFD_500M_KPS = _model(_MNET_500M, [40, 72, 152, 288], 16,
+                        _head(16, 2, 64, ('BN', None), shared=False, dw=True,
+                              scale_mode=0, kps=True))
+SCRFD_2_5G_KPS = _model(
+    _resnet('BasicBlock', (3, 5, 3, 2), [24, 48, 48, 80], 24),
+    [24, 48, 48, 80], 24, _head(24, 2, 64, ('BN', None), shared=False,
+                                kps=True))
+SCRFD_10G = _model(
+    _resnet('BasicBlock', (3, 4, 2, 3), [56, 88, 88, 224], 56),
+    [56, 88, 88, 224], 56, _head(56, 3, 80, ('GN', 16)))
+SCRFD_34G = _model(
+    _resnet('Bottleneck', (17, 16, 2, 8), [56, 56, 144, 184], 56),
+    [224, 224, 576, 736], 128, _head(128, 2, 256, ('GN', 32)))
 
 STRIDES = (8, 16, 32)
 NUM_ANCHORS = 2
@@ -152,6 +131,17 @@ class Scale(nn.Module):
 
 
 # ------------------------------------------------------------- backbones
+def _stages(net, x, names):
+    """Run the stages ``names`` of ``net``; outputs of its
+    ``out_indices``."""
+    outs = []
+    for i, name in enumerate(names):
+        x = getattr(net, name)(x)
+        if i in net.out_indices:
+            outs.append(x)
+    return tuple(outs)
+
+
 class MobileNetV1(nn.Module):
     """``mmdet/models/backbones/mobilenet.py`` of the fork."""
 
@@ -185,13 +175,7 @@ class MobileNetV1(nn.Module):
             self.stage_layers.append(f'layer{i + 1}')
 
     def forward(self, x):
-        outs = []
-        x = self.stem(x)
-        for i, name in enumerate(self.stage_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return _stages(self, self.stem(x), self.stage_layers)
 
 
 class BasicBlock(nn.Module):
@@ -274,13 +258,7 @@ class ResNetV1e(nn.Module):
             self.res_layers.append(f'layer{i + 1}')
 
     def forward(self, x):
-        x = self.maxpool(self.stem(x))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return _stages(self, self.maxpool(self.stem(x)), self.res_layers)
 
 
 # ------------------------------------------------------------------ neck
@@ -495,27 +473,10 @@ def randomize_(net: nn.Module, seed: int = 0,
     tensor of the state dict. ``head_gain`` scales the box and keypoint
     predictors (keeps random distances in a trained head's range)."""
     g = torch.Generator().manual_seed(seed)
+    randomize_modules_(net, g)
     with torch.no_grad():
         for m in net.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                n = m.num_features
-                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.1)
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-                m.num_batches_tracked.fill_(
-                    int(torch.randint(1, 1000, (1, ), generator=g)))
-            elif isinstance(m, nn.GroupNorm):
-                n = m.num_channels
-                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.1)
-            elif isinstance(m, nn.Conv2d):
-                fan_in = m.weight[0].numel()
-                m.weight.copy_(
-                    torch.randn(m.weight.shape, generator=g) / fan_in**0.5)
-                if m.bias is not None:
-                    m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
-            elif isinstance(m, Scale):
+            if isinstance(m, Scale):
                 m.scale.fill_(float(torch.rand(1, generator=g)) + 0.5)
         head = net.bbox_head
         for d in (head.stride_reg, getattr(head, 'stride_kps', {})):

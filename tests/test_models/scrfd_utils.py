@@ -1,6 +1,7 @@
 """Helpers shared by the SCRFD tests (not a test module)."""
-import importlib.util
 import os.path as osp
+import runpy
+from types import SimpleNamespace
 
 import torch
 
@@ -16,13 +17,10 @@ REF_CFGS = {
 }
 
 
-def load_converter():
-    """Import tools/model_converters/scrfd_to_mmdet.py as a module."""
-    path = osp.join(REPO_ROOT, 'tools/model_converters/scrfd_to_mmdet.py')
-    spec = importlib.util.spec_from_file_location('scrfd_to_mmdet', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def load_converter() -> SimpleNamespace:
+    """The globals of tools/model_converters/scrfd_to_mmdet.py."""
+    return SimpleNamespace(**runpy.run_path(
+        osp.join(REPO_ROOT, 'tools/model_converters/scrfd_to_mmdet.py')))
 
 
 def build_scrfd(arch='500m', **test_cfg):

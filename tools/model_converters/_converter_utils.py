@@ -141,6 +141,40 @@ def mismatch_report(title: str,
     return '\n'.join(lines) if len(lines) > 1 else ''
 
 
+def fit_state_dict(state_dict: Mapping[str, Any], target: Mapping[str, Any],
+                   map_key: Callable[[str], Any]) -> tuple:
+    """Map ``state_dict`` onto the keys and shapes of ``target``.
+
+    Args:
+        state_dict (Mapping): Source tensors by source key.
+        target (Mapping): Tensors (or anything with ``shape``) by target key.
+        map_key (Callable): Source key -> target key, None when it does not
+            map.
+
+    Returns:
+        tuple: ``converted`` (OrderedDict in ``target``'s order, cloned
+        tensors), ``unmapped`` (source keys without a target key, or not
+        tensors), ``missing`` (target keys without a source) and
+        ``bad_shapes`` (descriptions) lists.
+    """
+    converted, unmapped, bad_shapes, misfit = {}, [], [], set()
+    for k, v in state_dict.items():
+        new = map_key(k)
+        if new is None or new not in target:
+            unmapped.append(k)
+        elif not hasattr(v, 'shape') or not hasattr(v, 'detach'):
+            unmapped.append(f'{k} (not a tensor)')
+        elif tuple(v.shape) != tuple(target[new].shape):
+            bad_shapes.append(f'{k}: {tuple(v.shape)} -> {new} expects '
+                              f'{tuple(target[new].shape)}')
+            misfit.add(new)
+        else:
+            converted[new] = v.detach().clone()
+    missing = [k for k in target if k not in converted and k not in misfit]
+    ordered = OrderedDict((k, converted[k]) for k in target if k in converted)
+    return ordered, unmapped, missing, bad_shapes
+
+
 def build_parser(description: str) -> argparse.ArgumentParser:
     """Argument parser with the ``src`` and ``dst`` of every converter.
 

@@ -140,33 +140,12 @@ def _fit(sd: Mapping[str, torch.Tensor], config: str
          ) -> Tuple['OrderedDict[str, torch.Tensor]', str, int]:
     """Converted state dict, '' and 0 when ``sd`` fits ``config``, else
     (partial result, mismatch report, number of mismatches)."""
-    target = target_state_dict(config)
-    converted = OrderedDict()
-    unmapped: List[str] = []
-    bad_shapes: List[str] = []
-    misfit = set()
-    for k, v in sd.items():
-        if _DROPPED.match(k):
-            continue
-        new = map_key(k)
-        if new is None or new not in target:
-            unmapped.append(k)
-            continue
-        if not isinstance(v, torch.Tensor):
-            unmapped.append(f'{k} (not a tensor)')
-            continue
-        if tuple(v.shape) != tuple(target[new].shape):
-            bad_shapes.append(f'{k}: {tuple(v.shape)} -> {new} expects '
-                              f'{tuple(target[new].shape)}')
-            misfit.add(new)
-            continue
-        converted[new] = v.detach().clone()
-    missing = [k for k in target if k not in converted and k not in misfit]
-    report = cu.mismatch_report(
-        f'checkpoint does not fit {config}:', unmapped, missing, bad_shapes)
-    return OrderedDict((k, converted[k]) for k in target
-                       if k in converted), report, \
-        len(unmapped) + len(missing) + len(bad_shapes)
+    kept = {k: v for k, v in sd.items() if not _DROPPED.match(k)}
+    converted, unmapped, missing, bad = cu.fit_state_dict(
+        kept, target_state_dict(config), map_key)
+    report = cu.mismatch_report(f'checkpoint does not fit {config}:',
+                                unmapped, missing, bad)
+    return converted, report, len(unmapped) + len(missing) + len(bad)
 
 
 def _likely_first(sd: Mapping[str, torch.Tensor]) -> List[str]:

@@ -8,9 +8,8 @@ train_scale = (640, 640)
 train_batch_size = 8
 test_scale = (640, 640)
 
-train_pipeline = [
-    dict(type='LoadFaceImage', ignore_empty=True, backend_args=None),
-    dict(type='LoadFaceAnnotations'),
+# the base's loading and packing around the SCRFD steps
+train_pipeline = _base_.train_pipeline[:2] + [
     dict(type='SCRFDRandomSquareCrop',
          crop_choice=(0.3, 0.45, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0),
          clip_border=True),
@@ -20,18 +19,14 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion', brightness_delta=32,
          contrast_range=(0.5, 1.5), saturation_range=(0.5, 1.5),
          hue_delta=18),
-    dict(type='PackFaceInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'flip', 'flip_direction')),
-]
-test_pipeline = [
-    dict(type='LoadFaceImage', ignore_empty=False, backend_args=None),
+] + _base_.train_pipeline[-1:]
+# the base's test pipeline with a VGA resize + pad instead of its resize
+test_pipeline = _base_.test_pipeline[:1] + [
     dict(type='Resize', scale=test_scale, keep_ratio=True),
     dict(type='Pad', size=test_scale, pad_val=dict(img=0)),
-    dict(type='LoadFaceAnnotations'),
-    dict(type='PackFaceInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'pad_shape', 'scale_factor')),
+] + _base_.test_pipeline[2:-1] + [
+    dict(_base_.test_pipeline[-1],
+         meta_keys=_base_.test_pipeline[-1]['meta_keys'] + ('pad_shape', ))
 ]
 
 train_dataloader = dict(

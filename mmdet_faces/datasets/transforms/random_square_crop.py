@@ -111,10 +111,20 @@ class RandomSquareCrop(BaseTransform):
             return results
         roi = np.array([left, top, left + side, top + side], dtype=np.float64)
         keep = ((roi[:2] < centers) & (centers < roi[2:])).all(axis=1)
+        return self._keep_and_shift(results, keep, left, top, side, True,
+                                    self.clip_keypoints)
+
+    @staticmethod
+    def _keep_and_shift(results: dict, keep: np.ndarray, left: int, top: int,
+                        side: int, clip_boxes: bool,
+                        clip_keypoints: bool) -> dict:
+        """Keep the faces of ``keep``, move them by ``(-left, -top)`` and
+        clip their boxes / landmarks to ``[0, side]`` as asked."""
         boxes = results['gt_bboxes'][keep]
         boxes.translate_((-left, -top))
-        boxes.clip_((side, side))
-        if self.clip_keypoints and isinstance(boxes, BBoxKeypoints):
+        if clip_boxes:
+            boxes.clip_((side, side))
+        if clip_keypoints and isinstance(boxes, BBoxKeypoints):
             boxes.keypoints = boxes.keypoints.clamp(0, side)
         results['gt_bboxes'] = boxes
         for key in ('gt_bboxes_labels', 'gt_ignore_flags'):

@@ -5,7 +5,6 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 from mmdet.registry import TRANSFORMS
 
-from mmdet_faces.structures import BBoxKeypoints
 from .random_square_crop import RandomSquareCrop
 
 
@@ -30,12 +29,12 @@ class SCRFDRandomSquareCrop(RandomSquareCrop):
     WIDER Face) the image is padded to a square instead, boxes unchanged
     (``results['square_padded']``).
 
-    Random numbers come from numpy's global RNG (seeded per worker by
-    mmengine).
+    The draws use numpy's global RNG in the reference's order (scale, then
+    left and top per try), so one seed gives the fork's crops.
 
-    Required keys: ``img``; optional ``gt_bboxes``, ``gt_bboxes_labels``,
-    ``gt_ignore_flags``. Modified: those and ``img_shape``. Added:
-    ``square_padded``, ``square_content_shape``, ``homography_matrix``.
+    Reads ``img`` and, when present, ``gt_bboxes`` / ``gt_bboxes_labels`` /
+    ``gt_ignore_flags``, and writes them back with ``img_shape``,
+    ``square_padded``, ``square_content_shape`` and ``homography_matrix``.
 
     Args:
         crop_choice (Sequence[float]): Scales of the short side. Defaults to
@@ -132,18 +131,10 @@ class SCRFDRandomSquareCrop(RandomSquareCrop):
         self._record_homography(results, left, top)
         if centers is None:
             return results
-        keep = self._inside(centers, left, top, side)
-        boxes = results['gt_bboxes'][keep]
-        boxes.translate_((-left, -top))
-        if self.clip_border:
-            boxes.clip_((side, side))
-            if isinstance(boxes, BBoxKeypoints):
-                boxes.keypoints = boxes.keypoints.clamp(0, side)
-        results['gt_bboxes'] = boxes
-        for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
-            if results.get(key) is not None:
-                results[key] = results[key][keep]
-        return results
+        return self._keep_and_shift(results,
+                                    self._inside(centers, left, top, side),
+                                    left, top, side, self.clip_border,
+                                    self.clip_border)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(crop_choice={self.crop_choice}, '

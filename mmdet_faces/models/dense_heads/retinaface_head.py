@@ -6,9 +6,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.ops import batched_nms
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
-from mmdet.models.utils import filter_scores_and_topk
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
@@ -16,6 +14,8 @@ from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
+
+from ..utils import filter_by_score, rescale_and_nms
 
 __all__ = ['RetinaFaceHead']
 
@@ -386,27 +386,12 @@ class RetinaFaceHead(BaseDenseHead):
     def _predict_single(self, scores: Tensor, bbox: Tensor, kpt: Tensor,
                         anchors: Tensor, img_meta: dict, cfg: ConfigDict,
                         rescale: bool, with_nms: bool) -> InstanceData:
-        nms_pre = cfg.get('nms_pre', -1)
-        if nms_pre is None or nms_pre <= 0:
-            nms_pre = scores.numel()
-        scores, labels, keep, _ = filter_scores_and_topk(
-            scores, cfg.get('score_thr', 0.02), nms_pre)
+        scores, labels, keep = filter_by_score(scores, cfg)
         bboxes = self.bbox_coder.decode(
             anchors[keep], bbox[keep], wh_ratio_clip=self.wh_ratio_clip)
         bboxes = get_box_tensor(bboxes)
         keypoints = self.landmark_coder.decode(anchors[keep], kpt[keep])
-        if rescale:
-            assert img_meta.get('scale_factor') is not None
-            sx, sy = img_meta['scale_factor'][:2]
-            bboxes = bboxes / bboxes.new_tensor([sx, sy, sx, sy])
-            keypoints = keypoints / keypoints.new_tensor([sx, sy])
         results = InstanceData(
             bboxes=bboxes, scores=scores, labels=labels, keypoints=keypoints)
-        if with_nms and bboxes.numel() > 0:
-            _, keep = batched_nms(bboxes, scores, labels, cfg.nms)
-            results = results[keep]
-        max_per_img = cfg.get('max_per_img', -1)
-        if max_per_img is not None and max_per_img > 0:
-            results = results[:max_per_img]
-        return results
+        return rescale_and_nms(results, img_meta, cfg, rescale, with_nms)
 

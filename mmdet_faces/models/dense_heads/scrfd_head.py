@@ -6,12 +6,11 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule, Scale
-from mmcv.ops import batched_nms
 from mmdet.models.dense_heads.anchor_head import AnchorHead
 from mmdet.models.dense_heads.gfl_head import GFLHead
 from mmdet.models.task_modules.prior_generators import anchor_inside_flags
-from mmdet.models.utils import (filter_scores_and_topk, images_to_levels,
-                                multi_apply, unmap, unpack_gt_instances)
+from mmdet.models.utils import (images_to_levels, multi_apply, unmap,
+                                unpack_gt_instances)
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox_overlaps, get_box_tensor
@@ -20,6 +19,8 @@ from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
+
+from ..utils import filter_by_score, rescale_and_nms
 
 __all__ = ['SCRFDHead']
 
@@ -127,31 +128,22 @@ class SCRFDHead(GFLHead):
                      override=dict(
                          type='Normal', name='conv_cls', std=0.01,
                          bias=-4.595))) -> None:
-        self.stacked_convs = stacked_convs
-        self.feat_mults = feat_mults
-        self.conv_cfg = conv_cfg
-        self.norm_cfg = norm_cfg
-        self.cls_reg_share = cls_reg_share
-        self.strides_share = strides_share
+        # tower: depth, width multipliers, conv / norm, depthwise or not
+        self.stacked_convs, self.feat_mults = stacked_convs, feat_mults
+        self.conv_cfg, self.norm_cfg = conv_cfg, norm_cfg
+        self.dw_conv = dw_conv
+        # sharing between levels and between branches
+        self.strides_share, self.cls_reg_share = strides_share, cls_reg_share
         self.scale_mode = scale_mode
         self.use_scale = scale_mode > 0 and (strides_share or scale_mode == 2)
-        self.dw_conv = dw_conv
         self.use_kps = use_kps
         self.num_points = num_points if use_kps else 0
         # GFLHead's own __init__ builds the DFL integral and loss, which
         # SCRFD does not use: initialise as its AnchorHead
         AnchorHead.__init__(
-            self,
-            num_classes=num_classes,
-            in_channels=in_channels,
-            feat_channels=feat_channels,
-            anchor_generator=anchor_generator,
-            bbox_coder=bbox_coder,
-            loss_cls=loss_cls,
-            loss_bbox=loss_bbox,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            init_cfg=init_cfg)
+            self, num_classes, in_channels, feat_channels, anchor_generator,
+            bbox_coder, loss_cls=loss_cls, loss_bbox=loss_bbox,
+            train_cfg=train_cfg, test_cfg=test_cfg, init_cfg=init_cfg)
         if use_kps:
             self.loss_kps = MODELS.build(loss_kps)
 
@@ -305,32 +297,14 @@ class SCRFDHead(GFLHead):
                         kps: Optional[Tensor], centers: Tensor,
                         img_meta: dict, cfg: ConfigDict, rescale: bool,
                         with_nms: bool) -> InstanceData:
-        nms_pre = cfg.get('nms_pre', -1)
-        if nms_pre is None or nms_pre <= 0:
-            nms_pre = scores.numel()
-        scores, labels, keep, _ = filter_scores_and_topk(
-            scores, cfg.get('score_thr', 0.02), nms_pre)
+        scores, labels, keep = filter_by_score(scores, cfg)
         bboxes = get_box_tensor(
             self.bbox_coder.decode(
                 centers[keep], dists[keep], max_shape=img_meta['img_shape']))
         results = InstanceData(bboxes=bboxes, scores=scores, labels=labels)
         if kps is not None:
             results.keypoints = centers[keep][:, None] + kps[keep]
-        if rescale:
-            assert img_meta.get('scale_factor') is not None
-            sx, sy = img_meta['scale_factor'][:2]
-            results.bboxes = bboxes / bboxes.new_tensor([sx, sy, sx, sy])
-            if kps is not None:
-                results.keypoints = results.keypoints / bboxes.new_tensor(
-                    [sx, sy])
-        if with_nms and bboxes.numel() > 0:
-            _, keep = batched_nms(results.bboxes, results.scores,
-                                  results.labels, cfg.nms)
-            results = results[keep]
-        max_per_img = cfg.get('max_per_img', -1)
-        if max_per_img is not None and max_per_img > 0:
-            results = results[:max_per_img]
-        return results
+        return rescale_and_nms(results, img_meta, cfg, rescale, with_nms)
 
     # --------------------------------------------------------------- loss
     def loss(self, x: Tuple[Tensor, ...],

@@ -8,6 +8,7 @@ from mmengine.structures import InstanceData
 from tests.reference import retinaface_ref as ref
 from tests.test_models.retinaface_utils import (build_retinaface,
                                                 load_converter)
+from tests.test_models.train_utils import train_steps
 
 CASES = {
     # arch: (reference cfg, image H x W, seed, head gain)
@@ -138,17 +139,9 @@ def test_training_iterations_reduce_loss():
     torch.manual_seed(0)
     model = build_retinaface('mnet025')
     model.train()
-    optim = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
-    batch = _synthetic_batch()
-    history = []
-    for _ in range(8):
-        data = model.data_preprocessor(batch, True)
-        losses = model.loss(data['inputs'], data['data_samples'])
-        assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_landmark'}
-        loss, _ = model.parse_losses(losses)
-        optim.zero_grad()
-        loss.backward()
-        optim.step()
-        history.append(loss.item())
+    logs = train_steps(model, _synthetic_batch(), 8, 0.02)
+    assert set(logs[0]) == {'loss_cls', 'loss_bbox', 'loss_landmark',
+                            'loss'}
+    history = [log['loss'] for log in logs]
     assert np.isfinite(history).all()
     assert np.mean(history[-3:]) < 0.7 * np.mean(history[:3]), history
