@@ -535,6 +535,15 @@ def detect(outs, img_shape, score_thr=0.02, iou_thr=0.45,
 
 
 # ---------------------------------------------------------- augmentation
+def _corner(size, side):
+    from numpy import random
+    if size == side:
+        return 0
+    if size > side:
+        return random.randint(0, size - side)
+    return random.randint(size - side, 0)
+
+
 def random_square_crop(results: dict, crop_choice: Sequence[float],
                        bbox_clip_border: bool = True) -> dict:
     """``RandomSquareCrop.__call__`` of the fork
@@ -559,18 +568,8 @@ def random_square_crop(results: dict, crop_choice: Sequence[float],
             short_side = min(w, h)
             cw = int(scale * short_side)
             ch = cw
-            if w == cw:
-                left = 0
-            elif w > cw:
-                left = random.randint(0, w - cw)
-            else:
-                left = random.randint(w - cw, 0)
-            if h == ch:
-                top = 0
-            elif h > ch:
-                top = random.randint(0, h - ch)
-            else:
-                top = random.randint(h - ch, 0)
+            left = _corner(w, cw)  # the fork's if/elif/else on w, then h
+            top = _corner(h, ch)
             patch = np.array((int(left), int(top), int(left + cw),
                               int(top + ch)), dtype=np.int64)
 

@@ -113,6 +113,29 @@ def strip_prefix(state_dict: Mapping[str, Any],
     return out
 
 
+def unwrap_state_dict(checkpoint: Any, error: Type[Exception],
+                      wrappers: Sequence[str] = ('state_dict', )
+                      ) -> 'OrderedDict[str, Any]':
+    """The state dict of a loaded checkpoint, without ``module.``.
+
+    Args:
+        checkpoint (Any): What ``torch.load`` returned.
+        error (type): Raised (with the type found) for a non-mapping.
+        wrappers (Sequence[str]): Keys that may wrap the state dict, the
+            first present one is taken. Defaults to ``('state_dict', )``.
+
+    Returns:
+        OrderedDict: The (unwrapped, unprefixed) state dict.
+    """
+    if not isinstance(checkpoint, Mapping):
+        raise error(f'expected a dict, got {type(checkpoint).__name__}')
+    for key in wrappers:
+        if isinstance(checkpoint.get(key), Mapping):
+            checkpoint = checkpoint[key]
+            break
+    return strip_prefix(checkpoint)
+
+
 def mismatch_report(title: str,
                     unmapped: Sequence[str],
                     missing: Sequence[str],
@@ -173,6 +196,25 @@ def fit_state_dict(state_dict: Mapping[str, Any], target: Mapping[str, Any],
     missing = [k for k in target if k not in converted and k not in misfit]
     ordered = OrderedDict((k, converted[k]) for k in target if k in converted)
     return ordered, unmapped, missing, bad_shapes
+
+
+def save_converted(dst: str, state_dict: Mapping[str, Any], src: str,
+                   source: str, **meta: Any) -> None:
+    """Write an mmengine checkpoint ``{'state_dict', 'meta'}`` of faces.
+
+    Args:
+        dst (str): Output path (its folder is created).
+        state_dict (Mapping): The converted weights.
+        src (str): The source file (its name goes to ``converted_from``).
+        source (str): The project the source comes from.
+        **meta: Further ``meta`` entries.
+    """
+    import torch
+    meta = dict(converted_from=os.path.basename(src), source=source,
+                dataset_meta=dict(classes=('face', )), **meta)
+    if os.path.dirname(dst):
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+    torch.save(dict(state_dict=state_dict, meta=meta), dst)
 
 
 def build_parser(description: str) -> argparse.ArgumentParser:

@@ -26,12 +26,11 @@ CONFIG DST``, ``load_from``, ``FaceDetector``).
 """
 import functools
 import importlib.util
-import os
 import os.path as osp
 import re
 import sys
 from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 import torch
 
@@ -124,18 +123,6 @@ def target_state_dict(config: str) -> 'OrderedDict[str, torch.Tensor]':
     return OrderedDict(model.state_dict())
 
 
-def unwrap(checkpoint) -> Dict[str, torch.Tensor]:
-    """Take ``state_dict`` out of the mmdet 2.x wrapper and strip
-    ``module.``."""
-    if not isinstance(checkpoint, Mapping):
-        raise CheckpointMismatchError(
-            f'expected a dict, got {type(checkpoint).__name__}')
-    sd = checkpoint
-    if 'state_dict' in sd and isinstance(sd['state_dict'], Mapping):
-        sd = sd['state_dict']
-    return cu.strip_prefix(sd)
-
-
 def _fit(sd: Mapping[str, torch.Tensor], config: str
          ) -> Tuple['OrderedDict[str, torch.Tensor]', str, int]:
     """Converted state dict, '' and 0 when ``sd`` fits ``config``, else
@@ -182,7 +169,7 @@ def convert_scrfd(state_dict: Mapping[str, torch.Tensor],
         CheckpointMismatchError: listing unmapped keys, missing keys and
             shape mismatches (for ``'auto'``: of the closest variant).
     """
-    sd = unwrap(state_dict)
+    sd = cu.unwrap_state_dict(state_dict, CheckpointMismatchError)
     if config is not None:
         candidates = [(config, config)]
     elif arch == 'auto':
@@ -213,19 +200,13 @@ def convert_file(src: str, dst: str, arch: str = 'auto',
     arch (or config) used."""
     checkpoint = torch.load(src, map_location='cpu', weights_only=True)
     state_dict, used = convert_scrfd(checkpoint, arch, config)
-    meta = dict(
-        converted_from=osp.basename(src),
-        source='deepinsight/insightface detection/scrfd',
-        arch=used,
-        config=config or ARCHS.get(used),
-        dataset_meta=dict(classes=('face', )))
-    if isinstance(checkpoint, Mapping) and isinstance(
-            checkpoint.get('meta'), Mapping) and \
-            'epoch' in checkpoint['meta']:
-        meta['epoch'] = checkpoint['meta']['epoch']
-    if osp.dirname(dst):
-        os.makedirs(osp.dirname(dst), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=meta), dst)
+    source_meta = checkpoint.get('meta') if isinstance(
+        checkpoint, Mapping) else None
+    extra = {'epoch': source_meta['epoch']} if isinstance(
+        source_meta, Mapping) and 'epoch' in source_meta else {}
+    cu.save_converted(dst, state_dict, src,
+                      'deepinsight/insightface detection/scrfd', arch=used,
+                      config=config or ARCHS.get(used), **extra)
     return used
 
 

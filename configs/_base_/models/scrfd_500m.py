@@ -2,15 +2,14 @@
 # searched MobileNetV1, PAFPN on strides 8/16/32, a shared depthwise GN head
 # with 2 anchors per location. Other sizes override backbone / neck / head
 # (configs/scrfd/); rationale and the recipe: docs/scrfd.md.
+# images are loaded BGR; the reference normalises RGB with 127.5 / 128
+# (padding is the test pipeline's, in pixels, as the reference's)
+data_preprocessor = dict(type='DetDataPreprocessor', mean=[127.5] * 3,
+                         std=[128.0] * 3, bgr_to_rgb=True,
+                         pad_size_divisor=1)
 model = dict(
     type='SCRFD',
-    # images are loaded BGR; the reference normalises RGB with 127.5 / 128
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[127.5, 127.5, 127.5],
-        std=[128.0, 128.0, 128.0],
-        bgr_to_rgb=True,
-        pad_size_divisor=1),
+    data_preprocessor=data_preprocessor,
     backbone=dict(
         type='MobileNetV1',
         block_cfg=dict(

@@ -1,6 +1,5 @@
 """SCRFD head: GFL-style quality focal loss head with 2 anchors per location,
 distance box coding and an optional 5-point keypoint branch."""
-import copy
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -268,22 +267,22 @@ class SCRFDHead(GFLHead):
                 num_imgs, -1, self.num_points, 2)
         return scores, distances, kps, self.anchor_center(anchors), anchors
 
-    def predict_by_feat(self,
-                        cls_scores: List[Tensor],
+    def predict_by_feat(self, cls_scores: List[Tensor],
                         bbox_preds: List[Tensor],
                         kps_preds: Optional[List[Tensor]] = None,
                         batch_img_metas: Optional[List[dict]] = None,
                         cfg: Optional[ConfigDict] = None,
                         rescale: bool = False,
                         with_nms: bool = True) -> InstanceList:
-        """Decode, filter by score, rescale and NMS, per image.
+        """Detections of each image: decoded boxes (clipped to the image)
+        and keypoints of the anchors above ``score_thr``, rescaled, NMS.
 
         Returns:
-            list[InstanceData]: ``bboxes`` (N, 4), ``scores``, ``labels``
-            and, with ``use_kps``, ``keypoints`` (N, K, 2), in original
-            image coordinates when ``rescale``.
+            list[InstanceData]: ``bboxes`` (N, 4), ``scores``, ``labels`` and
+            (``use_kps``) ``keypoints`` (N, K, 2), in original image pixels
+            when ``rescale``.
         """
-        cfg = copy.deepcopy(self.test_cfg if cfg is None else cfg)
+        cfg = self.test_cfg if cfg is None else cfg
         scores, dists, kps, centers, _ = self.flatten_preds(
             cls_scores, bbox_preds, kps_preds)
         return [
@@ -409,9 +408,12 @@ class SCRFDHead(GFLHead):
         per level.
 
         Args:
-            cls_scores, bbox_preds, kps_preds (list[Tensor]): Head outputs.
-            batch_gt_instances (list[InstanceData]): ``bboxes``, ``labels``,
-                optional ``keypoints`` (N, K, 2) and ``keypoints_visible``.
+            cls_scores, bbox_preds (list[Tensor]): Head outputs per level.
+            kps_preds (list[Tensor], optional): Keypoint outputs per level
+                (None without ``use_kps``).
+            batch_gt_instances (list[InstanceData]): Faces: ``bboxes``,
+                ``labels`` and, for keypoint targets, ``keypoints`` (N, K,
+                2) with ``keypoints_visible`` (N, K).
             batch_img_metas (list[dict]): Image metas.
             batch_gt_instances_ignore (list[InstanceData], optional):
                 Ignored faces (used by the assigner's ``ignore_iof_thr``).
