@@ -1,15 +1,10 @@
 """tools/model_converters/scrfd_to_mmdet.py: key map, variant detection,
 refusals, the mmdet 2.x checkpoint file."""
-import subprocess
-import sys
-
 import pytest
 import torch
 
 from tests.reference import scrfd_ref as ref
-from tests.test_models.scrfd_utils import REPO_ROOT, load_converter
-
-SCRIPT = f'{REPO_ROOT}/tools/model_converters/scrfd_to_mmdet.py'
+from tests.test_models.scrfd_utils import load_converter
 
 
 @pytest.fixture(scope='module')
@@ -102,13 +97,3 @@ def test_cli_converts_an_mmdet2_checkpoint_file(conv, tmp_path, capsys):
         capsys.readouterr().err
     assert not (tmp_path / 'x.pth').exists()
 
-
-def test_script_runs_standalone(tmp_path):
-    """The file runs as a script (repo root put on sys.path by itself)."""
-    src = tmp_path / 'SCRFD_500M.pth'
-    torch.save({'state_dict': ref.SCRFDRef(ref.SCRFD_500M).state_dict()}, src)
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, str(src), str(tmp_path / 'o.pth')],
-        capture_output=True, text=True, cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
-    assert '(500m)' in proc.stdout
