@@ -96,4 +96,9 @@ def test_cli_converts_an_mmdet2_checkpoint_file(conv, tmp_path, capsys):
     assert 'missing key(s): bbox_head.conv_kps.0.weight' in \
         capsys.readouterr().err
     assert not (tmp_path / 'x.pth').exists()
-
+    # DST = SRC refused (exit 2), a file that is no checkpoint (exit 1)
+    assert conv.main([str(src), str(src)]) == 2
+    (tmp_path / 'junk.pth').write_text('not a checkpoint')
+    assert conv.main([str(tmp_path / 'junk.pth'),
+                      str(tmp_path / 'y.pth')]) == 1
+    assert 'junk.pth' in capsys.readouterr().err

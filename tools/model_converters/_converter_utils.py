@@ -200,7 +200,8 @@ def fit_state_dict(state_dict: Mapping[str, Any], target: Mapping[str, Any],
 
 def save_converted(dst: str, state_dict: Mapping[str, Any], src: str,
                    source: str, **meta: Any) -> None:
-    """Write an mmengine checkpoint ``{'state_dict', 'meta'}`` of faces.
+    """Write an mmengine checkpoint ``{'state_dict', 'meta'}`` of faces
+    with :func:`save_atomic`.
 
     Args:
         dst (str): Output path (its folder is created).
@@ -209,12 +210,9 @@ def save_converted(dst: str, state_dict: Mapping[str, Any], src: str,
         source (str): The project the source comes from.
         **meta: Further ``meta`` entries.
     """
-    import torch
-    meta = dict(converted_from=os.path.basename(src), source=source,
+    meta = dict(converted_from=osp.basename(src), source=source,
                 dataset_meta=dict(classes=('face', )), **meta)
-    if os.path.dirname(dst):
-        os.makedirs(os.path.dirname(dst), exist_ok=True)
-    torch.save(dict(state_dict=state_dict, meta=meta), dst)
+    save_atomic(dict(state_dict=state_dict, meta=meta), dst)
 
 
 def build_parser(description: str) -> argparse.ArgumentParser:

@@ -12,8 +12,10 @@ SRC is a released ``.pth`` (``SCRFD_500M.pth`` ... ``SCRFD_10G_KPS.pth``)
 or any checkpoint of the insightface code: ``{'meta', 'state_dict',
 'optimizer'}`` with ``backbone.*``, ``neck.*`` and ``bbox_head.*`` keys
 (``cls_stride_convs``, ``stride_cls``, ``stride_reg``, ``stride_kps``,
-``scales``); a ``module.`` prefix is tolerated. Files are read with
-``torch.load(weights_only=True)``.
+``scales``); a ``module.`` prefix is tolerated. SRC is read weights only
+(``weights_only=True`` with the project's allow-list; a file that is no
+checkpoint is refused in one line), DST must not be SRC and is written
+atomically.
 
 The target is the model of a config in ``configs/scrfd/``: ``--arch auto``
 (default) tries the released variants and takes the one whose every key
@@ -198,7 +200,8 @@ def convert_file(src: str, dst: str, arch: str = 'auto',
                  config: Optional[str] = None) -> str:
     """Convert ``src`` to an mmengine checkpoint at ``dst``; returns the
     arch (or config) used."""
-    checkpoint = torch.load(src, map_location='cpu', weights_only=True)
+    cu.check_src_dst(src, dst)
+    checkpoint = cu.load_source(src)
     state_dict, used = convert_scrfd(checkpoint, arch, config)
     source_meta = checkpoint.get('meta') if isinstance(
         checkpoint, Mapping) else None
