@@ -71,7 +71,9 @@ class WIDERFaceMetric(BaseMetric):
             to None.
         allow_missing (bool): With ``gt_dir``, ground-truth images without
             results count as images without predictions (with a warning)
-            instead of raising. Defaults to False.
+            instead of raising. Defaults to False. (With ``mmcv_patches``
+            the ground truth is checked against the test set when the loop
+            is built, see :meth:`check_dataset`.)
         size_buckets (dict, optional): Without ``gt_dir``, ``name: (low,
             high)`` face size buckets (see :func:`eval_face_ap`). Defaults
             to small < 32, medium 32-96, large >= 96 pixels.
@@ -129,6 +131,63 @@ class WIDERFaceMetric(BaseMetric):
         self.size_buckets = dict(size_buckets or {})
         self.size_mode = size_mode
         self._gt = None
+
+    def check_dataset(self, dataset) -> None:
+        """Check, before the loop, that the metric's inputs fit ``dataset``
+        (called by ``mmcv_patches`` when the val / test loop is built).
+
+        With ``gt_dir``: the ground truth must name images of the data set,
+        and (without ``allow_missing``) every ground-truth image must be in
+        it. ``outfile_prefix`` is created.
+
+        Args:
+            dataset: The loop's dataset (``get_data_info(i)['img_path']``).
+
+        Raises:
+            ValueError: the ground truth does not fit the data set.
+            OSError: ``outfile_prefix`` cannot be created.
+        """
+        logger = MMLogger.get_current_instance()
+        if self.outfile_prefix is not None:
+            try:
+                os.makedirs(self.outfile_prefix, exist_ok=True)
+            except OSError as e:
+                raise OSError(f'WIDERFaceMetric: cannot create outfile_prefix '
+                              f'{self.outfile_prefix}: {e.strerror or e}'
+                              ) from None
+        if self.gt_dir is None:
+            return
+        if self._gt is None:
+            self._gt = load_widerface_gt(self.gt_dir)
+        gt_names = self._gt['names']
+        names = set()
+        for i in range(len(dataset)):
+            path = dataset.get_data_info(i)['img_path']
+            names.add(f'{osp.basename(osp.dirname(path))}/'
+                      f'{osp.splitext(osp.basename(path))[0]}')
+        known = [n for n in gt_names if n in names]
+        missing = len(gt_names) - len(known)
+        what = (f'the ground truth in {self.gt_dir} does not fit the data set '
+                f'({len(names)} images)')
+        fix = ('check gt_dir and the data set\'s ann_file / data_prefix')
+        if names and not known:
+            raise ValueError(
+                f'WIDERFaceMetric: {what}: none of its {len(gt_names)} images '
+                f'is in the data set (e.g. {gt_names[0]}); {fix}')
+        if missing and not self.allow_missing:
+            absent = [n for n in gt_names if n not in names]
+            shown = ', '.join(absent[:5]) + (', ...' if missing > 5 else '')
+            raise ValueError(
+                f'WIDERFaceMetric: {what}: {missing} of its {len(gt_names)} '
+                f'images are not in the data set ({shown}); {fix}, or set '
+                'allow_missing=True to count them as images without '
+                'predictions')
+        extra = len(names) - len(known)
+        if extra:
+            logger.warning(
+                f'WIDERFaceMetric: {extra} of the {len(names)} images of the '
+                f'data set are not in the ground truth of {self.gt_dir}; '
+                'they only take part in the score normalisation')
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Keep the predictions (and, without ``gt_dir``, the annotations)
