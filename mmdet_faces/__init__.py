@@ -3,7 +3,8 @@
 Importing the package registers its components into mmdet's registries, so a
 config only needs ``custom_imports=dict(imports=['mmdet_faces'])``.
 """
-from . import datasets, evaluation, models, structures, visualization  # noqa: F401
+from . import (datasets, engine, evaluation, models,  # noqa: F401
+               structures, visualization)
 from .version import __version__
 
 __all__ = ['__version__']

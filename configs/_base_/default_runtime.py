@@ -5,3 +5,7 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(
     imports=['mmdet_faces', 'mmcv_patches'], allow_failed_imports=False)
+
+# names every training image skipped as unreadable at the end of each epoch
+# (all workers and ranks) and stops when none can be read
+custom_hooks = [dict(type='SkippedImagesHook')]

@@ -13,6 +13,7 @@ from mmengine import fileio
 from mmengine.logging import print_log
 
 from mmdet_faces.structures import FACE_FLIP_INDICES, BBoxKeypoints
+from ..skipped_images import record_skipped_image
 from ..wider_face_landmark import NUM_FACE_ANN_COLUMNS
 
 
@@ -132,8 +133,10 @@ class LoadFaceImage(LoadImageFromFile):
 
     With ``ignore_empty=True`` (training) a missing, empty or undecodable
     file gives ``None`` (mmengine's dataset then draws another image) and a
-    counted warning (logged at 1, 10, 100, ... skipped images); mmcv's own
-    loader raises an ``AssertionError`` for undecodable files even then.
+    counted warning (logged at 1, 10, 100, ... skipped images of a process);
+    the skip is recorded for ``SkippedImagesHook``, which names every
+    skipped image at the end of each epoch. mmcv's own loader raises an
+    ``AssertionError`` for undecodable files even then.
     With ``ignore_empty=False`` (testing) it raises ``FileNotFoundError`` or
     ``ValueError`` naming the path.
 
@@ -145,29 +148,12 @@ class LoadFaceImage(LoadImageFromFile):
     def transform(self, results: dict) -> Optional[dict]:
         filename = results['img_path']
         try:
-            try:
-                img_bytes = fileio.get(
-                    filename, backend_args=self.backend_args)
-            except FileNotFoundError:
-                raise FileNotFoundError(
-                    f'image file not found: {filename}') from None
-            if not img_bytes:
-                raise ValueError(f'image file is empty: {filename}')
-            try:
-                img = mmcv.imfrombytes(
-                    img_bytes,
-                    flag=self.color_type,
-                    backend=self.imdecode_backend)
-            except Exception as e:
-                raise ValueError(f'cannot decode image file {filename} '
-                                 f'(corrupt or not an image): {e}') from e
-            if img is None:
-                raise ValueError(f'cannot decode image file {filename} '
-                                 '(corrupt or not an image)')
+            img = read_image(filename, self.backend_args, self.color_type,
+                             self.imdecode_backend)
         except (OSError, ValueError) as e:
             if not self.ignore_empty:
                 raise
-            self._report_skipped(e)
+            self._report_skipped(filename, e)
             return None
         if self.to_float32:
             img = img.astype(np.float32)
@@ -177,7 +163,8 @@ class LoadFaceImage(LoadImageFromFile):
         return results
 
     @classmethod
-    def _report_skipped(cls, err: Exception) -> None:
+    def _report_skipped(cls, filename: str, err: Exception) -> None:
+        record_skipped_image(filename, str(err))
         cls.num_skipped += 1
         if _passed_power_of_ten(cls.num_skipped - 1, cls.num_skipped):
             print_log(
@@ -187,4 +174,41 @@ class LoadFaceImage(LoadImageFromFile):
                 level=logging.WARNING)
 
 
-__all__ = ['LoadFaceAnnotations', 'LoadFaceImage']
+def read_image(filename: str,
+               backend_args: Optional[dict] = None,
+               color_type: str = 'color',
+               imdecode_backend: str = 'cv2') -> np.ndarray:
+    """Read and decode an image file as :class:`LoadFaceImage` does.
+
+    Args:
+        filename (str): Image path.
+        backend_args (dict, optional): mmengine file backend arguments.
+        color_type (str): ``mmcv.imfrombytes`` flag. Defaults to 'color'.
+        imdecode_backend (str): Decoding backend. Defaults to 'cv2'.
+
+    Returns:
+        np.ndarray: The image.
+
+    Raises:
+        FileNotFoundError: ``image file not found: <path>``.
+        ValueError: the file is empty or cannot be decoded (named).
+    """
+    try:
+        img_bytes = fileio.get(filename, backend_args=backend_args)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'image file not found: {filename}') from None
+    if not img_bytes:
+        raise ValueError(f'image file is empty: {filename}')
+    try:
+        img = mmcv.imfrombytes(
+            img_bytes, flag=color_type, backend=imdecode_backend)
+    except Exception as e:
+        raise ValueError(f'cannot decode image file {filename} '
+                         f'(corrupt or not an image): {e}') from e
+    if img is None:
+        raise ValueError(f'cannot decode image file {filename} '
+                         '(corrupt or not an image)')
+    return img
+
+
+__all__ = ['LoadFaceAnnotations', 'LoadFaceImage', 'read_image']

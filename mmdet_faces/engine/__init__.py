@@ -1,0 +1,3 @@
+from .hooks import NoReadableImageError, SkippedImagesHook
+
+__all__ = ['NoReadableImageError', 'SkippedImagesHook']
