@@ -39,12 +39,15 @@ _ANN_LOADERS = ('LoadAnnotations', 'LoadFaceAnnotations')
 _REFERENCE_KEYS = {
     'retinaface': ('body.', 'ClassHead.', 'BboxHead.', 'LandmarkHead.'),
     's3fd': ('vgg.', 'L2Norm3_3.', 'extras.', 'loc.', 'conf.'),
+    # insightface's mmdet 2.x layout shares backbone. / bbox_head.
+    'scrfd': ('bbox_head.cls_stride_convs.', 'bbox_head.stride_cls.'),
 }
 _NONE_HINT = ('; cv2.imread returns None for a file it cannot read: check '
               'its result')
 _CONVERTERS = {
     'retinaface': 'tools/model_converters/retinaface_to_mmdet.py',
     's3fd': 'tools/model_converters/s3fd_to_mmdet.py',
+    'scrfd': 'tools/model_converters/scrfd_to_mmdet.py',
 }
 
 
@@ -199,8 +202,6 @@ def _check_reference_keys(state_dict: dict, checkpoint: str) -> None:
     """Refuse an unconverted reference checkpoint, naming the converter."""
     keys = [k[len('module.'):] if k.startswith('module.') else k
             for k in state_dict]
-    if any(k.startswith(('backbone.', 'bbox_head.')) for k in keys):
-        return
     for arch, prefixes in _REFERENCE_KEYS.items():
         if any(k.startswith(prefixes) for k in keys):
             raise ValueError(

@@ -14,7 +14,7 @@ from torch import Tensor
 
 __all__ = [
     'FaceONNXWrapper', 'export_onnx', 'grid_anchors', 'onnx_nms',
-    'check_onnx_parity'
+    'check_onnx_parity', 'compare_outputs', 'trace_to_onnx'
 ]
 
 
@@ -182,6 +182,14 @@ class FaceONNXWrapper(nn.Module):
             else max_per_img
         self.max_per_img = int(mpi) if mpi is not None and mpi > 0 else 10000
 
+    input_name = 'image'
+
+    @staticmethod
+    def example_input(b: int, h: int, w: int,
+                      gen: torch.Generator) -> Tensor:
+        """Random BGR pixels 0-255 of shape (b, 3, h, w)."""
+        return torch.rand(b, 3, h, w, generator=gen) * 255
+
     @property
     def output_names(self) -> List[str]:
         names = ['boxes', 'scores']
@@ -279,8 +287,27 @@ def export_onnx(model: nn.Module,
     dyn = {'image': {0: 'batch', 2: 'height', 3: 'width'}}
     for n in names:
         dyn[n] = {0: 'num_dets'} if with_nms else {0: 'batch', 1: 'anchors'}
-    d = osp.dirname(osp.abspath(out_file))
-    os.makedirs(d, exist_ok=True)
+    trace_to_onnx(wrapper, dummy, out_file, opset, 'image', names, dyn)
+    return wrapper
+
+
+def trace_to_onnx(wrapper: nn.Module, dummy: Tensor, out_file: str,
+                  opset: int, input_name: str, output_names: List[str],
+                  dynamic_axes: Optional[dict]) -> None:
+    """``torch.onnx.export`` with the legacy TorchScript exporter (no
+    ``onnxscript``), constant folding, no grad, its notes silenced; the
+    output folder is created.
+
+    Args:
+        wrapper (nn.Module): Module to trace, in eval mode.
+        dummy (Tensor): Example input.
+        out_file (str): Output ``.onnx`` path.
+        opset (int): ONNX opset.
+        input_name (str): Name of the input.
+        output_names (list[str]): Names of the outputs.
+        dynamic_axes (dict, optional): Dynamic axes per name.
+    """
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')  # tracer + legacy-exporter notes
         torch.onnx.export(
@@ -288,27 +315,30 @@ def export_onnx(model: nn.Module,
             out_file,
             dynamo=False,
             opset_version=opset,
-            input_names=['image'],
-            output_names=names,
-            dynamic_axes=dyn,
+            input_names=[input_name],
+            output_names=output_names,
+            dynamic_axes=dynamic_axes,
+            keep_initializers_as_inputs=False,
             do_constant_folding=True)
-    return wrapper
 
 
-def check_onnx_parity(wrapper: FaceONNXWrapper,
+def check_onnx_parity(wrapper: nn.Module,
                       onnx_file: str,
                       shapes: Sequence[Tuple[int, int, int]],
                       seed: int = 0,
                       atol: float = 1e-4) -> List[dict]:
     """Run the ONNX file (onnxruntime, CPU) and the PyTorch wrapper on
-    random images and compare the decoded outputs (without NMS).
+    random images and compare the decoded outputs (without NMS); for a
+    :class:`FaceONNXWrapper` or a ``SCRFDInsightFaceWrapper`` (any wrapper
+    with ``input_name``, ``output_names``, ``example_input`` and
+    ``decode``).
 
     An output passes when every element is within ``atol`` plus 2 float32
     ulps of the PyTorch value (one ulp is 1.2e-4 above 1024 px, so a bare
     1e-4 cannot hold for coordinates of large images).
 
     Args:
-        wrapper (FaceONNXWrapper): The wrapper exported without NMS.
+        wrapper (nn.Module): The wrapper exported (without NMS).
         onnx_file (str): The exported file.
         shapes (list[tuple]): (batch, height, width) to try.
         seed (int): Random seed of the images.
@@ -324,20 +354,43 @@ def check_onnx_parity(wrapper: FaceONNXWrapper,
     gen = torch.Generator().manual_seed(seed)
     report = []
     for b, h, w in shapes:
-        img = torch.rand(b, 3, h, w, generator=gen) * 255
+        img = wrapper.example_input(b, h, w, gen)
         with torch.no_grad():
             ref = wrapper.decode(img)
-        outs = sess.run(None, {'image': img.numpy()})
-        diffs, passed = {}, True
-        for name, arr in zip(wrapper.output_names, outs):
-            r = ref[name].numpy()
-            if arr.shape != r.shape:
-                raise AssertionError(f'{name}: ONNX shape {arr.shape} != '
-                                     f'PyTorch {r.shape} at {(b, h, w)}')
-            err = np.abs(arr - r)
-            diffs[name] = float(err.max()) if r.size else 0.
-            tol = atol + 2 * np.spacing(np.abs(r).astype(np.float32))
-            passed &= bool((err <= tol).all())
-        report.append(dict(shape=(b, h, w), max_abs_diff=diffs,
-                           passed=passed))
+        outs = sess.run(wrapper.output_names,
+                        {wrapper.input_name: img.numpy()})
+        report.append(
+            compare_outputs(wrapper.output_names, outs,
+                            [ref[n].numpy() for n in wrapper.output_names],
+                            atol, (b, h, w)))
     return report
+
+
+def compare_outputs(names: Sequence[str], onnx_outs: Sequence[np.ndarray],
+                    torch_outs: Sequence[np.ndarray], atol: float,
+                    shape: Tuple[int, int, int]) -> dict:
+    """One line of a parity report: every output within ``atol`` plus 2
+    float32 ulps of the PyTorch value.
+
+    Args:
+        names (Sequence[str]): Output names.
+        onnx_outs, torch_outs (Sequence[np.ndarray]): The outputs.
+        atol (float): Absolute tolerance.
+        shape (tuple): (batch, height, width) of the input, for the report.
+
+    Returns:
+        dict: ``shape``, ``max_abs_diff`` (per output) and ``passed``.
+
+    Raises:
+        AssertionError: An output of another shape.
+    """
+    diffs, passed = {}, True
+    for name, arr, r in zip(names, onnx_outs, torch_outs):
+        if arr.shape != r.shape:
+            raise AssertionError(f'{name}: ONNX shape {arr.shape} != '
+                                 f'PyTorch {r.shape} at {shape}')
+        err = np.abs(arr - r)
+        diffs[name] = float(err.max()) if r.size else 0.
+        tol = atol + 2 * np.spacing(np.abs(r).astype(np.float32))
+        passed &= bool((err <= tol).all())
+    return dict(shape=shape, max_abs_diff=diffs, passed=passed)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Export a RetinaFace / S3FD detector to ONNX.
+"""Export a RetinaFace / S3FD / SCRFD detector to ONNX.
 
 Usage::
 
@@ -14,6 +14,15 @@ input pixels) and applies the model's normalisation itself. Outputs:
   RetinaFace, ``landmarks`` (B, A, 5, 2) for every anchor, before NMS;
 * ``--nms``: ``batch_inds`` (K,), ``boxes`` (K, 4), ``scores`` (K,),
   ``landmarks`` (K, 5, 2) after score threshold + ONNX NonMaxSuppression.
+
+SCRFD models are written in insightface's layout instead (``--layout
+insightface``, the default for them; ``tools/scrfd2onnx.py`` of insightface
+``detection/scrfd``): input ``input.1`` (batch, 3, height, width) RGB
+normalised as ``(x - 127.5) / 128``, outputs ``score_8/16/32``,
+``bbox_8/16/32`` and, for ``_kps`` models, ``kps_8/16/32`` per anchor,
+undecoded, opset 11 by default; ``insightface.model_zoo.scrfd.SCRFD``
+loads the file as it is (see ``docs/scrfd.md``). ``--static`` fixes the
+input to ``--shape``.
 
 Anchors are computed in the graph from the feature-map sizes, so the file is
 valid for any input size. ``CHECKPOINT`` may be ``none`` (random weights,
@@ -38,7 +47,8 @@ if REPO_ROOT not in sys.path:
 
 from mmdet_faces.apis import FaceDetector  # noqa: E402
 from mmdet_faces.deployment import (FaceONNXWrapper,  # noqa: E402
-                                    check_onnx_parity, export_onnx)
+                                    check_onnx_parity, export_onnx,
+                                    export_scrfd_insightface)
 
 DEFAULT_VERIFY_SIZES = ((320, 320), (480, 640), (257, 191))
 
@@ -52,8 +62,17 @@ def parse_args(argv=None):
     parser.add_argument('out', help='output .onnx file')
     parser.add_argument('--nms', action='store_true',
                         help='put score threshold + NMS in the graph')
-    parser.add_argument('--opset', type=int, default=17,
-                        help='ONNX opset (default 17)')
+    parser.add_argument('--opset', type=int, default=None,
+                        help='ONNX opset (default 17; 11 for the '
+                        'insightface layout)')
+    parser.add_argument('--layout', choices=('auto', 'decoded',
+                                             'insightface'),
+                        default='auto',
+                        help="outputs: decoded detections, or insightface's "
+                        'per-stride SCRFD outputs (auto: insightface for '
+                        'SCRFD, decoded otherwise)')
+    parser.add_argument('--static', action='store_true',
+                        help='insightface layout: fix the input to --shape')
     parser.add_argument('--score-thr', type=float, default=None,
                         help="NMS score threshold (default: the config's)")
     parser.add_argument('--iou-thr', type=float, default=None,
@@ -137,6 +156,37 @@ def verify(model, out_file: str, sizes, batches, atol: float,
     return all(rep['passed'] for rep in report)
 
 
+def export_insightface_layout(model, args) -> int:
+    """The SCRFD export of :func:`main` (and its ``--verify``)."""
+    opset = 11 if args.opset is None else args.opset
+    example = (1, *args.shape)
+    wrapper = export_scrfd_insightface(model, args.out, opset=opset,
+                                       example_shape=example,
+                                       dynamic=not args.static)
+    size = os.path.getsize(args.out) / 2**20
+    print(f'wrote {args.out} ({size:.1f} MiB, opset {opset}, insightface '
+          f'layout): input input.1 [batch, 3, '
+          f'{"height, width" if not args.static else args.shape}] '
+          'float32 RGB (x - 127.5) / 128, outputs '
+          f'{", ".join(wrapper.output_names)}')
+    if not args.verify:
+        return 0
+    shapes = [example] if args.static else [
+        (b, h, w) for h, w in ((640, 640), (480, 640))
+        for b in args.verify_batches
+    ]
+    report = check_onnx_parity(wrapper, args.out, shapes, atol=args.atol)
+    for rep in report:
+        worst = max(rep['max_abs_diff'].values())
+        print(f'  batch {rep["shape"][0]} {rep["shape"][1]}x'
+              f'{rep["shape"][2]}: max |onnx - torch| {worst:.2e} '
+              f'{"OK" if rep["passed"] else "FAIL"}')
+    ok = all(rep['passed'] for rep in report)
+    print('verification passed' if ok else 'verification FAILED',
+          file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
@@ -147,6 +197,17 @@ def main(argv=None) -> int:
         # a missing / refused / unconverted checkpoint, a bad config
         print(f'export_onnx.py: error: {e}', file=sys.stderr)
         return 2
+    is_scrfd = hasattr(det.model.bbox_head, 'use_kps')
+    layout = args.layout if args.layout != 'auto' else \
+        'insightface' if is_scrfd else 'decoded'
+    if is_scrfd != (layout == 'insightface'):
+        print(f'export_onnx.py: error: the {layout} layout is for '
+              f'{"SCRFD" if layout == "insightface" else "RetinaFace / S3FD"}'
+              f' models, {args.config} is not one', file=sys.stderr)
+        return 2
+    if is_scrfd:
+        return export_insightface_layout(det.model, args)
+    args.opset = 17 if args.opset is None else args.opset
     if ckpt is None:
         damp_random_regression_(det.model)
         print('random weights (checkpoint none): box / landmark convs '
