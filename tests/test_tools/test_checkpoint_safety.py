@@ -1,7 +1,6 @@
 """A checkpoint that runs code when unpickled, given to every entry point
 that takes a checkpoint, runs nothing: each refuses it with one line naming
 the file (issue #11, item 1)."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -10,17 +9,10 @@ from mmcv_patches import UnsafeCheckpointError
 from tests.test_apis.face_api_utils import MNET_CFG
 from tests.test_mmcv_patches.checkpoint_cases import (save_code_checkpoint,
                                                       tree_digest)
-from tests.testing import REPO_ROOT, run_tool, tiny_run_options
+from tests.testing import (REPO_ROOT, flatten_cfg_options, load_script,
+                           run_tool, run_tool_in_process, tiny_run_options)
 
 DEMO_CFG = 'configs/retinaface_mnet025_demo.py'
-
-
-def _load_script(rel: str):
-    spec = importlib.util.spec_from_file_location(
-        'safety_' + osp.basename(rel)[:-3], osp.join(REPO_ROOT, rel))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope='module')
@@ -64,14 +56,14 @@ def test_infer_and_export_cli(evil, check, tmp_path, capsys):
     import numpy as np
     img = tmp_path / 'x.jpg'
     cv2.imwrite(str(img), np.zeros((32, 32, 3), np.uint8))
-    infer = _load_script('tools/infer.py')
+    infer = load_script('tools/infer.py')
     rc = infer.main([
         str(img), '--config', MNET_CFG, '--checkpoint', evil[0],
         '--out-dir', str(tmp_path / 'out')
     ])
     assert rc == 2
     check(capsys.readouterr().err)
-    export = _load_script('tools/deployment/export_onnx.py')
+    export = load_script('tools/deployment/export_onnx.py')
     onnx_file = tmp_path / 'x.onnx'
     assert export.main([MNET_CFG, evil[0], str(onnx_file)]) == 2
     check(capsys.readouterr().err)
@@ -80,18 +72,19 @@ def test_infer_and_export_cli(evil, check, tmp_path, capsys):
 
 @pytest.mark.parametrize('name', ['retinaface_to_mmdet', 's3fd_to_mmdet'])
 def test_converters(evil, check, tmp_path, capsys, name):
-    conv = _load_script(f'tools/model_converters/{name}.py')
+    conv = load_script(f'tools/model_converters/{name}.py')
     dst = tmp_path / 'out.pth'
     assert conv.main([evil[0], str(dst)]) == 1
     check(capsys.readouterr().err)
     assert not dst.exists()
 
 
-def test_train_and_test_tools(evil, check, tiny_widerface, tmp_path):
-    """tools/test.py CKPT, tools/train.py with load_from and --resume."""
+def test_train_and_test_tools(evil, check, tiny_widerface, tmp_path,
+                              capsys):
+    """tools/test.py CKPT (a fresh process, as a user runs it), tools/train.py
+    with load_from and with --resume (in this process: the same wrapper and
+    stock script, faster)."""
     root = tiny_widerface.rstrip('/') + '/'
-    opts = tiny_run_options({'train_dataloader.dataset.data_root': root},
-                            None)
     res = run_tool(
         'test', DEMO_CFG, str(tmp_path / 'test'), checkpoint=evil[0],
         cfg_options=tiny_run_options(
@@ -101,11 +94,15 @@ def test_train_and_test_tools(evil, check, tiny_widerface, tmp_path):
             }))
     assert res.returncode == 1
     check(res.output)
-    res = run_tool('train', DEMO_CFG, str(tmp_path / 'load_from'),
-                   cfg_options=dict(opts, load_from=evil[0]))
-    assert res.returncode == 1
-    check(res.output)
-    res = run_tool('train', DEMO_CFG, str(tmp_path / 'resume'),
-                   args=['--resume', evil[0]], cfg_options=opts)
-    assert res.returncode == 1
-    check(res.output)
+    opts = flatten_cfg_options(
+        tiny_run_options({'train_dataloader.dataset.data_root': root}, None))
+    for name, args, more_opts in (
+            ('load_from', [], ['load_from=' + evil[0]]),
+            ('resume', ['--resume', evil[0]], [])):
+        work = str(tmp_path / name)
+        with pytest.raises(SystemExit) as info:
+            run_tool_in_process(
+                'train', [osp.join(REPO_ROOT, DEMO_CFG), '--work-dir', work] +
+                args + ['--cfg-options'] + opts + more_opts)
+        assert info.value.code == 1
+        check(capsys.readouterr().err)

@@ -1,26 +1,20 @@
 """The checkpoint converters with careless input: DST = SRC is refused,
 files that are no checkpoint get one line, DST is written atomically
 (issue #11, items 3 and 8)."""
-import importlib.util
 import os
-import os.path as osp
 
 import pytest
 import torch
 
 from tests.test_mmcv_patches.checkpoint_cases import (bad_checkpoint_files,
                                                       tree_digest)
-from tests.testing import REPO_ROOT
+from tests.testing import load_script
 
 CONVERTERS = ('retinaface_to_mmdet', 's3fd_to_mmdet')
 
 
 def _load(name: str):
-    path = osp.join(REPO_ROOT, 'tools', 'model_converters', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'safety_{name}', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f'tools/model_converters/{name}.py', f'safety_{name}')
 
 
 @pytest.fixture(scope='module', params=CONVERTERS)

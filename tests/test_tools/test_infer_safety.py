@@ -1,9 +1,7 @@
 """tools/infer.py and FaceDetector with careless input: no output over an
 input, one-line errors, warnings instead of silent wrong results (issue
 #11, items 4, 7 and 8)."""
-import importlib.util
 import json
-import os.path as osp
 
 import cv2
 import numpy as np
@@ -13,18 +11,10 @@ from tests.test_apis.face_api_utils import (MNET_CFG, make_checkpoint,
                                             random_images)
 from tests.test_mmcv_patches.checkpoint_cases import (bad_checkpoint_files,
                                                       tree_digest)
-from tests.testing import REPO_ROOT
+from tests.testing import load_script
 
 
-def _load_infer():
-    spec = importlib.util.spec_from_file_location(
-        'safety_infer', osp.join(REPO_ROOT, 'tools', 'infer.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-infer = _load_infer()
+infer = load_script('tools/infer.py', 'safety_infer')
 
 
 @pytest.fixture(scope='module')

@@ -1,31 +1,23 @@
 """tools/train.py with unreadable training images: each epoch names them all
 (every data-loader worker gathered), and a set of nothing but unreadable
 images stops with one clear error (issue #11, item 6)."""
-import importlib.util
 import json
 import os.path as osp
 import shutil
-import sys
 
 import pytest
 
 from tests.test_mmcv_patches.checkpoint_cases import tree_digest
-from tests.testing import REPO_ROOT, flatten_cfg_options, tiny_run_options
+from tests.testing import (REPO_ROOT, flatten_cfg_options,
+                           run_tool_in_process, tiny_run_options)
 
 DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface_mnet025_demo.py')
 
 
-def _train(monkeypatch, work: str, opts: dict) -> None:
-    """``tools/train.py DEMO_CFG --work-dir WORK --cfg-options OPTS`` in
-    this process (the stock script through our wrapper)."""
-    monkeypatch.setattr(sys, 'argv', [
-        'tools/train.py', DEMO_CFG, '--work-dir', work, '--cfg-options'
-    ] + flatten_cfg_options(opts))
-    spec = importlib.util.spec_from_file_location(
-        'skipped_tools_train', osp.join(REPO_ROOT, 'tools', 'train.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    tool.main('train.py')
+def _train(work: str, opts: dict) -> None:
+    """``tools/train.py DEMO_CFG --work-dir WORK --cfg-options OPTS``."""
+    run_tool_in_process('train', [DEMO_CFG, '--work-dir', work,
+                                  '--cfg-options'] + flatten_cfg_options(opts))
 
 
 def _options(root: str, **extra) -> dict:
@@ -41,8 +33,7 @@ def _options(root: str, **extra) -> dict:
     return opts
 
 
-def test_each_epoch_names_every_skipped_image(tiny_widerface, tmp_path,
-                                              monkeypatch):
+def test_each_epoch_names_every_skipped_image(tiny_widerface, tmp_path):
     root = tmp_path / 'data'
     shutil.copytree(osp.join(tiny_widerface, 'train'), root / 'train')
     images = sorted((root / 'train' / 'images').rglob('*.jpg'))
@@ -53,7 +44,7 @@ def test_each_epoch_names_every_skipped_image(tiny_widerface, tmp_path,
     before = tree_digest(root)
     work = str(tmp_path / 'work')
     # two data-loader worker processes record what they skip
-    _train(monkeypatch, work, _options(
+    _train(work, _options(
         str(root), **{'train_dataloader.num_workers': 2}))
     with open(osp.join(work, 'skipped_images.json')) as f:
         reports = json.load(f)
@@ -72,13 +63,12 @@ def test_each_epoch_names_every_skipped_image(tiny_widerface, tmp_path,
     assert tree_digest(root) == before
 
 
-def test_no_readable_image_is_one_error(tiny_widerface, tmp_path,
-                                        monkeypatch, capsys):
+def test_no_readable_image_is_one_error(tiny_widerface, tmp_path, capsys):
     opts = _options(
         tiny_widerface, **{'train_dataloader.dataset.data_prefix.img':
                            'val/nowhere/'})
     with pytest.raises(SystemExit) as info:
-        _train(monkeypatch, str(tmp_path / 'work'), opts)
+        _train(str(tmp_path / 'work'), opts)
     assert info.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith('train.py: error: none of the 24 training '

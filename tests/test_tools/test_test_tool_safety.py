@@ -1,19 +1,18 @@
 """tools/test.py does not throw a run away: a ground truth that does not fit
 the data fails before inference, and a metric that fails after inference
 still leaves --out and its prediction files on disk (issue #11, item 5)."""
-import importlib.util
 import os
 import os.path as osp
 import pickle
-import sys
 
 import pytest
 
 from tests.test_apis.face_api_utils import MNET_CFG, make_checkpoint
 from tests.test_mmcv_patches.checkpoint_cases import tree_digest
-from tests.testing import REPO_ROOT, flatten_cfg_options, tiny_run_options
+from tests.testing import (REPO_ROOT, flatten_cfg_options,
+                           run_tool_in_process, tiny_run_options)
 
-DEMO_CFG = 'configs/retinaface_mnet025_demo.py'
+DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface_mnet025_demo.py')
 
 
 @pytest.fixture(scope='module')
@@ -30,18 +29,11 @@ def _test_options(root: str, gt_dir: str, **extra) -> dict:
     }, **extra))
 
 
-def _run_test_tool(monkeypatch, ckpt, work, opts, *args):
+def _run_test_tool(ckpt, work, opts, *args):
     """``tools/test.py DEMO_CFG CKPT --work-dir WORK [args] --cfg-options
-    OPTS`` in this process (the stock script through our wrapper)."""
-    monkeypatch.setattr(sys, 'argv', [
-        'tools/test.py', osp.join(REPO_ROOT, DEMO_CFG), ckpt, '--work-dir',
-        work, *args, '--cfg-options'
-    ] + flatten_cfg_options(opts))
-    spec = importlib.util.spec_from_file_location(
-        'safety_tools_train', osp.join(REPO_ROOT, 'tools', 'train.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    tool.main('test.py')
+    OPTS`` in this process."""
+    run_tool_in_process('test', [DEMO_CFG, ckpt, '--work-dir', work, *args,
+                                 '--cfg-options'] + flatten_cfg_options(opts))
 
 
 def test_ground_truth_of_other_images_fails_before_inference(
@@ -58,7 +50,7 @@ def test_ground_truth_of_other_images_fails_before_inference(
     out = str(tmp_path / 'out.pkl')
     with pytest.raises(ValueError) as info:
         _run_test_tool(
-            monkeypatch, ckpt, str(tmp_path / 'work'),
+            ckpt, str(tmp_path / 'work'),
             _test_options(tiny_widerface, osp.join(other, 'ground_truth')),
             '--out', out)
     assert 'does not fit the data set (12 images): none of its 3 images' \
@@ -85,7 +77,7 @@ def test_failing_metric_still_writes_predictions(ckpt, tiny_widerface,
         tiny_widerface, osp.join(tiny_widerface, 'ground_truth'),
         **{'evaluator.outfile_prefix': preds})
     with pytest.raises(OSError, match='Input/output error'):
-        _run_test_tool(monkeypatch, ckpt, str(tmp_path / 'work'), opts,
+        _run_test_tool(ckpt, str(tmp_path / 'work'), opts,
                        '--out', out)
     with open(out, 'rb') as f:
         dumped = pickle.load(f)
