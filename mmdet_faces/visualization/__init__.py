@@ -1,1 +1,4 @@
-from .face_visualizer import *  # noqa: F401,F403
+"""Visualizers (``VISUALIZERS``)."""
+from .face_visualizer import FaceLocalVisualizer
+
+__all__ = ['FaceLocalVisualizer']

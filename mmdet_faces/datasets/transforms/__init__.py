@@ -1,7 +1,16 @@
-from .formatting import *  # noqa: F401,F403
-from .loading import *  # noqa: F401,F403
-from .photometric import *  # noqa: F401,F403
-from .random_square_crop import *  # noqa: F401,F403
-from .resize import *  # noqa: F401,F403
-from .resize_short_side import *  # noqa: F401,F403
-from .scrfd_random_square_crop import *  # noqa: F401,F403
+"""Face data transforms (``TRANSFORMS``)."""
+from .formatting import PackFaceInputs
+from .loading import LoadFaceAnnotations, LoadFaceImage
+from .photometric import FacePhotoMetricDistortion
+from .random_square_crop import RandomSquareCrop
+from .resize import REFERENCE_INTERPOLATIONS, RandomInterpResize
+from .resize_short_side import ResizeShortSide
+from .scrfd_random_square_crop import SCRFDRandomSquareCrop
+from .utils import compose_homography
+
+__all__ = [
+    'PackFaceInputs', 'LoadFaceAnnotations', 'LoadFaceImage',
+    'FacePhotoMetricDistortion', 'RandomSquareCrop',
+    'REFERENCE_INTERPOLATIONS', 'RandomInterpResize', 'ResizeShortSide',
+    'SCRFDRandomSquareCrop', 'compose_homography'
+]

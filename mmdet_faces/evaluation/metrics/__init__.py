@@ -1,1 +1,4 @@
-from .widerface_metric import *  # noqa: F401,F403
+"""Metrics (``METRICS``)."""
+from .widerface_metric import WIDERFaceMetric
+
+__all__ = ['WIDERFaceMetric']

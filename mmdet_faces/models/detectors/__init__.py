@@ -1,3 +1,6 @@
-from .retinaface import *  # noqa: F401,F403
-from .s3fd import *  # noqa: F401,F403
-from .scrfd import *  # noqa: F401,F403
+"""Detectors (``MODELS``)."""
+from .retinaface import RetinaFace
+from .s3fd import S3FD
+from .scrfd import SCRFD
+
+__all__ = ['RetinaFace', 'S3FD', 'SCRFD']

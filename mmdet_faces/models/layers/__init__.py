@@ -1,1 +1,4 @@
-from .l2norm import *  # noqa: F401,F403
+"""Layers (``MODELS``)."""
+from .l2norm import L2Norm
+
+__all__ = ['L2Norm']

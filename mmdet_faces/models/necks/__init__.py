@@ -1,2 +1,5 @@
-from .face_ssh import *  # noqa: F401,F403
-from .retinaface_fpn import *  # noqa: F401,F403
+"""Necks (``MODELS``)."""
+from .face_ssh import FaceSSH, FaceSSHBlock
+from .retinaface_fpn import RetinaFaceFPN, reference_act_cfg
+
+__all__ = ['FaceSSH', 'FaceSSHBlock', 'RetinaFaceFPN', 'reference_act_cfg']

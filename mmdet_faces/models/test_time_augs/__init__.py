@@ -1,1 +1,4 @@
-from .s3fd_tta import *  # noqa: F401,F403
+"""Test-time augmentation models (``MODELS``)."""
+from .s3fd_tta import S3FDTTAModel, bbox_vote
+
+__all__ = ['S3FDTTAModel', 'bbox_vote']

@@ -1,1 +1,4 @@
-from .landmark_coder import *  # noqa: F401,F403
+"""Coders (``TASK_UTILS``)."""
+from .landmark_coder import LandmarkCoder
+
+__all__ = ['LandmarkCoder']
