@@ -11,12 +11,17 @@ usage: python tools/analysis_tools/eval_widerface.py PRED_DIR GT_DIR
 
 ``GT_DIR`` holds the four official .mat files (the toolkit's
 ``ground_truth/``). The JSON has ``easy``, ``medium``, ``hard`` (floats),
-``seconds`` (reading the predictions and evaluating), ``iou_thr`` and
-``num_faces``. Errors (missing folders or files, malformed predictions)
-are printed on one line and exit with status 2. Warnings (the APs are those
-of the protocol but probably not what was meant: every score equal, or
+``seconds`` (reading the predictions and evaluating), ``iou_thr``,
+``num_faces``, ``detections`` (of the ground-truth images: evaluated) and
+``detections_not_evaluated`` (of other images). Errors (missing folders or
+files, malformed predictions) are printed on one line and exit with status
+2. Warnings (the APs are those
+of the protocol but probably not what was meant: every score equal,
 prediction files of images outside the ground truth, which take part in the
-score normalisation) are printed on one line each, before the results.
+score normalisation, counted with their detections, or boxes with a negative
+width or height, counted) are printed on one line each, before the results.
+Ground-truth setting files that do not nest (easy within medium within hard,
+as the official ones do: swapped files) are an error.
 """
 import argparse
 import json
@@ -112,7 +117,9 @@ def main(argv=None):
             warnings.warn_explicit(w.message, w.category, w.filename,
                                    w.lineno, source=w.source)
 
-    print(f'WIDER Face val AP ({len(preds["dets"]):,} detections, '
+    # ground-truth images first: the detections that are evaluated
+    evaluated = int(preds['offsets'][len(gt['names'])])
+    print(f'WIDER Face val AP ({evaluated:,} detections, '
           f'{len(gt["names"]):,} images, iou_thr={args.iou_thr:g}, '
           f'{seconds:.2f} s)')
     print(f'{"setting":<8} {"AP":>8} {"faces":>7}')
@@ -125,7 +132,8 @@ def main(argv=None):
             seconds=seconds,
             iou_thr=args.iou_thr,
             num_faces=result['num_faces'],
-            detections=int(len(preds['dets'])))
+            detections=evaluated,
+            detections_not_evaluated=int(len(preds['dets'])) - evaluated)
         try:
             with open(args.out_json, 'w') as f:
                 json.dump(out, f, indent=2)

@@ -43,7 +43,9 @@ def load_widerface_gt(gt_dir):
     Raises:
         FileNotFoundError: the folder or one of the four files is missing.
         ValueError: a file is not a WIDER Face ground-truth .mat (the
-            message names the file and the keys expected and found).
+            message names the file and the keys expected and found), or
+            the setting files do not nest (easy within medium within hard,
+            as the official ones: swapped files).
     """
     from scipy.io import loadmat
     if not osp.isdir(gt_dir):
@@ -139,6 +141,15 @@ def load_widerface_gt(gt_dir):
         settings[key] = mask
         # the port counts ``len(keep_index)`` per image
         num_faces[key] = int(len(idx))
+    for small, large in zip(WIDERFACE_SETTINGS, WIDERFACE_SETTINGS[1:]):
+        outside = int((settings[small] & ~settings[large]).sum())
+        if outside:
+            raise ValueError(
+                f'{mats[small][0]} and {mats[large][0]}: {outside} of the '
+                f'{int(settings[small].sum())} {small} faces are not '
+                f'{large} faces, but the official files nest (easy within '
+                'medium within hard): are the setting files swapped or '
+                'renamed?')
     return dict(
         names=names,
         boxes=boxes,

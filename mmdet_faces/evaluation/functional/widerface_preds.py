@@ -90,12 +90,25 @@ def read_widerface_preds(pred_dir, gt=None):
     # (5, P) columns, returned as a (P, 5) view; parsed in chunks of files
     columns = np.empty((5, int(offsets[-1])))
     a, size = 0, 0
+    negative = []  # (rows, files, first row) of each chunk
     for b in range(len(bodies)):
         size += len(bodies[b])
         if size >= _CHUNK_BYTES or b == len(bodies) - 1:
-            _parse_bodies(paths[a:b + 1], counts[a:b + 1], bodies[a:b + 1],
-                          columns[:, offsets[a]:offsets[b + 1]])
+            negative.append(
+                _parse_bodies(paths[a:b + 1], counts[a:b + 1],
+                              bodies[a:b + 1],
+                              columns[:, offsets[a]:offsets[b + 1]]))
             a, size = b + 1, 0
+    negative = [n for n in negative if n is not None]
+    if negative:
+        rows = sum(n[0] for n in negative)
+        warnings.warn(
+            f'{rows} box rows in {sum(n[1] for n in negative)} prediction '
+            f'files have a negative width or height (first: {negative[0][2]})'
+            '; they are evaluated as written (corners x, y, x + w, y + h, '
+            'as the reference evaluation does), which is probably not what '
+            'was meant',
+            WIDERFaceEvalWarning, stacklevel=2)
     if extra:
         _warn_extra_files(pred_dir, extra, columns[4],
                           int(offsets[len(names) - len(extra)]))
@@ -155,6 +168,10 @@ def _parse_bodies(paths, counts, bodies, out):
         bodies (list[bytes]): The text of each file after line 2.
         out (np.ndarray): (5, sum(counts)) float64 to fill with the
             columns x, y, w, h, score.
+
+    Returns:
+        tuple | None: ``(rows, files, 'file:line row')`` of the rows with a
+        negative width or height, None if there are none.
     """
     n_lines = np.fromiter((b.count(b'\n') + 1 for b in bodies), np.int64,
                           len(bodies))
@@ -213,6 +230,14 @@ def _parse_bodies(paths, counts, bodies, out):
             f'the row {_body_line(bodies[k], local)!r}; boxes must be finite '
             'pixel coordinates')
     out[...] = values
+    neg = np.flatnonzero((values[2] < 0) | (values[3] < 0))
+    if not neg.size:
+        return None
+    line = int(np.flatnonzero(is_row)[neg[0]])
+    k, local = _locate(first_line, line)
+    row_file = np.searchsorted(np.cumsum(counts), neg, side='right')
+    return (len(neg), len(np.unique(row_file)),
+            f'{paths[k]}:{local + 3} {_body_line(bodies[k], local)!r}')
 
 
 def first_overflow(x, y, w, h):
@@ -244,8 +269,10 @@ def _warn_extra_files(pred_dir, extra, scores, num_gt_rows):
                   f'[{after[0]:g}, {after[1]:g}], which can change the APs')
     else:
         effect = 'they do not change the score range, nor the APs'
+    num_extra = len(scores) - num_gt_rows
     warnings.warn(
-        f'{len(extra)} prediction files in {pred_dir} are for images not in '
-        f'the ground truth ({shown}): they are not evaluated but, as in the '
-        f'reference evaluation, their scores take part in the score '
-        f'normalisation; {effect}', WIDERFaceEvalWarning, stacklevel=3)
+        f'{len(extra)} prediction files in {pred_dir} ({num_extra} '
+        f'detections) are for images not in the ground truth '
+        f'({shown}): they are not evaluated but, as in the reference '
+        f'evaluation, their scores take part in the score normalisation; '
+        f'{effect}', WIDERFaceEvalWarning, stacklevel=3)
