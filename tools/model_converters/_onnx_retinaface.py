@@ -46,14 +46,31 @@ def _load_onnx(path: str, error):
     return model, numpy_helper
 
 
+def _scope_paths(scopes: List[str]) -> List[str]:
+    """Module paths a node scope can spell. PyTorch names a scope after the
+    module's attribute, with the container's name in front for children of
+    ``nn.Sequential`` / ``nn.ModuleList`` (``/fx/layer1/layer1.0/conv1``
+    is ``fx.layer1.0.conv1``); a child attribute that happens to repeat its
+    parent's name (``/class_head/class_head.0`` is
+    ``class_head.class_head.0``) spells the same, so both readings are
+    offered, the container one first."""
+    paths = [[]]
+    for c in scopes:
+        nxt = []
+        for p in paths:
+            if p and c.startswith(p[-1] + '.'):
+                nxt.append(p[:-1] + [c])
+            nxt.append(p + [c])
+        paths = nxt[:64]
+    return ['.'.join(p) for p in paths]
+
+
 def _candidates(node, weight_name: str) -> List[str]:
     """Module paths a Conv node may come from, most likely first."""
     out = []
     comps = [c for c in node.name.split('/') if c]
     if len(comps) >= 2:
-        scopes = comps[:-1]  # the last component is the op
-        first, last = scopes[0], scopes[-1]
-        out.append(last if len(scopes) == 1 else f'{first}.{last}')
+        out += _scope_paths(comps[:-1])  # the last component is the op
     if weight_name.endswith('.weight'):
         out.append(weight_name[:-len('.weight')])
     for prop in node.metadata_props:
@@ -61,9 +78,6 @@ def _candidates(node, weight_name: str) -> List[str]:
             found = re.findall(r"'([^']*)'", prop.value)
             if found and found[-1]:
                 out.append(found[-1])
-    if len(comps) >= 2:
-        out.append('.'.join(comps[:-1]))
-        out.append(comps[-2])
     # a module called twice gets a suffix on its second node: `name_1`
     out += [re.sub(r'_\d+$', '', c) for c in out]
     seen, unique = set(), []
