@@ -2,22 +2,12 @@
 # (retinaface_mv1_0.50.pth; the uniface package's weights): its training
 # (train.py and config.py: batch 32 at 640x640, SGD lr 1e-3, momentum 0.9,
 # weight decay 5e-4, 250 epochs, lr x0.1 at epochs 190 and 220) and its WIDER
-# Face test recipe (_yakhyo_test_recipe.py). Convert its weights with
+# Face test recipe (_yakhyo_widerface.py). Convert its weights with
 #   python tools/model_converters/retinaface_to_mmdet.py \
 #       retinaface_mv1_0.50.pth CKPT
 # Published numbers and key mapping: docs/checkpoints.md.
 _base_ = [
-    '../_base_/retinaface_widerface.py',
     '../_base_/models/retinaface_mnet050.py',
     '../_base_/schedules/retinaface_mnet025.py',
-    './_yakhyo_test_recipe.py',
+    './_yakhyo_widerface.py',
 ]
-
-train_cfg = dict(max_epochs=250)
-param_scheduler = [
-    dict(_base_.param_scheduler[0], end=250, milestones=[190, 220])
-]
-train_dataloader = dict(batch_size=32)
-auto_scale_lr = dict(base_batch_size=32)
-val_dataloader = dict(dataset=dict(pipeline=_base_.yakhyo_test_pipeline))
-test_dataloader = val_dataloader

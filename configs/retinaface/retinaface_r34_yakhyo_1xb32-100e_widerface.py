@@ -1,23 +1,16 @@
 # RetinaFace-ResNet-34 of yakhyo/retinaface-pytorch (retinaface_r34.pth; the
 # uniface package's weights): its training (train.py and config.py: batch 32 at
 # 640x640, SGD lr 1e-3, momentum 0.9, weight decay 5e-4, 100 epochs, lr x0.1 at
-# epochs 70 and 90) and its WIDER Face test recipe (_yakhyo_test_recipe.py).
+# epochs 70 and 90) and its WIDER Face test recipe (_yakhyo_widerface.py).
 # Convert its weights with
 #   python tools/model_converters/retinaface_to_mmdet.py \
 #       retinaface_r34.pth CKPT
 # Published numbers and key mapping: docs/checkpoints.md.
 _base_ = [
-    '../_base_/retinaface_widerface.py',
     '../_base_/models/retinaface_r34.py',
     '../_base_/schedules/retinaface_r50.py',
-    './_yakhyo_test_recipe.py',
+    './_yakhyo_widerface.py',
 ]
 
-train_cfg = dict(max_epochs=100)
-param_scheduler = [
-    dict(_base_.param_scheduler[0], end=100, milestones=[70, 90])
-]
-train_dataloader = dict(batch_size=32)
+# lr 1e-3 is for a batch of 32 (the schedule base's is biubug6's 24)
 auto_scale_lr = dict(base_batch_size=32)
-val_dataloader = dict(dataset=dict(pipeline=_base_.yakhyo_test_pipeline))
-test_dataloader = val_dataloader

@@ -37,7 +37,10 @@ FACE_META = {'classes': ('face', ), 'palette': [(0, 255, 0)]}
 _ANN_LOADERS = ('LoadAnnotations', 'LoadFaceAnnotations')
 # key prefixes of reference (non-mmdet) checkpoints, to give a clear error
 _REFERENCE_KEYS = {
-    'retinaface': ('body.', 'ClassHead.', 'BboxHead.', 'LandmarkHead.'),
+    # biubug6 / bubbliiiing, yakhyo (fx., class_head.class_head.), MindSpore
+    'retinaface': ('body.', 'ClassHead.', 'BboxHead.', 'LandmarkHead.',
+                   'fx.', 'class_head.', 'landmark_head.', 'base.',
+                   'network.base.'),
     's3fd': ('vgg.', 'L2Norm3_3.', 'extras.', 'loc.', 'conf.'),
     # insightface's mmdet 2.x layout shares backbone. / bbox_head.
     'scrfd': ('bbox_head.cls_stride_convs.', 'bbox_head.stride_cls.'),

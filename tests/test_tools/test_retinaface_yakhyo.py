@@ -68,3 +68,12 @@ def test_yakhyo_training_checkpoint_and_origin_size(tmp_path):
     ours, pred = run_ours(model, pipeline, img, tmp_path)
     assert_per_anchor(ours, ref_anchor)
     assert_detections(pred, ref_dets)
+
+
+def test_face_detector_names_the_converter_for_a_yakhyo_file(tmp_path):
+    from mmdet_faces.apis import FaceDetector
+    net = yref.RetinaFace(yref.CONFIGS['mnet025'])
+    src = tmp_path / 'retinaface_mv1_0.25.pth'
+    torch.save(net.state_dict(), src)
+    with pytest.raises(ValueError, match='retinaface_to_mmdet.py'):
+        FaceDetector(conv.RECIPES[('yakhyo', 'mnet025')], str(src))
