@@ -1,7 +1,6 @@
 """bubbliiiing/retinaface-pytorch checkpoints reproduce the source network
 through its own test recipe (RGB input, letterbox, score >= 0.01, NMS
 0.3)."""
-import numpy as np
 import pytest
 import torch
 
@@ -64,26 +63,3 @@ def test_biubug6_named_file_keeps_biubug6_recipe(tmp_path):
     meta = torch.load(tmp_path / 'b.pth', weights_only=True)['meta']
     assert meta['source'] == 'bubbliiiing/retinaface-pytorch'
     assert meta['config'] == forced.recipe
-
-
-def test_letterbox_rows_map_back_like_the_reference():
-    """LetterboxResize + RetinaFaceHead.rescale_to_image invert the canvas
-    mapping exactly as retinaface_correct_boxes (unrounded size)."""
-    from mmdet_faces.datasets.transforms import LetterboxResize
-    from mmdet_faces.models.dense_heads import RetinaFaceHead
-    for h, w in ((97, 61), (150, 203), (1280, 40)):
-        img = np.zeros((h, w, 3), np.uint8)
-        res = LetterboxResize(size=(320, 256))(dict(img=img))
-        assert res['img'].shape == (256, 320, 3)
-        pts = np.random.RandomState(0).rand(6, 4) * [320, 256, 320, 256]
-        rows = np.concatenate(
-            [pts / [320, 256, 320, 256], np.zeros((6, 11))], 1)
-        expected = bref.retinaface_correct_boxes(
-            rows.copy(), np.array([256, 320]), np.array([h, w]))[:, :4] * \
-            [w, h, w, h]
-        boxes, _ = RetinaFaceHead.rescale_to_image(
-            torch.tensor(pts), torch.zeros(6, 5, 2), res)
-        assert np.allclose(boxes.numpy(), expected, atol=1e-6)
-        # the pixels: the reference's canvas
-        ref_img = bref.letterbox_image(img.astype(np.float32), [320, 256])
-        assert np.array_equal(res['img'], ref_img.astype(np.float32))
