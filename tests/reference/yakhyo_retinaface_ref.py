@@ -10,7 +10,8 @@ project's released ``.pth`` files, its configs (``config.py``), anchors
 
 Differences from the original, none of which changes a number: torchvision
 is not needed (``IntermediateLayerGetter`` and the ResNet blocks come from
-``retinaface_ref``), no pretrained weights are loaded, no device handling.
+``retinaface_ref`` and ``scrfd_ref``), no pretrained weights are loaded,
+no device handling.
 """
 from collections import OrderedDict
 from itertools import product
@@ -23,6 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .retinaface_ref import Bottleneck, IntermediateLayerGetter, py_cpu_nms
+# torchvision's BasicBlock (the keys of yakhyo's resnet.py BasicBlock)
+from .scrfd_ref import BasicBlock
 
 
 def _cfg(name, in_channel, out_channel, return_layers=None):
@@ -220,27 +223,6 @@ class MobileNetV2(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.classifier = nn.Sequential(nn.Dropout(p=0.2),
                                         nn.Linear(1280, num_classes))
-
-
-class BasicBlock(nn.Module):
-    expansion = 1
-
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.downsample = downsample
-
-    def forward(self, x):
-        identity = x
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        return self.relu(out + identity)
 
 
 class ResNet(nn.Module):

@@ -4,13 +4,14 @@ import numpy as np
 import torch
 
 from mmdet_faces.datasets.transforms import LetterboxResize
-from mmdet_faces.models.dense_heads import RetinaFaceHead
+from mmdet_faces.models.utils import rescale_to_image
 from tests.reference import bubbliiiing_retinaface_ref as bref
 
 
 def test_letterbox_rows_map_back_like_the_reference():
-    """LetterboxResize + RetinaFaceHead.rescale_to_image invert the canvas
-    mapping exactly as retinaface_correct_boxes (unrounded size)."""
+    """LetterboxResize + rescale_to_image (the heads' test-time mapping)
+    invert the canvas mapping exactly as retinaface_correct_boxes
+    (unrounded size)."""
     for h, w in ((97, 61), (150, 203), (1280, 40)):
         img = np.zeros((h, w, 3), np.uint8)
         res = LetterboxResize(size=(320, 256))(dict(img=img))
@@ -21,7 +22,7 @@ def test_letterbox_rows_map_back_like_the_reference():
         expected = bref.retinaface_correct_boxes(
             rows.copy(), np.array([256, 320]), np.array([h, w]))[:, :4] * \
             [w, h, w, h]
-        boxes, _ = RetinaFaceHead.rescale_to_image(
+        boxes, _ = rescale_to_image(
             torch.tensor(pts), torch.zeros(6, 5, 2), res)
         assert np.allclose(boxes.numpy(), expected, atol=1e-6)
         # the pixels: the reference's canvas
