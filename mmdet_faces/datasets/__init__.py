@@ -2,8 +2,8 @@
 annotation file readers / writers and the record of skipped images."""
 from .skipped_images import (SKIPPED_IMAGES_DIR_ENV, read_skipped_images,
                              record_skipped_image)
-from .transforms import (FacePhotoMetricDistortion, LoadFaceAnnotations,
-                         LoadFaceImage, PackFaceInputs,
+from .transforms import (FacePhotoMetricDistortion, LetterboxResize,
+                         LoadFaceAnnotations, LoadFaceImage, PackFaceInputs,
                          REFERENCE_INTERPOLATIONS, RandomInterpResize,
                          RandomSquareCrop, ResizeShortSide,
                          SCRFDRandomSquareCrop)
@@ -20,7 +20,8 @@ from .widerface_io import (ANN_FORMATS, ATTRIBUTE_NAMES,
 
 __all__ = [
     'SKIPPED_IMAGES_DIR_ENV', 'read_skipped_images', 'record_skipped_image',
-    'FacePhotoMetricDistortion', 'LoadFaceAnnotations', 'LoadFaceImage',
+    'FacePhotoMetricDistortion', 'LetterboxResize', 'LoadFaceAnnotations',
+    'LoadFaceImage',
     'PackFaceInputs', 'REFERENCE_INTERPOLATIONS', 'RandomInterpResize',
     'RandomSquareCrop', 'ResizeShortSide', 'SCRFDRandomSquareCrop',
     'FACE_ANN_COLUMNS', 'FACE_ANN_SLICES', 'NUM_FACE_ANN_COLUMNS',
