@@ -67,6 +67,11 @@ def test_bad_checkpoints_and_thresholds(tmp_path, capsys):
         assert infer.main(base + ['--checkpoint', path]) == 2, name
         err = _one_error(capsys)
         assert path in err and words in err, err
+    export = load_script('tools/deployment/export_onnx.py', 'safety_export')
+    path, words = cases['truncated']
+    assert export.main([MNET_CFG, path, str(tmp_path / 'o.onnx')]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and path in err[0] and words in err[0]
     for flag, value in (('--score-thr', '1.5'), ('--score-thr', '-0.1'),
                         ('--draw-thr', '2'), ('--score-thr', 'nan')):
         assert infer.main(base + [flag, value]) == 2

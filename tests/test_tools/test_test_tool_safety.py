@@ -8,7 +8,8 @@ import pickle
 import pytest
 
 from tests.test_apis.face_api_utils import MNET_CFG, make_checkpoint
-from tests.test_mmcv_patches.checkpoint_cases import tree_digest
+from tests.test_mmcv_patches.checkpoint_cases import (bad_checkpoint_files,
+                                                      tree_digest)
 from tests.testing import (REPO_ROOT, flatten_cfg_options,
                            run_tool_in_process, tiny_run_options)
 
@@ -84,3 +85,23 @@ def test_failing_metric_still_writes_predictions(ckpt, tiny_widerface,
     assert len(dumped) == 12 and 'pred_instances' in dumped[0]
     written = [f for _, _, files in os.walk(preds) for f in files]
     assert len(written) == 12 and all(f.endswith('.txt') for f in written)
+
+
+def test_checkpoints_that_are_no_checkpoint(tiny_widerface, tmp_path,
+                                            capsys):
+    """A truncated CHECKPOINT: one line naming it, exit 1 (every kind of
+    bad file: tests/test_mmcv_patches/test_safe_load.py)."""
+    cases = bad_checkpoint_files(tmp_path)
+    before = tree_digest(tmp_path)
+    opts = _test_options(tiny_widerface,
+                         osp.join(tiny_widerface, 'ground_truth'))
+    for name in ('truncated', ):
+        path, words = cases[name]
+        with pytest.raises(SystemExit) as info:
+            _run_test_tool(path, str(tmp_path / 'work'), opts)
+        assert info.value.code == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f'test.py: error: {err[0][len("test.py: error: "):]}']
+        assert path in err[0] and words in err[0]
+    assert {k: v for k, v in tree_digest(tmp_path).items()
+            if not k.startswith('work')} == before
