@@ -7,8 +7,10 @@ Example::
         data/widerface [--num-images 600] [--num-val 150] [--seed 0] \
         [--max-size 1024] [--force]
 
-Skips (exit 0) when ``OUT_DIR/.complete`` exists unless ``--force``; bad
-arguments give a one-line error and exit code 2. The generator
+Skips (exit 0) when ``OUT_DIR/.complete`` exists unless ``--force``;
+refuses (exit 2, naming what is there) a folder that is not empty and was
+not written by the generator, such as a real WIDER Face download, unless
+``--force``; bad arguments give a one-line error and exit code 2. The generator
 (:mod:`tools.dataset_converters.synthetic.widerface`) needs neither mmdet
 nor an installed ``mmdet_faces``.
 """

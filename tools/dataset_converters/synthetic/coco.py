@@ -183,7 +183,8 @@ def generate_coco(out_dir: str,
                   num_val: int = 10,
                   seed: int = 0,
                   max_size: int = 320,
-                  progress: bool = False) -> dict:
+                  progress: bool = False,
+                  force: bool = False) -> dict:
     """Generate a small synthetic COCO-format detection set.
 
     Args:
@@ -193,13 +194,15 @@ def generate_coco(out_dir: str,
         seed (int): Random seed (>= 0). Defaults to 0.
         max_size (int): Longest image side in px (>= 64). Defaults to 320.
         progress (bool): Print one line per split. Defaults to False.
+        force (bool): Write into a folder that is not empty and was not
+            written by this generator; refused otherwise. Defaults to False.
 
     Returns:
         dict: Summary with image and annotation counts per split.
     """
     num_train, num_val, seed, max_size = su.check_common_args(
         num_train, num_val, seed, max_size)
-    out_dir = su.prepare_out_dir(out_dir)
+    out_dir = su.prepare_out_dir(out_dir, GENERATOR_NAME, force)
     categories = [
         dict(id=i, name=n, supercategory=s) for i, n, s in COCO_CATEGORIES
     ]
@@ -252,4 +255,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = su.build_parser(_CLI_DESCRIPTION, 'output folder (a data_root)',
                              num_images=40, max_size=320)
     return su.run_generator(parser.parse_args(argv), 'gen_synthetic_coco',
-                            generate_coco, progress=True)
+                            generate_coco, GENERATOR_NAME, progress=True)

@@ -9,12 +9,14 @@ import json
 import os
 import os.path as osp
 import sys
-from typing import Callable, Tuple
+from typing import Callable, Optional, Tuple
 
 import cv2
 import numpy as np
 
 MARKER = '.complete'
+# written first, replaced by MARKER at the end: the folder is ours
+IN_PROGRESS = '.in_progress'
 
 
 # --------------------------------------------------------------------------
@@ -56,20 +58,52 @@ def check_path(out_dir) -> str:
     return osp.abspath(os.fspath(out_dir))
 
 
-def prepare_out_dir(out_dir: str) -> str:
-    """Create ``out_dir``, check that it is writable and remove an old
-    ``.complete`` marker, so an interrupted regeneration is never taken as
-    done.
+def own_marker(out_dir: str, generator: str) -> Optional[str]:
+    """The marker of ``generator`` that ``out_dir`` holds: :data:`MARKER`
+    (complete), :data:`IN_PROGRESS` (interrupted) or None."""
+    for name in (MARKER, IN_PROGRESS):
+        try:
+            with open(osp.join(out_dir, name)) as f:
+                if json.load(f).get('generator') == generator:
+                    return name
+        except (OSError, ValueError, AttributeError):
+            pass
+    return None
+
+
+def prepare_out_dir(out_dir: str, generator: str, force: bool = False) -> str:
+    """Create ``out_dir``, check that it is writable and mark it as being
+    written by ``generator`` (an old ``.complete`` is removed, so an
+    interrupted regeneration is never taken as done).
+
+    A folder that is not empty and holds no marker of ``generator`` (a real
+    data set, another tool's output) is refused unless ``force``.
 
     Args:
         out_dir (str): Output folder.
+        generator (str): Name of the generator, kept in the markers.
+        force (bool): Write into a folder of other files too. Defaults to
+            False.
 
     Returns:
         str: The absolute output folder.
+
+    Raises:
+        FileExistsError: naming what the folder holds.
+        OSError: the folder cannot be created or written.
     """
     out_dir = check_path(out_dir)
     if osp.exists(out_dir) and not osp.isdir(out_dir):
         raise OSError(f'output path {out_dir} exists and is not a directory')
+    entries = sorted(os.listdir(out_dir)) if osp.isdir(out_dir) else []
+    if entries and not force and own_marker(out_dir, generator) is None:
+        shown = ', '.join(
+            e + '/' * osp.isdir(osp.join(out_dir, e)) for e in entries[:6])
+        more = f' and {len(entries) - 6} more' if len(entries) > 6 else ''
+        raise FileExistsError(
+            f'{out_dir} is not empty and was not written by this generator '
+            f'(it holds {shown}{more}); refusing to overwrite it: give a new '
+            'or empty folder, or --force to write into it anyway')
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as e:
@@ -86,6 +120,8 @@ def prepare_out_dir(out_dir: str) -> str:
     marker = osp.join(out_dir, MARKER)
     if osp.isfile(marker):
         os.remove(marker)
+    write_file(osp.join(out_dir, IN_PROGRESS),
+               json.dumps(dict(generator=generator)) + '\n')
     return out_dir
 
 
@@ -128,10 +164,14 @@ def write_jpg(path: str, img: np.ndarray, name: str):
 
 
 def write_marker(out_dir: str, summary: dict):
-    """Write ``summary`` as JSON to ``out_dir/.complete`` (written last: it
-    marks the folder as complete)."""
+    """Write ``summary`` (with its ``generator``) as JSON to
+    ``out_dir/.complete`` (written last: it marks the folder as complete)
+    and remove the in-progress marker."""
     write_file(osp.join(out_dir, MARKER),
                json.dumps(summary, indent=2, sort_keys=True) + '\n')
+    in_progress = osp.join(out_dir, IN_PROGRESS)
+    if osp.isfile(in_progress):
+        os.remove(in_progress)
 
 
 # --------------------------------------------------------------------------
@@ -162,22 +202,26 @@ def build_parser(description: str, out_dir_help: str, num_images: int,
     parser.add_argument('--max-size', type=int, default=max_size,
                         help=f'longest image side in px (default {max_size})')
     parser.add_argument('--force', action='store_true',
-                        help='regenerate even if OUT_DIR/.complete exists')
+                        help='regenerate even if OUT_DIR/.complete exists; '
+                        'write into a folder of other files (a real data '
+                        'set!) too')
     return parser
 
 
 def run_generator(args: argparse.Namespace, prog: str, generate: Callable,
-                  **kwargs) -> int:
+                  generator: str, **kwargs) -> int:
     """Check the arguments of :func:`build_parser` and run ``generate``.
 
-    Skips a folder that holds ``.complete`` unless ``args.force``. Errors
-    are printed as one line ``<prog>: error: ...``.
+    Skips a folder that holds the ``.complete`` of ``generator`` unless
+    ``args.force``. Errors (a folder of other files among them) are printed
+    as one line ``<prog>: error: ...``.
 
     Args:
         args (argparse.Namespace): Parsed arguments.
         prog (str): Program name for error messages.
         generate (Callable): Called as ``generate(out_dir, num_train=...,
-            num_val=..., seed=..., max_size=..., **kwargs)``.
+            num_val=..., seed=..., max_size=..., force=..., **kwargs)``.
+        generator (str): The generator's name (in its markers).
         **kwargs: More arguments of ``generate``.
 
     Returns:
@@ -194,14 +238,15 @@ def run_generator(args: argparse.Namespace, prog: str, generate: Callable,
     num_val = args.num_val
     if num_val is None:
         num_val = max(args.num_images // 4, 1) if args.num_images > 0 else 0
-    marker = osp.join(args.out_dir, MARKER)
-    if osp.isfile(marker) and not args.force:
-        print(f'{args.out_dir} is already generated ({marker} exists); '
-              'use --force to regenerate')
+    if own_marker(args.out_dir, generator) == MARKER and not args.force:
+        print(f'{args.out_dir} is already generated '
+              f'({osp.join(args.out_dir, MARKER)} exists); use --force to '
+              'regenerate')
         return 0
     try:
         generate(args.out_dir, num_train=args.num_images, num_val=num_val,
-                 seed=args.seed, max_size=args.max_size, **kwargs)
+                 seed=args.seed, max_size=args.max_size, force=args.force,
+                 **kwargs)
     except (ValueError, OSError) as e:
         print(f'{prog}: error: {e}', file=sys.stderr)
         return 2

@@ -18,7 +18,6 @@ See ``docs/design.md`` for the layout. Needs neither mmdet nor
 """
 import colorsys
 import io
-import json
 import math
 import os.path as osp
 import shutil
@@ -177,16 +176,6 @@ def _check_ratio(name: str, value) -> float:
     if not 0. <= float(value) <= 1.:
         raise ValueError(f'{name} must be in [0, 1], got {value}')
     return float(value)
-
-
-def _is_own_output(out_dir: str) -> bool:
-    """Whether ``out_dir/.complete`` was written by this generator."""
-    marker = osp.join(out_dir, su.MARKER)
-    try:
-        with open(marker) as f:
-            return json.load(f).get('generator') == GENERATOR_NAME
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 class _Progress:
@@ -787,7 +776,8 @@ def generate_widerface(out_dir: str,
                        max_size: int = 1024,
                        landmark_missing_ratio: float = 0.15,
                        empty_ratio: float = 0.05,
-                       progress: bool = True) -> dict:
+                       progress: bool = True,
+                       force: bool = False) -> dict:
     """Generate a synthetic WIDER FACE data set in every official format.
 
     Same arguments give byte-identical files. ``.complete`` (the returned
@@ -805,6 +795,9 @@ def generate_widerface(out_dir: str,
             landmarks. Defaults to 0.15.
         empty_ratio (float): Share of images without faces. Defaults to 0.05.
         progress (bool): Print a progress line every 10%. Defaults to True.
+        force (bool): Write into a folder that is not empty and was not
+            written by this generator (a real data set, which it
+            overwrites); refused otherwise. Defaults to False.
 
     Returns:
         dict: Summary: image, face and per-setting counts per split.
@@ -816,8 +809,8 @@ def generate_widerface(out_dir: str,
     empty_ratio = _check_ratio('empty_ratio', empty_ratio)
     start = time.time()
     out_dir = su.check_path(out_dir)
-    own = _is_own_output(out_dir)
-    out_dir = su.prepare_out_dir(out_dir)
+    own = su.own_marker(out_dir, GENERATOR_NAME) is not None
+    out_dir = su.prepare_out_dir(out_dir, GENERATOR_NAME, force)
     if own:  # a previous run of ours: drop its files so none go stale
         for sub in ('train', 'val', 'wider_face_split', 'ground_truth'):
             if osp.isdir(osp.join(out_dir, sub)):
@@ -894,4 +887,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help='no progress lines')
     args = parser.parse_args(argv)
     return su.run_generator(args, 'gen_synthetic_widerface',
-                            generate_widerface, progress=not args.quiet)
+                            generate_widerface, GENERATOR_NAME,
+                            progress=not args.quiet)
