@@ -37,6 +37,7 @@ import os
 import os.path as osp
 import sys
 import tempfile
+import warnings
 
 import torch
 from mmengine.config import DictAction
@@ -191,8 +192,12 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
     try:
-        det = FaceDetector(
-            args.config, ckpt, device='cpu', cfg_options=args.cfg_options)
+        with warnings.catch_warnings():
+            # 'none' asks for random weights: said below, in these words
+            warnings.filterwarnings('ignore', 'FaceDetector: no checkpoint')
+            det = FaceDetector(
+                args.config, ckpt, device='cpu',
+                cfg_options=args.cfg_options)
     except (ValueError, FileNotFoundError, TypeError) as e:
         # a missing / refused / unconverted checkpoint, a bad config
         print(f'export_onnx.py: error: {e}', file=sys.stderr)
