@@ -1,15 +1,2 @@
-# RetinaNet R50-FPN 1x with mixed precision through mmcv_patches'
-# MixedPrecisionOptimWrapper: O1 autocast (fp16 on CUDA/NPU, bf16 on CPU),
-# dynamic loss scale, NaN/inf steps skipped and logged (train/skipped_steps,
-# train/loss_scale). opt_level='O2' keeps the model in half precision with
-# fp32 BatchNorm and fp32 master weights.
-_base_ = './retinanet_r50_fpn_1x_coco.py'
-
-optim_wrapper = dict(
-    type='MixedPrecisionOptimWrapper',
-    opt_level='O1',
-    loss_scale='dynamic',
-    dtype=None,
-    # 'auto': apex Fused* when apex is installed (CUDA/NPU), otherwise
-    # torch's fused / foreach implementation of the optimizer.
-    fused='auto')
+# Old path, kept for one release: see configs/retinanet/README.md.
+_base_ = './retinanet/retinanet_r50_fpn_8xb2-amp-1x_coco.py'

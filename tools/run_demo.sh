@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=.venv/bin/python
-CONFIG="${CONFIG:-configs/retinaface_mnet025_demo.py}"
+CONFIG="${CONFIG:-configs/retinaface/retinaface_mnet025_1xb16-12e_widerface-synthetic.py}"
 WORK="${WORK_DIR:-work_dirs/$(basename "${CONFIG%.py}")}"
 export PYTHONUNBUFFERED=1
 

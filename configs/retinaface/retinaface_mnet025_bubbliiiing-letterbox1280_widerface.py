@@ -7,7 +7,7 @@
 #       Retinaface_mobilenet0.25.pth CKPT
 # Published numbers and key mapping: docs/checkpoints.md.
 _base_ = [
-    '../retinaface_mnet025_widerface.py',
+    './retinaface_mnet025_1xb32-250e_widerface.py',
     './_bubbliiiing_test_recipe.py',
 ]
 

@@ -6,7 +6,7 @@
 #       Retinaface_resnet50.pth CKPT
 # Published numbers and key mapping: docs/checkpoints.md.
 _base_ = [
-    '../retinaface_r50_widerface.py',
+    './retinaface_r50_1xb24-100e_widerface.py',
     './_bubbliiiing_test_recipe.py',
 ]
 

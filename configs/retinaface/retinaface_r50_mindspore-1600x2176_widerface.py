@@ -12,7 +12,7 @@
 #   python tools/model_converters/retinaface_to_mmdet.py \
 #       RetinaFace-100_536.ckpt CKPT
 # Published numbers and key mapping: docs/checkpoints.md.
-_base_ = ['../retinaface_r50_widerface.py']
+_base_ = ['./retinaface_r50_1xb24-100e_widerface.py']
 
 canvas = 2176
 test_pipeline = [

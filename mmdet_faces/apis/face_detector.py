@@ -218,8 +218,9 @@ class FaceDetector:
 
     Example::
 
-        det = FaceDetector('configs/retinaface_mnet025_widerface.py',
-                           'retinaface_mnet025.pth', score_thr=0.5)
+        det = FaceDetector(
+            'configs/retinaface/retinaface_mnet025_1xb32-250e_widerface.py',
+            'retinaface_mnet025.pth', score_thr=0.5)
         faces = det('photo.jpg')          # one FaceDetections
         for box, score, kpts in zip(faces.bboxes, faces.scores,
                                     faces.keypoints): ...

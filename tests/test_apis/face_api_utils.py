@@ -7,8 +7,11 @@ import numpy as np
 import torch
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MNET_CFG = osp.join(REPO_ROOT, 'configs/retinaface_mnet025_widerface.py')
-S3FD_CFG = osp.join(REPO_ROOT, 'configs/s3fd_vgg16_widerface_demo.py')
+MNET_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface',
+                    'retinaface_mnet025_1xb32-250e_widerface.py')
+S3FD_CFG = osp.join(
+    REPO_ROOT, 'configs', 's3fd',
+    's3fd_vgg16-w0.125_1xb8-300iter_widerface-synthetic.py')
 
 
 def face_like_(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:

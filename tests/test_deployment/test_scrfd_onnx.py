@@ -42,7 +42,8 @@ def test_layout_must_fit_the_model(tmp_path, capsys):
     assert TOOL['main']([scrfd, 'none', str(tmp_path / 'a.onnx'), '--layout',
                          'decoded']) == 2
     assert 'layout is for RetinaFace / S3FD' in capsys.readouterr().err
-    retina = osp.join(REPO_ROOT, 'configs/retinaface_mnet025_widerface.py')
+    retina = osp.join(REPO_ROOT, 'configs', 'retinaface',
+                      'retinaface_mnet025_1xb32-250e_widerface.py')
     assert TOOL['main']([retina, 'none', str(tmp_path / 'b.onnx'),
                          '--layout', 'insightface']) == 2
     assert 'layout is for SCRFD' in capsys.readouterr().err

@@ -22,7 +22,8 @@ from mmcv_patches import DeviceOptimWrapperConstructor, resolve_fused_optimizer
 from tests.testing import REPO_ROOT
 from mmcv_patches_toy import ToyModel
 
-NPU_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_npu_1x_coco.py')
+NPU_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet',
+                      'retinanet_r50_fpn_8xb2-npu-amp-1x_coco.py')
 
 
 def _module(name, **attrs):
@@ -187,7 +188,7 @@ def _params(model):
 
 
 def test_npu_config_with_apex_o1_combine_grad(fake_apex, monkeypatch):
-    """configs/retinanet_r50_fpn_npu_1x_coco.py's optim_wrapper on an
+    """The NPU RetinaNet config's optim_wrapper on an
     (emulated) NPU: apex NpuFusedSGD, amp O1 with combine_grad, skipped
     overflow step logged."""
     apex, calls = fake_apex

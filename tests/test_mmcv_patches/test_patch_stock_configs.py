@@ -64,7 +64,8 @@ def test_stock_config_with_plugin_builds_and_runs(name, tmp_path):
 
 def test_project_retinanet_config_is_stock_plus_plugin(tmp_path):
     ours = Config.fromfile(
-        osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_1x_coco.py'))
+        osp.join(REPO_ROOT, 'configs', 'retinanet',
+                 'retinanet_r50_fpn_8xb2-1x_coco.py'))
     stock = _stock('retinanet/retinanet_r50_fpn_1x_coco.py', tmp_path)
     assert ours.custom_imports.imports == ['mmdet_faces', 'mmcv_patches']
     assert _strip(ours.to_dict()) == _strip(stock.to_dict())

@@ -39,7 +39,8 @@ def _data_options(root):
 
 def test_train_test_visualise_summary(tiny_widerface, repo_root, tmp_path):
     work = str(tmp_path / 'work')
-    cfg = 'configs/retinaface_mnet025_demo.py'
+    cfg = ('configs/retinaface/'
+           'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
     opts = _data_options(tiny_widerface)
     out = _run(['tools/train.py', cfg, '--work-dir', work, '--cfg-options'] +
                opts + ['train_cfg.max_epochs=2', 'train_cfg.val_interval=2'],

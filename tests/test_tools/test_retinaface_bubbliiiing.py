@@ -53,7 +53,8 @@ def test_biubug6_named_file_keeps_biubug6_recipe(tmp_path):
     torch.save(net.state_dict(), src)
     result = conv.convert_any(str(src), str(tmp_path / 'a.pth'))
     assert result.family == 'biubug6'
-    assert result.recipe == 'configs/retinaface_mnet025_widerface.py'
+    assert result.recipe == ('configs/retinaface/'
+                             'retinaface_mnet025_1xb32-250e_widerface.py')
     # same file, told to be bubbliiiing's: same weights, its recipe
     forced = conv.convert_any(str(src), str(tmp_path / 'b.pth'),
                               family='bubbliiiing')

@@ -8,7 +8,8 @@ from tests.testing import (assert_eval_gathered_once, assert_ranks_identical,
                            run_tool, tiny_run_options)
 
 pytestmark = pytest.mark.slow
-CONFIG = 'configs/retinaface_mnet025_demo.py'
+CONFIG = ('configs/retinaface/'
+    'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
 NUM_VAL = 12  # the tiny_widerface fixture
 
 

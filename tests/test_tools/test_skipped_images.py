@@ -11,7 +11,8 @@ from tests.test_mmcv_patches.checkpoint_cases import tree_digest
 from tests.testing import (REPO_ROOT, flatten_cfg_options,
                            run_tool_in_process, tiny_run_options)
 
-DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface_mnet025_demo.py')
+DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface',
+                    'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
 
 
 def _train(work: str, opts: dict) -> None:

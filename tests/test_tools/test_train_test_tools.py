@@ -15,8 +15,10 @@ from tests.testing import (REPO_ROOT, assert_eval_gathered_once,
                            read_dist_checks, read_scalars, run_tool,
                            tiny_run_options)
 
-CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_1x_coco.py')
-AMP_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_amp_1x_coco.py')
+CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet',
+                  'retinanet_r50_fpn_8xb2-1x_coco.py')
+AMP_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet',
+                      'retinanet_r50_fpn_8xb2-amp-1x_coco.py')
 NUM_VAL = 4
 
 

@@ -68,10 +68,12 @@ for _path in (REPO_ROOT, osp.dirname(osp.abspath(__file__))):
 from benchmark_dist_train import synchronize, train_steps_only  # noqa: E402
 
 MODELS = {
-    'mnet025': ('RetinaFace-MobileNet0.25',
-                'configs/retinaface_mnet025_widerface.py'),
-    'r50': ('RetinaFace-R50', 'configs/retinaface_r50_widerface.py'),
-    's3fd': ('S3FD-VGG16', 'configs/s3fd_vgg16_widerface.py'),
+    'mnet025':
+    ('RetinaFace-MobileNet0.25',
+     'configs/retinaface/retinaface_mnet025_1xb32-250e_widerface.py'),
+    'r50': ('RetinaFace-R50',
+            'configs/retinaface/retinaface_r50_1xb24-100e_widerface.py'),
+    's3fd': ('S3FD-VGG16', 'configs/s3fd/s3fd_vgg16_1xb16-200k_widerface.py'),
 }
 VGA = (480, 640)  # (h, w)
 

@@ -82,8 +82,10 @@ MODEL_CFGS = {
 }
 # the config whose test recipe is the source's own, per (family, arch)
 RECIPES = {
-    ('biubug6', 'mnet025'): 'configs/retinaface_mnet025_widerface.py',
-    ('biubug6', 'r50'): 'configs/retinaface_r50_widerface.py',
+    ('biubug6', 'mnet025'):
+    'configs/retinaface/retinaface_mnet025_1xb32-250e_widerface.py',
+    ('biubug6', 'r50'):
+    'configs/retinaface/retinaface_r50_1xb24-100e_widerface.py',
     ('bubbliiiing', 'mnet025'):
     'configs/retinaface/retinaface_mnet025_bubbliiiing-letterbox1280_'
     'widerface.py',

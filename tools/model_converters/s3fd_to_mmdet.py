@@ -20,8 +20,8 @@ tolerated. Files are read as weights only (``mmcv_patches.safe_load``: a
 file that holds code is refused, nothing of it runs). DST must not be SRC;
 it is written atomically. Keys that do not map, keys that are missing and
 shapes that do not fit are listed and the file is refused. DST is an
-mmengine checkpoint (``{'meta', 'state_dict'}``) for the configs
-``configs/s3fd_vgg16_widerface*.py``.
+mmengine checkpoint (``{'meta', 'state_dict'}``) for the configs in
+``configs/s3fd/``.
 
 Note: S3FD.pytorch feeds the network RGB images (mean subtracted in BGR order
 then channels swapped), so its checkpoints want ``bgr_to_rgb=True`` with mean

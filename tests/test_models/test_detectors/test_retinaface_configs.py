@@ -12,8 +12,10 @@ def _cfg(name):
 
 
 @pytest.mark.parametrize('name,batch,size,epochs,steps', [
-    ('retinaface_mnet025_widerface.py', 32, 640, 250, [190, 220]),
-    ('retinaface_r50_widerface.py', 24, 840, 100, [70, 90]),
+    ('retinaface/retinaface_mnet025_1xb32-250e_widerface.py', 32, 640, 250,
+     [190, 220]),
+    ('retinaface/retinaface_r50_1xb24-100e_widerface.py', 24, 840, 100,
+     [70, 90]),
 ])
 def test_reference_recipe(name, batch, size, epochs, steps):
     cfg = _cfg(name)
@@ -49,9 +51,9 @@ def _base_cfg(name):
 
 
 @pytest.mark.parametrize('name,size', [
-    ('retinaface_mnet025_widerface.py', 640),
-    ('retinaface_r50_widerface.py', 840),
-    ('retinaface_mnet025_demo.py', 320),
+    ('retinaface/retinaface_mnet025_1xb32-250e_widerface.py', 640),
+    ('retinaface/retinaface_r50_1xb24-100e_widerface.py', 840),
+    ('retinaface/retinaface_mnet025_1xb16-12e_widerface-synthetic.py', 320),
 ])
 def test_train_pipeline_is_the_base_one_but_the_scale(name, size):
     base = _base_cfg('datasets/widerface.py')
@@ -68,7 +70,7 @@ def test_train_pipeline_is_the_base_one_but_the_scale(name, size):
 
 def test_r50_model_is_the_mnet_one_but_the_backbone_and_width():
     mnet = _base_cfg('models/retinaface_mnet025.py').model
-    r50 = _cfg('retinaface_r50_widerface.py').model
+    r50 = _cfg('retinaface/retinaface_r50_1xb24-100e_widerface.py').model
     assert r50.backbone.type == 'ResNet'
     assert r50.backbone.out_indices == (1, 2, 3)
     assert r50.neck[0].in_channels == [512, 1024, 2048]
@@ -110,7 +112,7 @@ def test_base_val_loader_is_the_val_split_in_test_mode():
 
 
 def test_mxnet_scale_cfg_option():
-    cfg = _cfg('retinaface_mnet025_widerface.py')
+    cfg = _cfg('retinaface/retinaface_mnet025_1xb32-250e_widerface.py')
     cfg.merge_from_dict({
         'test_dataloader.dataset.pipeline.1.short_side': 1600,
         'test_dataloader.dataset.pipeline.1.max_long_side': 2150

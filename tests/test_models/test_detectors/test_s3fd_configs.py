@@ -9,13 +9,16 @@ from mmengine.config import Config
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
+MAIN = 's3fd/s3fd_vgg16_1xb16-200k_widerface.py'
+DEMO = 's3fd/s3fd_vgg16-w0.125_1xb8-300iter_widerface-synthetic.py'
+
 
 def _cfg(name):
     return Config.fromfile(osp.join(REPO, 'configs', name))
 
 
 def test_main_config_reference_settings():
-    cfg = _cfg('s3fd_vgg16_widerface.py')
+    cfg = _cfg(MAIN)
     assert cfg.custom_imports.imports == ['mmdet_faces', 'mmcv_patches']
     assert cfg.train_dataloader.batch_size == 16
     assert cfg.optim_wrapper.optimizer == dict(
@@ -46,8 +49,8 @@ def _pipeline_diff(ours, theirs):
 def test_pipelines_are_the_base_ones_but_what_is_changed():
     base = Config.fromfile(
         osp.join(REPO, 'configs/_base_/datasets/widerface.py'))
-    main = _cfg('s3fd_vgg16_widerface.py')
-    demo = _cfg('s3fd_vgg16_widerface_demo.py')
+    main = _cfg(MAIN)
+    demo = _cfg(DEMO)
     assert _pipeline_diff(main.train_dataloader.dataset.pipeline,
                           base.train_dataloader.dataset.pipeline) == {
         'RandomSquareCrop': dict(
@@ -65,8 +68,7 @@ def test_pipelines_are_the_base_ones_but_what_is_changed():
     assert demo.model.bbox_head.in_channels == [32, 64, 64, 128, 64, 32]
 
 
-@pytest.mark.parametrize('name', ['s3fd_vgg16_widerface.py',
-                                  's3fd_vgg16_widerface_demo.py'])
+@pytest.mark.parametrize('name', [MAIN, DEMO])
 def test_demo_and_main_pipelines_train_a_step(tiny_widerface, name):
     from mmdet.registry import DATASETS, MODELS
     from mmdet.utils import register_all_modules
@@ -82,7 +84,7 @@ def test_demo_and_main_pipelines_train_a_step(tiny_widerface, name):
     batch = pseudo_collate([ds[0], ds[1]])
     size = cfg.train_pipeline[-2].scale
     assert tuple(batch['inputs'][0].shape[-2:]) == tuple(size[::-1])
-    if name != 's3fd_vgg16_widerface_demo.py':
+    if name != DEMO:
         return  # the full VGG16 step is too slow for a unit test
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -17,7 +17,7 @@ def test_tta_pipeline_and_model(tiny_widerface):
     import mmdet_faces  # noqa: F401
     register_all_modules()
     cfg = Config.fromfile(osp.join(REPO, 'configs',
-                                   's3fd_vgg16_widerface.py'))
+                                   's3fd/s3fd_vgg16_1xb16-200k_widerface.py'))
     ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
     ds_cfg.data_root = tiny_widerface + '/'
     ds_cfg.pipeline = cfg.tta_pipeline
