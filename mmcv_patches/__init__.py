@@ -21,6 +21,7 @@ from .checkpoint import (CheckpointLoadError, CheckpointNotFoundError,
                          UnsafeCheckpointError, safe_load)
 from .dist import (DistEnv, DistEnvError, init_dist_pytorch, read_dist_env,
                    select_backend, select_device)
+from .evaluation import MetricInputError
 from .hooks import DistributedCheckHook
 from .model_wrapper import DeviceDistributedDataParallel
 from .optimizers import (DeviceOptimWrapperConstructor, get_apex,
@@ -31,6 +32,7 @@ apply_all()
 __all__ = [
     'apply_all', 'applied_patches', 'patch_report', 'CheckpointLoadError',
     'CheckpointNotFoundError', 'UnsafeCheckpointError', 'safe_load',
+    'MetricInputError',
     'LossScaler',
     'MixedPrecisionOptimWrapper', 'convert_model_o2', 'DistEnv',
     'DistEnvError', 'init_dist_pytorch', 'read_dist_env', 'select_backend',

@@ -17,14 +17,24 @@ from ._patching import original, patch, replace_attr
 _FAILED = '__mmcv_patches_metric_failed__'
 
 
+class MetricInputError(ValueError):
+    """A metric's inputs do not fit the loop's dataset (raised before the
+    loop; ``tools/train.py`` / ``test.py`` print it in one line)."""
+
+
 def check_metric_inputs(loop) -> None:
     """Call ``metric.check_dataset(dataset)`` for every metric of ``loop``
-    that has it (``loop``: a built ``ValLoop`` / ``TestLoop``)."""
+    that has it (``loop``: a built ``ValLoop`` / ``TestLoop``); its
+    ``ValueError`` / ``OSError`` becomes a :class:`MetricInputError` with
+    the same message."""
     dataset = loop.dataloader.dataset
     for metric in loop.evaluator.metrics:
         check = getattr(metric, 'check_dataset', None)
         if callable(check):
-            check(dataset)
+            try:
+                check(dataset)
+            except (ValueError, OSError) as e:
+                raise MetricInputError(str(e)) from e
 
 
 def _loop_init(cls_name: str):

@@ -35,14 +35,15 @@ def main(tool: str = 'train.py') -> None:
     """Run mmdet's ``tools/<tool>`` with the current ``sys.argv``.
 
     A checkpoint (``CHECKPOINT``, ``load_from``, ``--resume``) that cannot
-    be loaded, or that holds code, and a training set of which no image can
-    be read end the run with one line naming them and exit code 1.
+    be loaded, or that holds code, a metric whose inputs do not fit the
+    data (checked before the loop) and a training set of which no image
+    can be read end the run with one line naming them and exit code 1.
     """
     script = stock_tool(tool)
     sys.argv[0] = script
     try:
         runpy.run_path(script, run_name='__main__')
-    except (mmcv_patches.CheckpointLoadError,
+    except (mmcv_patches.CheckpointLoadError, mmcv_patches.MetricInputError,
             mmdet_faces.engine.NoReadableImageError) as e:
         print(f'{tool}: error: {e}', file=sys.stderr)
         sys.exit(1)

@@ -1,10 +1,20 @@
 """Checkpoint files a careless or hostile user passes (not a test module):
 one that runs code when unpickled, and files that are no checkpoint."""
+import glob
 import hashlib
 import os
 import pickle
 
 import torch
+
+#: Every checkpoint converter, ``tools/model_converters/<name>.py``.
+CONVERTERS = tuple(
+    sorted(
+        os.path.basename(p)[:-3] for p in glob.glob(
+            os.path.join(
+                os.path.dirname(os.path.dirname(os.path.dirname(
+                    os.path.abspath(__file__)))), 'tools',
+                'model_converters', '*_to_mmdet.py'))))
 
 
 class RunsCode:

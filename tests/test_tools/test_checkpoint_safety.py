@@ -7,7 +7,8 @@ import pytest
 
 from mmcv_patches import UnsafeCheckpointError
 from tests.test_apis.face_api_utils import MNET_CFG
-from tests.test_mmcv_patches.checkpoint_cases import (save_code_checkpoint,
+from tests.test_mmcv_patches.checkpoint_cases import (CONVERTERS,
+                                                      save_code_checkpoint,
                                                       tree_digest)
 from tests.testing import (REPO_ROOT, flatten_cfg_options, load_script,
                            run_tool, run_tool_in_process, tiny_run_options)
@@ -71,7 +72,7 @@ def test_infer_and_export_cli(evil, check, tmp_path, capsys):
     assert not onnx_file.exists()
 
 
-@pytest.mark.parametrize('name', ['retinaface_to_mmdet', 's3fd_to_mmdet'])
+@pytest.mark.parametrize('name', CONVERTERS)
 def test_converters(evil, check, tmp_path, capsys, name):
     conv = load_script(f'tools/model_converters/{name}.py')
     dst = tmp_path / 'out.pth'

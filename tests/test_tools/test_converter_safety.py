@@ -6,11 +6,10 @@ import os
 import pytest
 import torch
 
-from tests.test_mmcv_patches.checkpoint_cases import (bad_checkpoint_files,
+from tests.test_mmcv_patches.checkpoint_cases import (CONVERTERS,
+                                                      bad_checkpoint_files,
                                                       tree_digest)
 from tests.testing import load_script
-
-CONVERTERS = ('retinaface_to_mmdet', 's3fd_to_mmdet')
 
 
 def _load(name: str):

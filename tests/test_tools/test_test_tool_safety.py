@@ -39,7 +39,7 @@ def _run_test_tool(ckpt, work, opts, *args):
 
 
 def test_ground_truth_of_other_images_fails_before_inference(
-        ckpt, tiny_widerface, tmp_path, monkeypatch):
+        ckpt, tiny_widerface, tmp_path, monkeypatch, capsys):
     from mmdet_faces.models.detectors import RetinaFace
     from tools.dataset_converters.synthetic import generate_widerface
     other = str(tmp_path / 'other')
@@ -50,13 +50,16 @@ def test_ground_truth_of_other_images_fails_before_inference(
     monkeypatch.setattr(RetinaFace, 'test_step',
                         lambda self, data: forwards.append(data))
     out = str(tmp_path / 'out.pkl')
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(SystemExit) as info:
         _run_test_tool(
             ckpt, str(tmp_path / 'work'),
             _test_options(tiny_widerface, osp.join(other, 'ground_truth')),
             '--out', out)
+    assert info.value.code == 1
+    (err, ) = capsys.readouterr().err.strip().splitlines()
+    assert err.startswith('test.py: error: WIDERFaceMetric: the ground truth')
     assert 'does not fit the data set (12 images): none of its 3 images' \
-        in str(info.value)
+        in err
     assert not forwards  # no image went through the model
     assert not osp.exists(out)
     assert (tree_digest(tiny_widerface), tree_digest(other)) == before
