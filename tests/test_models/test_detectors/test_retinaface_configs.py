@@ -119,3 +119,32 @@ def test_mxnet_scale_cfg_option():
     })
     step = cfg.test_dataloader.dataset.pipeline[1]
     assert (step.short_side, step.max_long_side) == (1600, 2150)
+
+
+def test_family_recipes_are_the_sources():
+    """The converter's recipe config of each family carries that source's
+    own test recipe (listing and building: tests/test_model_index.py)."""
+    from tests.test_models.retinaface_utils import load_converter
+    recipes = load_converter().RECIPES
+    for (family, arch), path in recipes.items():
+        cfg = Config.fromfile(osp.join(REPO_ROOT, path))
+        test = cfg.model.test_cfg
+        steps = {t.type: t for t in cfg.test_dataloader.dataset.pipeline}
+        assert cfg.val_dataloader.dataset.pipeline == \
+            cfg.test_dataloader.dataset.pipeline
+        if family == 'bubbliiiing':
+            assert steps['LetterboxResize'].size == (1280, 1280)
+            assert 'border' in steps['PackFaceInputs'].meta_keys
+            assert cfg.model.data_preprocessor.bgr_to_rgb
+            assert (test.score_thr, test.nms.iou_threshold,
+                    test.nms.offset) == (0.01, 0.3, 0)
+            continue
+        assert not cfg.model.data_preprocessor.bgr_to_rgb
+        assert (test.score_thr, test.nms.iou_threshold, test.nms.offset) \
+            == (0.02, 0.4, 1)
+        resize = steps['ResizeShortSide']
+        expected = {'biubug6': (None, None), 'yakhyo': (1600, 2150),
+                    'mindspore': (1600, 2176)}[family]
+        assert (resize.short_side, resize.max_long_side) == expected
+        if family == 'mindspore':
+            assert steps['Pad'].size == (2176, 2176)
