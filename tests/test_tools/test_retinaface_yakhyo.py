@@ -77,3 +77,26 @@ def test_face_detector_names_the_converter_for_a_yakhyo_file(tmp_path):
     torch.save(net.state_dict(), src)
     with pytest.raises(ValueError, match='retinaface_to_mmdet.py'):
         FaceDetector(conv.RECIPES[('yakhyo', 'mnet025')], str(src))
+
+
+def test_yakhyo_imagenet_backbone_file(tmp_path):
+    """weights/mobilenetv1_025.pretrained: the bare MobileNetV1 (fc
+    dropped) for ``init_cfg=dict(type='Pretrained', prefix='backbone.')``;
+    our backbone then computes its stages."""
+    from mmdet_faces.models import MobileNetV1
+    from mmengine.runner import load_checkpoint
+    backbone = randomize_(yref.MobileNetV1(0.25), seed=9)
+    src = tmp_path / 'mobilenetv1_025.pretrained'
+    torch.save(backbone.state_dict(), src)
+    result = conv.convert_any(str(src), str(tmp_path / 'bb.pth'))
+    assert (result.family, result.arch) == ('yakhyo', 'mnet025_backbone')
+    assert result.dropped == ['fc.weight', 'fc.bias']
+    ours = MobileNetV1(widen_factor=0.25).eval()
+    load_checkpoint(ours, str(tmp_path / 'bb.pth'), revise_keys=[
+        (r'^backbone\.', '')], strict=True, logger='silent')
+    body = yref.IntermediateLayerGetter(
+        backbone, {'stage1': 1, 'stage2': 2, 'stage3': 3}).eval()
+    x = torch.rand(1, 3, 96, 64) * 255 - 117
+    with torch.no_grad():
+        for a, b in zip(ours(x), body(x).values()):
+            assert torch.allclose(a, b, atol=1e-4, rtol=1e-5)

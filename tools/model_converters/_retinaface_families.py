@@ -57,17 +57,21 @@ def yakhyo_to_canonical(key: str) -> Optional[str]:
         return f'{_YAKHYO_HEADS[head]}.{level}.conv1x1.{param}'
     if key.startswith(('fpn.', 'ssh1.', 'ssh2.', 'ssh3.')):
         return key  # same module names as biubug6
-    if not key.startswith('fx.'):
+    if key.startswith('fx.'):
+        body, prefix = key[3:], 'body.'
+    elif key.startswith(('stage', 'fc.')):
+        # the ImageNet backbone file (weights/mobilenetv1_025.pretrained)
+        body, prefix = key, ''
+    else:
         return None
-    body = key[3:]
     # MobileNetV1 depthwise-separable block: (dw conv, dw bn) (pw conv, pw
     # bn) as Sequential(Conv2dNormActivation, Conv2dNormActivation)
     m = re.match(r'^(stage\d\.\d+)\.([01])\.([01])\.(.+)$', body)
     if m:
         block, part, layer, param = m.groups()
         index = int(part) * 3 + int(layer)  # 0, 1, 3, 4 as in biubug6
-        return f'body.{block}.{index}.{param}'
-    return 'body.' + body  # stem stage1.0.{0,1}, ResNet, MobileNetV2
+        return f'{prefix}{block}.{index}.{param}'
+    return prefix + body  # stem stage1.0.{0,1}, ResNet, MobileNetV2
 
 
 def mindspore_to_canonical(key: str) -> Optional[str]:
@@ -124,6 +128,9 @@ def family_from_keys(keys: Iterable[str]) -> Tuple[Optional[str], str]:
     if any(k.startswith('fx.') or k.startswith('class_head.class_head.')
            for k in keys):
         return 'yakhyo', 'keys fx.* / class_head.class_head.*'
+    if any(re.match(r'^stage[123]\.\d+\.[01]\.[01]\.', k) for k in keys):
+        return 'yakhyo', ('keys stageK.N.{0,1}.{0,1}.* (yakhyo MobileNet '
+                          'backbone file)')
     if any(k.startswith(('base.', 'network.base.')) or
            k.endswith(('.moving_mean', '.gamma')) for k in keys):
         return 'mindspore', ('keys base.* / BatchNorm gamma, beta, '
