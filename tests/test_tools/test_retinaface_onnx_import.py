@@ -66,7 +66,8 @@ def _mean_subtracted(images):
         2, 0, 1)[None].astype(np.float32).copy() for img in images]
 
 
-@pytest.mark.parametrize('arch,gain', [('mnet025', 1.0), ('r18', 0.03)])
+@pytest.mark.parametrize('arch,gain', [('mnet025', 1.0), ('mnv2', 0.3),
+                                       ('r18', 0.03)])
 def test_bn_folded_export_imports_exactly(arch, gain, tmp_path):
     net = randomize_(yref.RetinaFace(yref.CONFIGS[arch]), seed=2,
                      head_gain=gain, head_names=HEADS)
