@@ -14,7 +14,8 @@ each is a no-op where upstream already does the right thing (see
 ``docs/mmcv_patches.md``). :func:`applied_patches` lists the ones that
 changed something in this process.
 """
-from . import checkpoint, compat, dist, evaluation, runner  # noqa: F401
+from . import (checkpoint, compat, dist, evaluation, inferencer,  # noqa: F401
+               runner)
 from ._patching import apply_all, applied_patches, patch_report
 from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
 from .checkpoint import (CheckpointLoadError, CheckpointNotFoundError,

@@ -9,3 +9,7 @@ custom_imports = dict(
 # names every training image skipped as unreadable at the end of each epoch
 # (all workers and ranks) and stops when none can be read
 custom_hooks = [dict(type='SkippedImagesHook')]
+
+# boxes and the 5 landmarks in every drawing: tools/test.py --show-dir,
+# mmdet's DetInferencer / demos and browse_dataset.py
+visualizer = dict(type='FaceLocalVisualizer')

@@ -31,7 +31,6 @@ default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None),
     visualization=dict(score_thr=0.5))
-visualizer = dict(type='FaceLocalVisualizer')
 log_processor = dict(window_size=10)
 # a fixed seed: the demo gives the same numbers run after run (up to
 # nondeterministic CPU kernels); drop it to see the run-to-run spread

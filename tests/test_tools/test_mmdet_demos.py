@@ -1,0 +1,187 @@
+"""mmdet's own inference entry points on the face configs: ``DetInferencer``
+through ``demo/image_demo.py`` (an image, a folder, batches, JSON with
+landmarks, drawings with landmarks) and ``demo/video_demo.py`` on a short
+generated video; detections equal to ``FaceDetector``'s."""
+import importlib.util
+import itertools
+import json
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.test_apis.face_api_utils import (MNET_CFG, REPO_ROOT, S3FD_CFG,
+                                            make_checkpoint, random_images)
+
+_NAMES = itertools.count()
+
+
+def _load(name):
+    path = osp.join(REPO_ROOT, 'demo', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'_demo_{name}', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope='module')
+def ckpt(tmp_path_factory):
+    path = tmp_path_factory.mktemp('demo_ckpt') / 'mnet.pth'
+    return make_checkpoint(MNET_CFG, str(path), seed=0)
+
+
+@pytest.fixture(scope='module')
+def detector(ckpt):
+    from mmdet_faces.apis import FaceDetector
+    return FaceDetector(MNET_CFG, ckpt)  # batch 1, as tools/test.py
+
+
+def _assert_equal_to_api(pred, res):
+    """A DetInferencer prediction dict equals FaceDetector's detections."""
+    assert len(res) > 0
+    np.testing.assert_array_equal(np.array(pred['bboxes'], np.float32),
+                                  res.bboxes)
+    np.testing.assert_array_equal(np.array(pred['scores'], np.float32),
+                                  res.scores)
+    np.testing.assert_array_equal(
+        np.array(pred['keypoints'], np.float32), res.keypoints)
+    assert set(pred['labels']) == {0}
+
+
+def _drawing(img_bgr, res, thr, keypoints=True):
+    """RGB drawing of ``res`` by the configs' ``FaceLocalVisualizer``
+    (faces above ``thr``), with or without the landmarks."""
+    from mmdet.structures import DetDataSample
+
+    from mmdet_faces.visualization import FaceLocalVisualizer
+    inst = res.to_instance_data()
+    if not keypoints:
+        del inst.keypoints
+    vis = FaceLocalVisualizer(name=f'demo_test_{next(_NAMES)}')
+    vis.dataset_meta = dict(classes=('face', ), palette=[(0, 255, 0)])
+    vis.add_datasample('x', img_bgr[..., ::-1].copy(),
+                       DetDataSample(pred_instances=inst), draw_gt=False,
+                       pred_score_thr=thr)
+    return vis.get_image()
+
+
+def _assert_drawn_with_landmarks(drawn_rgb, img_bgr, res, thr):
+    """``drawn_rgb`` is the face visualizer's drawing of ``res``, and its
+    landmarks show (it differs from the drawing without them)."""
+    expected = _drawing(img_bgr, res, thr)
+    np.testing.assert_array_equal(drawn_rgb, expected)
+    assert (res.scores > thr).any()
+    assert not np.array_equal(expected, _drawing(img_bgr, res, thr, False))
+
+
+def test_image_demo_folder_and_image(ckpt, detector, tmp_path):
+    """demo/image_demo.py (DetInferencer) on a folder: one JSON per image
+    with the landmarks, equal to FaceDetector's; drawings with the
+    landmarks of the faces above --pred-score-thr."""
+    demo = _load('image_demo')
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    imgs = random_images([(96, 128), (128, 80)], seed=1)
+    for i, img in enumerate(imgs):
+        cv2.imwrite(str(folder / f'{i}.png'), img)
+    out = tmp_path / 'out'
+    results = demo.main([
+        str(folder), MNET_CFG, '--weights', ckpt, '--device', 'cpu',
+        '--out-dir', str(out), '--pred-score-thr', '0.5'
+    ])
+    preds = results['predictions']
+    assert len(preds) == 2
+    for i, pred in enumerate(preds):
+        res = detector(str(folder / f'{i}.png'))
+        _assert_equal_to_api(pred, res)
+        with open(out / 'preds' / f'{i}.json') as f:
+            assert json.load(f) == pred  # landmarks in the JSON files too
+        drawn = cv2.imread(str(out / 'vis' / f'{i}.png'))[..., ::-1]
+        _assert_drawn_with_landmarks(drawn, imgs[i], res, 0.5)
+    # one image, nothing drawn above a threshold no face reaches, no JSON
+    out2 = tmp_path / 'out2'
+    results = demo.main([
+        str(folder / '0.png'), MNET_CFG, '--weights', ckpt, '--device',
+        'cpu', '--out-dir', str(out2), '--pred-score-thr', '1.0',
+        '--no-save-pred'
+    ])
+    _assert_equal_to_api(results['predictions'][0], detector(imgs[0]))
+    assert not (out2 / 'preds').exists()
+    np.testing.assert_array_equal(cv2.imread(str(out2 / 'vis' / '0.png')),
+                                  imgs[0])
+
+
+def test_det_inferencer_batch_arrays_and_no_save_vis(ckpt, tmp_path):
+    """Batches of same-size arrays: equal to FaceDetector's batches of the
+    same images; --no-save-vis writes only the JSON (array inputs are
+    numbered as mmdet numbers them)."""
+    from mmdet.apis import DetInferencer
+
+    from mmdet_faces.apis import FaceDetector
+    imgs = random_images([(96, 128)] * 3, seed=2)
+    inferencer = DetInferencer(MNET_CFG, ckpt, device='cpu',
+                               show_progress=False)
+    out = tmp_path / 'out'
+    preds = inferencer(imgs, batch_size=2, out_dir=str(out),
+                       no_save_vis=True, no_save_pred=False)['predictions']
+    batched = FaceDetector(MNET_CFG, ckpt, batch_size=2)(imgs)
+    for pred, res in zip(preds, batched):
+        _assert_equal_to_api(pred, res)
+    assert not (out / 'vis').exists()
+    assert sorted(p.name for p in (out / 'preds').iterdir()) == [
+        '0.json', '1.json', '2.json'
+    ]
+    # the returned drawings carry the landmarks as well
+    vis = inferencer(imgs[0], return_vis=True, pred_score_thr=0.5)
+    assert vis['visualization'][0].shape == imgs[0].shape
+
+
+def test_det_inferencer_s3fd(tmp_path):
+    """A model without landmarks: no keypoints, stock output."""
+    from mmdet.apis import DetInferencer
+
+    from mmdet_faces.apis import FaceDetector
+    ckpt = make_checkpoint(S3FD_CFG, str(tmp_path / 's3fd.pth'), seed=3)
+    img = random_images([(64, 96)], seed=3)[0]
+    pred = DetInferencer(S3FD_CFG, ckpt, device='cpu',
+                         show_progress=False)(img)['predictions'][0]
+    assert set(pred) == {'labels', 'scores', 'bboxes'}
+    res = FaceDetector(S3FD_CFG, ckpt)(img)
+    np.testing.assert_array_equal(np.array(pred['bboxes'], np.float32),
+                                  res.bboxes)
+
+
+def test_video_demo(ckpt, detector, tmp_path):
+    """demo/video_demo.py on a generated clip: an annotated video of the
+    same frames; its per-frame path (init_detector, inference_detector,
+    the config's visualizer) gives FaceDetector's landmarks and draws
+    them."""
+    demo = _load('video_demo')
+    frames = random_images([(96, 128)] * 3, seed=4)
+    video = str(tmp_path / 'clip.avi')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
+                             (128, 96))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    out = str(tmp_path / 'clip_det.mp4')
+    demo.main([video, MNET_CFG, ckpt, '--device', 'cpu', '--score-thr',
+               '0.5', '--out', out])
+    cap = cv2.VideoCapture(out)
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    assert (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (128, 96)
+    cap.release()
+
+    import mmcv
+    detect = demo.FrameDetector(MNET_CFG, ckpt, 'cpu')
+    for frame in mmcv.VideoReader(video):
+        result, drawn = detect(frame, 0.5)
+        res = detector(frame)
+        inst = result.pred_instances
+        pred = dict(bboxes=inst.bboxes.tolist(), scores=inst.scores.tolist(),
+                    keypoints=inst.keypoints.tolist(),
+                    labels=inst.labels.tolist())
+        _assert_equal_to_api(pred, res)
+        _assert_drawn_with_landmarks(drawn[..., ::-1], frame, res, 0.5)
