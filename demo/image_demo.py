@@ -43,13 +43,11 @@ def parse_args(argv=None):
     parser.add_argument('--pred-score-thr', type=float, default=0.3,
                         help='draw detections scoring above this')
     parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--show', action='store_true',
-                        help='show each image in a window')
-    parser.add_argument('--no-save-vis', action='store_true',
-                        help='do not write the drawings')
-    parser.add_argument('--no-save-pred', action='store_true',
-                        help='do not write the JSON predictions')
-    parser.add_argument('--print-result', action='store_true')
+    for flag, text in (('--show', 'show each image in a window'),
+                       ('--no-save-vis', 'do not write the drawings'),
+                       ('--no-save-pred', 'do not write the JSON files'),
+                       ('--print-result', 'print the predictions')):
+        parser.add_argument(flag, action='store_true', help=text)
     parser.add_argument(
         '--palette', default='none',
         choices=['coco', 'voc', 'citys', 'random', 'none'])

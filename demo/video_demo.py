@@ -35,16 +35,25 @@ def default_device() -> str:
     return 'cuda:0' if torch.cuda.is_available() else 'cpu'
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='mmdet video demo')
-    parser.add_argument('video', help='video file')
-    parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+def demo_parser(description: str, score_thr: float,
+                inputs: tuple = ()) -> argparse.ArgumentParser:
+    """The arguments of mmdet's video and webcam demos: ``inputs``
+    (``(name, help)`` pairs) before the config and checkpoint, then
+    ``--device`` and ``--score-thr`` (default ``score_thr``)."""
+    parser = argparse.ArgumentParser(description=description)
+    for name, text in inputs + (('config', 'config file'),
+                                ('checkpoint', 'checkpoint file')):
+        parser.add_argument(name, help=text)
     parser.add_argument('--device', default=None,
                         help='cpu, cuda:0, ... (default: cuda:0 when '
                         'available, else cpu)')
-    parser.add_argument('--score-thr', type=float, default=0.3,
+    parser.add_argument('--score-thr', type=float, default=score_thr,
                         help='draw detections scoring above this')
+    return parser
+
+
+def parse_args(argv=None):
+    parser = demo_parser('mmdet video demo', 0.3, (('video', 'video file'), ))
     parser.add_argument('--out', type=str, help='output video file')
     parser.add_argument('--show', action='store_true', help='show video')
     parser.add_argument('--wait-time', type=float, default=1,

@@ -12,25 +12,17 @@ ship its ``demo/`` folder); each frame goes through
 Needs a display (OpenCV with GUI support, not ``opencv-python-headless``).
 Esc, q or Q quits; so does the end of the camera stream.
 """
-import argparse
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from video_demo import FrameDetector  # noqa: E402
+from video_demo import FrameDetector, demo_parser  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='mmdet webcam demo')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--device', type=str, default=None,
-                        help='cpu, cuda:0, ... (default: cuda:0 when '
-                        'available, else cpu)')
+    parser = demo_parser('mmdet webcam demo', 0.5)
     parser.add_argument('--camera-id', type=int, default=0,
                         help='camera device id')
-    parser.add_argument('--score-thr', type=float, default=0.5,
-                        help='draw detections scoring above this')
     return parser.parse_args(argv)
 
 

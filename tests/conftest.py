@@ -59,6 +59,15 @@ def tiny_widerface(tmp_path_factory):
     return str(root)
 
 
+@pytest.fixture(scope='session')
+def mnet_ckpt(tmp_path_factory):
+    """A random RetinaFace-MobileNet0.25 checkpoint whose scores look like a
+    trained model's (``face_api_utils.make_checkpoint``, seed 0)."""
+    from tests.test_apis.face_api_utils import MNET_CFG, make_checkpoint
+    path = tmp_path_factory.mktemp('mnet_ckpt') / 'mnet.pth'
+    return make_checkpoint(MNET_CFG, str(path), seed=0)
+
+
 @pytest.fixture(autouse=True)
 def _mmdet_default_scope(request):
     """Run every test with mmdet as the default registry scope.

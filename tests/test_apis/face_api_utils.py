@@ -73,3 +73,15 @@ def random_images(shapes, seed: int = 0):
         imgs.append(np.clip(img.astype(int) + noise, 0, 255).astype(
             np.uint8))
     return imgs
+
+
+def write_video(path: str, frames, fourcc: str = 'mp4v', fps: float = 10):
+    """Write BGR ``frames`` (all of one size) as a video file."""
+    import cv2
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps,
+                             (w, h))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path

@@ -33,12 +33,6 @@ def assert_same_faces(a, b, atol=1e-3):
 
 
 @pytest.fixture(scope='module')
-def mnet_ckpt(tmp_path_factory):
-    path = tmp_path_factory.mktemp('api_ckpt') / 'mnet.pth'
-    return make_checkpoint(MNET_CFG, str(path), seed=0)
-
-
-@pytest.fixture(scope='module')
 def mnet(mnet_ckpt):
     from mmdet_faces.apis import FaceDetector
     return FaceDetector(MNET_CFG, mnet_ckpt)

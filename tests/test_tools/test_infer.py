@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from tests.test_apis.face_api_utils import (MNET_CFG, REPO_ROOT,
-                                            make_checkpoint, random_images)
+                                            make_checkpoint, random_images,
+                                            write_video)
 
 
 def _load_tool():
@@ -74,12 +75,7 @@ def test_folder(ckpt, tiny_widerface, tmp_path):
 
 def test_video_round_trip(ckpt, tmp_path):
     frames = random_images([(96, 128)] * 4, seed=5)
-    video = str(tmp_path / 'clip.mp4')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 10,
-                             (128, 96))
-    for f in frames:
-        writer.write(f)
-    writer.release()
+    video = write_video(str(tmp_path / 'clip.mp4'), frames)
     out = tmp_path / 'out'
     rc = infer.main([
         video, '--config', MNET_CFG, '--checkpoint', ckpt, '--out-dir',

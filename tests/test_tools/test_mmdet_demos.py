@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from tests.test_apis.face_api_utils import (MNET_CFG, REPO_ROOT, S3FD_CFG,
-                                            make_checkpoint, random_images)
+                                            make_checkpoint, random_images,
+                                            write_video)
 
 _NAMES = itertools.count()
 
@@ -26,15 +27,9 @@ def _load(name):
 
 
 @pytest.fixture(scope='module')
-def ckpt(tmp_path_factory):
-    path = tmp_path_factory.mktemp('demo_ckpt') / 'mnet.pth'
-    return make_checkpoint(MNET_CFG, str(path), seed=0)
-
-
-@pytest.fixture(scope='module')
-def detector(ckpt):
+def detector(mnet_ckpt):
     from mmdet_faces.apis import FaceDetector
-    return FaceDetector(MNET_CFG, ckpt)  # batch 1, as tools/test.py
+    return FaceDetector(MNET_CFG, mnet_ckpt)  # batch 1, as tools/test.py
 
 
 def _assert_equal_to_api(pred, res):
@@ -75,7 +70,7 @@ def _assert_drawn_with_landmarks(drawn_rgb, img_bgr, res, thr):
     assert not np.array_equal(expected, _drawing(img_bgr, res, thr, False))
 
 
-def test_image_demo_folder_and_image(ckpt, detector, tmp_path):
+def test_image_demo_folder_and_image(mnet_ckpt, detector, tmp_path):
     """demo/image_demo.py (DetInferencer) on a folder: one JSON per image
     with the landmarks, equal to FaceDetector's; drawings with the
     landmarks of the faces above --pred-score-thr."""
@@ -87,7 +82,7 @@ def test_image_demo_folder_and_image(ckpt, detector, tmp_path):
         cv2.imwrite(str(folder / f'{i}.png'), img)
     out = tmp_path / 'out'
     results = demo.main([
-        str(folder), MNET_CFG, '--weights', ckpt, '--device', 'cpu',
+        str(folder), MNET_CFG, '--weights', mnet_ckpt, '--device', 'cpu',
         '--out-dir', str(out), '--pred-score-thr', '0.5'
     ])
     preds = results['predictions']
@@ -102,7 +97,7 @@ def test_image_demo_folder_and_image(ckpt, detector, tmp_path):
     # one image, nothing drawn above a threshold no face reaches, no JSON
     out2 = tmp_path / 'out2'
     results = demo.main([
-        str(folder / '0.png'), MNET_CFG, '--weights', ckpt, '--device',
+        str(folder / '0.png'), MNET_CFG, '--weights', mnet_ckpt, '--device',
         'cpu', '--out-dir', str(out2), '--pred-score-thr', '1.0',
         '--no-save-pred'
     ])
@@ -112,7 +107,7 @@ def test_image_demo_folder_and_image(ckpt, detector, tmp_path):
                                   imgs[0])
 
 
-def test_det_inferencer_batch_arrays_and_no_save_vis(ckpt, tmp_path):
+def test_det_inferencer_batch_arrays_and_no_save_vis(mnet_ckpt, tmp_path):
     """Batches of same-size arrays: equal to FaceDetector's batches of the
     same images; --no-save-vis writes only the JSON (array inputs are
     numbered as mmdet numbers them)."""
@@ -120,12 +115,12 @@ def test_det_inferencer_batch_arrays_and_no_save_vis(ckpt, tmp_path):
 
     from mmdet_faces.apis import FaceDetector
     imgs = random_images([(96, 128)] * 3, seed=2)
-    inferencer = DetInferencer(MNET_CFG, ckpt, device='cpu',
+    inferencer = DetInferencer(MNET_CFG, mnet_ckpt, device='cpu',
                                show_progress=False)
     out = tmp_path / 'out'
     preds = inferencer(imgs, batch_size=2, out_dir=str(out),
                        no_save_vis=True, no_save_pred=False)['predictions']
-    batched = FaceDetector(MNET_CFG, ckpt, batch_size=2)(imgs)
+    batched = FaceDetector(MNET_CFG, mnet_ckpt, batch_size=2)(imgs)
     for pred, res in zip(preds, batched):
         _assert_equal_to_api(pred, res)
     assert not (out / 'vis').exists()
@@ -152,21 +147,16 @@ def test_det_inferencer_s3fd(tmp_path):
                                   res.bboxes)
 
 
-def test_video_demo(ckpt, detector, tmp_path):
+def test_video_demo(mnet_ckpt, detector, tmp_path):
     """demo/video_demo.py on a generated clip: an annotated video of the
     same frames; its per-frame path (init_detector, inference_detector,
     the config's visualizer) gives FaceDetector's landmarks and draws
     them."""
     demo = _load('video_demo')
     frames = random_images([(96, 128)] * 3, seed=4)
-    video = str(tmp_path / 'clip.avi')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'MJPG'), 10,
-                             (128, 96))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+    video = write_video(str(tmp_path / 'clip.avi'), frames, 'MJPG')
     out = str(tmp_path / 'clip_det.mp4')
-    demo.main([video, MNET_CFG, ckpt, '--device', 'cpu', '--score-thr',
+    demo.main([video, MNET_CFG, mnet_ckpt, '--device', 'cpu', '--score-thr',
                '0.5', '--out', out])
     cap = cv2.VideoCapture(out)
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
@@ -175,7 +165,7 @@ def test_video_demo(ckpt, detector, tmp_path):
     cap.release()
 
     import mmcv
-    detect = demo.FrameDetector(MNET_CFG, ckpt, 'cpu')
+    detect = demo.FrameDetector(MNET_CFG, mnet_ckpt, 'cpu')
     for frame in mmcv.VideoReader(video):
         result, drawn = detect(frame, 0.5)
         res = detector(frame)

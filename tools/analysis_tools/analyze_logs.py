@@ -30,25 +30,25 @@ import importlib.util
 import json
 import os.path as osp
 import sys
+import types
 from collections import defaultdict
 
 
-def load_stock_tool():
+def load_stock_tool() -> types.ModuleType:
     """mmdet's ``analyze_logs.py`` (shipped in ``mmdet/.mim/tools``) as a
     module, without importing mmdet (the tool needs neither torch nor
     mmdet)."""
-    spec = importlib.util.find_spec('mmdet')
-    path = osp.join(
-        osp.dirname(spec.origin), '.mim', 'tools', 'analysis_tools',
-        'analyze_logs.py')
+    mmdet_dir = osp.dirname(importlib.util.find_spec('mmdet').origin)
+    path = osp.join(mmdet_dir, '.mim', 'tools', 'analysis_tools',
+                    'analyze_logs.py')
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'{path} is missing: install mmdet from its wheel/sdist so that '
             'mmdet/.mim/tools is present')
-    spec = importlib.util.spec_from_file_location(
-        '_mmdet_stock_analyze_logs', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = types.ModuleType('_mmdet_stock_analyze_logs')
+    module.__file__ = path
+    with open(path) as f:
+        exec(compile(f.read(), path, 'exec'), module.__dict__)
     return module
 
 
