@@ -2,7 +2,6 @@
 through ``demo/image_demo.py`` (an image, a folder, batches, JSON with
 landmarks, drawings with landmarks) and ``demo/video_demo.py`` on a short
 generated video; detections equal to ``FaceDetector``'s."""
-import importlib.util
 import itertools
 import json
 import os.path as osp
@@ -14,16 +13,13 @@ import pytest
 from tests.test_apis.face_api_utils import (MNET_CFG, REPO_ROOT, S3FD_CFG,
                                             make_checkpoint, random_images,
                                             write_video)
+from tests.testing import load_script
 
 _NAMES = itertools.count()
 
 
 def _load(name):
-    path = osp.join(REPO_ROOT, 'demo', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'_demo_{name}', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f'demo/{name}.py')
 
 
 @pytest.fixture(scope='module')
@@ -145,6 +141,34 @@ def test_det_inferencer_s3fd(tmp_path):
     res = FaceDetector(S3FD_CFG, ckpt)(img)
     np.testing.assert_array_equal(np.array(pred['bboxes'], np.float32),
                                   res.bboxes)
+
+
+@pytest.mark.parametrize('config', [
+    's3fd_vgg16_widerface.py', 'scrfd/scrfd_500m_4xb8-640e_widerface.py',
+    'scrfd/scrfd_500m_kps_2xb16-640e_widerface.py',
+    'retinanet_r50_fpn_1x_coco.py'
+])
+def test_det_inferencer_every_config(config):
+    """Every family's config (RetinaFace above) runs in mmdet's
+    DetInferencer (random weights: the result's fields, not its values);
+    keypoints where the model predicts them."""
+    from mmdet.apis import DetInferencer
+    from mmengine.config import Config
+    img = random_images([(64, 96)], seed=5)[0]
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step.type in ('Resize', 'Pad'):  # a small input: fast
+            step.update({'scale' if step.type == 'Resize' else 'size':
+                         (128, 128)})
+    inferencer = DetInferencer(cfg, device='cpu', show_progress=False)
+    pred = inferencer(img)['predictions'][0]
+    head = getattr(inferencer.model, 'bbox_head', None)
+    with_kpts = bool(getattr(head, 'num_points', 0))
+    assert ('keypoints' in pred) == with_kpts
+    assert len(pred['bboxes']) == len(pred['scores'])
+    if with_kpts:
+        assert np.array(pred['keypoints']).reshape(-1, 5, 2).shape[0] == len(
+            pred['scores'])
 
 
 def test_video_demo(mnet_ckpt, detector, tmp_path):
