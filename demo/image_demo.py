@@ -4,7 +4,8 @@
 The same command line as mmdet 3.3's image demo (the mmdet wheel does not
 ship its ``demo/`` folder), run by mmdet's own ``DetInferencer``::
 
-    python demo/image_demo.py photo.jpg configs/retinaface_mnet025_widerface.py \
+    python demo/image_demo.py photo.jpg \
+        configs/retinaface/retinaface_mnet025_1xb32-250e_widerface.py \
         --weights retinaface_mnet025.pth --device cpu --pred-score-thr 0.5
     python demo/image_demo.py photos/ CONFIG --weights CKPT --batch-size 4 \
         --no-save-vis --print-result

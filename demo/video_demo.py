@@ -7,7 +7,8 @@ ship its ``demo/`` folder) and the same calls: ``init_detector``,
 step ``mmdet.LoadImageFromNDArray``), the config's visualizer
 (``FaceLocalVisualizer``: boxes and the 5 landmarks)::
 
-    python demo/video_demo.py clip.mp4 configs/retinaface_mnet025_widerface.py \
+    python demo/video_demo.py clip.mp4 \
+        configs/retinaface/retinaface_mnet025_1xb32-250e_widerface.py \
         retinaface_mnet025.pth --device cpu --score-thr 0.5 --out clip_det.mp4
 
 Unlike mmdet 3.3's, it runs with mmengine 0.10 (whose progress bar takes

@@ -6,7 +6,8 @@ ship its ``demo/`` folder); each frame goes through
 :class:`video_demo.FrameDetector` (``init_detector``,
 ``inference_detector``, the config's ``FaceLocalVisualizer``)::
 
-    python demo/webcam_demo.py configs/retinaface_mnet025_widerface.py \
+    python demo/webcam_demo.py \
+        configs/retinaface/retinaface_mnet025_1xb32-250e_widerface.py \
         retinaface_mnet025.pth --device cpu --camera-id 0
 
 Needs a display (OpenCV with GUI support, not ``opencv-python-headless``).

@@ -20,7 +20,8 @@ from tests.testing import (REPO_ROOT, flatten_cfg_options,
                                   latest_run_dir, python_exe, read_scalars)
 from tests.test_tools.test_retinaface_dist_resume import widerface_options
 
-CONFIG = osp.join(REPO_ROOT, 'configs', 'retinaface_mnet025_demo.py')
+CONFIG = osp.join(REPO_ROOT, 'configs', 'retinaface',
+                  'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
 ANALYZE_LOGS = osp.join(REPO_ROOT, 'tools', 'analysis_tools',
                         'analyze_logs.py')
 HAS_MIM = importlib.util.find_spec('mim') is not None

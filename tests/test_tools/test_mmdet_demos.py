@@ -144,9 +144,10 @@ def test_det_inferencer_s3fd(tmp_path):
 
 
 @pytest.mark.parametrize('config', [
-    's3fd_vgg16_widerface.py', 'scrfd/scrfd_500m_4xb8-640e_widerface.py',
+    's3fd/s3fd_vgg16_1xb16-200k_widerface.py',
+    'scrfd/scrfd_500m_4xb8-640e_widerface.py',
     'scrfd/scrfd_500m_kps_2xb16-640e_widerface.py',
-    'retinanet_r50_fpn_1x_coco.py'
+    'retinanet/retinanet_r50_fpn_8xb2-1x_coco.py'
 ])
 def test_det_inferencer_every_config(config):
     """Every family's config (RetinaFace above) runs in mmdet's

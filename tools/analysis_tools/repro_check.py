@@ -43,7 +43,8 @@ ISA_ENV = {
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config',
-                        default='configs/retinaface_mnet025_demo.py')
+                        default='configs/retinaface/'
+                        'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
     parser.add_argument('--data-root', default='data/widerface',
                         help='the WIDER-format data set the config reads')
     parser.add_argument('--iters', type=int, default=20,
