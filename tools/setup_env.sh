@@ -46,8 +46,8 @@ else
   say "mmcv installed in $((SECONDS - t)) s"
 fi
 
-say "installing mmdet 3.3.0 and mmdet-faces (editable) with test extras"
-pip install -q --no-build-isolation -e "$ROOT[tests]"
+say "installing mmdet 3.3.0 and mmdet-faces (editable) with the test and lint extras"
+pip install -q --no-build-isolation -e "$ROOT[tests,lint]"
 # mim (the [mim] extra) for its tests, without openmim's opendatalab ->
 # openxlab requirement, which pins setuptools 60 (too old to build this
 # project) and which mim train / test / run never import
