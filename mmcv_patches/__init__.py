@@ -8,6 +8,9 @@ Importing this package (``custom_imports=dict(imports=['mmdet_faces',
 * ``OPTIM_WRAPPER_CONSTRUCTORS``: ``DeviceOptimWrapperConstructor``
 * ``OPTIMIZERS``: apex / torch_npu fused optimizers when installed
 * ``HOOKS``: ``DistributedCheckHook``
+* ``DATASETS``: ``KeyedSeedDataset``; ``DATA_SAMPLERS``: ``KeyedSampler``,
+  ``ResumableBatchSampler`` (keyed randomness, exact resume; see
+  ``docs/reproducibility.md``)
 
 and applies the patches listed by :func:`patch_report` once per process;
 each is a no-op where upstream already does the right thing (see
@@ -15,7 +18,7 @@ each is a no-op where upstream already does the right thing (see
 changed something in this process.
 """
 from . import (checkpoint, compat, dist, evaluation, inferencer,  # noqa: F401
-               runner)
+               reproducible, runner)
 from ._patching import apply_all, applied_patches, patch_report
 from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
 from .checkpoint import (CheckpointLoadError, CheckpointNotFoundError,
@@ -24,9 +27,14 @@ from .dist import (DistEnv, DistEnvError, init_dist_pytorch, read_dist_env,
                    select_backend, select_device)
 from .evaluation import MetricInputError
 from .hooks import DistributedCheckHook
+from .keyed_sampler import KeyedSampler
+from .keyed_seed_dataset import KeyedSeedDataset
 from .model_wrapper import DeviceDistributedDataParallel
 from .optimizers import (DeviceOptimWrapperConstructor, get_apex,
                          resolve_fused_optimizer)
+from .reproducible import reproducibility_options
+from .resumable_batch_sampler import ResumableBatchSampler
+from .sample_key import SampleKey, keyed_rng, seed_iteration
 
 apply_all()
 
@@ -39,5 +47,7 @@ __all__ = [
     'DistEnvError', 'init_dist_pytorch', 'read_dist_env', 'select_backend',
     'select_device', 'DeviceDistributedDataParallel',
     'DeviceOptimWrapperConstructor', 'get_apex', 'resolve_fused_optimizer',
-    'DistributedCheckHook'
+    'DistributedCheckHook', 'KeyedSampler', 'KeyedSeedDataset',
+    'reproducibility_options', 'ResumableBatchSampler', 'SampleKey',
+    'keyed_rng', 'seed_iteration'
 ]
