@@ -17,12 +17,13 @@ each is a no-op where upstream already does the right thing (see
 ``docs/mmcv_patches.md``). :func:`applied_patches` lists the ones that
 changed something in this process.
 """
-from . import (checkpoint, compat, dist, evaluation, inferencer,  # noqa: F401
-               reproducible, runner)
+from . import checkpoint, checkpoint_io, compat, dist  # noqa: F401
+from . import evaluation, inferencer, reproducible, runner  # noqa: F401
 from ._patching import apply_all, applied_patches, patch_report
 from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
 from .checkpoint import (CheckpointLoadError, CheckpointNotFoundError,
                          UnsafeCheckpointError, safe_load)
+from .checkpoint_io import CheckpointError, atomic_write, checkpoint_problem
 from .dist import (DistEnv, DistEnvError, init_dist_pytorch, read_dist_env,
                    select_backend, select_device)
 from .evaluation import MetricInputError
@@ -47,7 +48,8 @@ __all__ = [
     'DistEnvError', 'init_dist_pytorch', 'read_dist_env', 'select_backend',
     'select_device', 'DeviceDistributedDataParallel',
     'DeviceOptimWrapperConstructor', 'get_apex', 'resolve_fused_optimizer',
-    'DistributedCheckHook', 'KeyedSampler', 'KeyedSeedDataset',
+    'DistributedCheckHook', 'CheckpointError',
+    'atomic_write', 'checkpoint_problem', 'KeyedSampler', 'KeyedSeedDataset',
     'reproducibility_options', 'ResumableBatchSampler', 'SampleKey',
     'keyed_rng', 'seed_iteration'
 ]

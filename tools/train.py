@@ -6,7 +6,9 @@ runs ``mmdet/.mim/tools/train.py`` as ``__main__``, so every mmdet flag
 works unchanged: ``--work-dir``, ``--amp``, ``--auto-scale-lr``,
 ``--resume [CKPT]``, ``--cfg-options``, ``--launcher``. Distributed runs:
 ``tools/dist_train.sh CONFIG GPUS [args]``. Checkpoints load as weights
-only (``mmcv_patches.safe_load``); a refused one is a one-line error.
+only (``mmcv_patches.safe_load``); a refused one is a one-line error, and
+so is a checkpoint ``--resume`` cannot use (missing, truncated, damaged; see
+``docs/reproducibility.md``).
 """
 import os.path as osp
 import runpy

@@ -55,7 +55,8 @@ class ToyModel(BaseModel):
 
 def make_runner(work_dir, optim_wrapper=None, max_iters=6, ckpt_interval=3,
                 resume=False, load_from=None, launcher='none',
-                custom_hooks=None, param_scheduler=None, name=None):
+                custom_hooks=None, param_scheduler=None, name=None,
+                max_keep_ckpts=-1, cfg=None):
     """A Runner for :class:`ToyModel` (iteration based, SGD by default)."""
     if optim_wrapper is None:
         optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01,
@@ -75,13 +76,14 @@ def make_runner(work_dir, optim_wrapper=None, max_iters=6, ckpt_interval=3,
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=1),
             checkpoint=dict(type='CheckpointHook', interval=ckpt_interval,
-                            by_epoch=False)),
+                            by_epoch=False, max_keep_ckpts=max_keep_ckpts)),
         custom_hooks=custom_hooks,
         resume=resume,
         load_from=load_from,
         launcher=launcher,
         env_cfg=dict(dist_cfg=dict(backend='nccl')),
         randomness=dict(seed=0),
+        cfg=cfg,
         log_level='WARNING',
         experiment_name=name or f'toy_{os.getpid()}_{next(_COUNTER)}')
 
