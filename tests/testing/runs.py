@@ -444,7 +444,9 @@ def kill_and_resume(config: str,
     """
     options = dict(cfg_options or {})
     hooks = dict(options.pop('default_hooks', {}) or {})
-    hooks['dist_check'] = dict(type='DistributedCheckHook', buffers=True)
+    # BatchNorm statistics are per rank (broadcast_buffers=False)
+    hooks['dist_check'] = dict(
+        type='DistributedCheckHook', buffers=True, strict=False)
     options['default_hooks'] = hooks
     first = run_tool('train', config, work_dir, nproc=nproc,
                      cfg_options=options,

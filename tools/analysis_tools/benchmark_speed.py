@@ -325,7 +325,8 @@ def _train_scale(cfg) -> tuple:
     return (640, 640)
 
 
-def _ensure_data(data_root: str) -> str:
+def ensure_data(data_root: str) -> str:
+    """``data_root`` if it holds a WIDER train set, else a generated one."""
     if osp.isfile(osp.join(data_root, 'train', 'label.txt')):
         return data_root
     from tools.dataset_converters.synthetic import generate_widerface
@@ -466,7 +467,7 @@ def main(argv=None) -> dict:
             if not osp.isabs(data_root):
                 data_root = osp.join(REPO_ROOT, data_root)
             train_rows.append(
-                bench_train(name, config, args, _ensure_data(data_root)))
+                bench_train(name, config, args, ensure_data(data_root)))
     table = markdown(env, infer_rows, train_rows, args)
     print()
     print(table)
