@@ -58,8 +58,8 @@ class SampleKey(int):
 def key_words(words: Sequence[int]) -> np.ndarray:
     """Four well-mixed uint32 words (np.ndarray) from ints (BLAKE2b of
     the ints modulo 2**64; any change of any int changes every word)."""
-    packed = struct.pack(f'<{len(words)}Q', *(int(w) % (1 << 64)
-                                                for w in words))
+    ints = [int(w) % (1 << 64) for w in words]
+    packed = struct.pack(f'<{len(ints)}Q', *ints)
     digest = hashlib.blake2b(packed, digest_size=16).digest()
     return np.frombuffer(digest, dtype=np.uint32)
 

@@ -23,7 +23,7 @@ from tests.testing import (assert_eval_gathered_once, assert_ranks_identical,
 
 pytestmark = pytest.mark.slow
 CONFIG = ('configs/retinaface/'
-    'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
+          'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
 NUM_VAL = 12  # the tiny_widerface fixture
 SEED = 3
 

@@ -100,8 +100,8 @@ def main(argv=None) -> int:
                     keyed_rng=keyed_rng, seed=args.seed, restore=restore),
                 number=n,
                 repeat=3)) / n
-        for where, restore in (('main process', True), ('data worker',
-                                                         False))
+        for where, restore in (('main process', True),
+                               ('data worker', False))
     }
 
     print(f'{args.config}: {args.num_images} images, {args.passes} passes '
