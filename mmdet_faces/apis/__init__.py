@@ -1,6 +1,11 @@
-"""Inference APIs: :class:`FaceDetector` (config + checkpoint -> boxes,
-scores and landmarks in original-image coordinates)."""
-from .face_detector import (FaceDetections, FaceDetector,
-                            make_test_pipeline_cfg)
+"""Inference APIs: :class:`FaceInferencer` (mmdet's ``DetInferencer`` for
+face detectors) and its front :class:`FaceDetector` (config + checkpoint ->
+boxes, scores and landmarks in original-image coordinates)."""
+from .face_detector import FaceDetector
+from .face_inferencer import (FaceDetections, FaceInferencer,
+                              make_test_pipeline_cfg)
 
-__all__ = ['FaceDetector', 'FaceDetections', 'make_test_pipeline_cfg']
+__all__ = [
+    'FaceDetector', 'FaceInferencer', 'FaceDetections',
+    'make_test_pipeline_cfg'
+]

@@ -157,8 +157,10 @@ def test_test_scale(mnet_ckpt):
                              big.shape[0] / 80))
     # (short, max_long): the reference ResizeShortSide (float32 resize)
     det = FaceDetector(MNET_CFG, mnet_ckpt, test_scale=(160, 200), **kw)
-    steps = det._pipeline_cfg['array']
-    assert steps[0]['type'] == 'mmdet.LoadImageFromNDArray'
+    steps = det.inferencer.pipeline_cfg
+    assert steps[0]['type'] == 'LoadFaceImage'  # paths; arrays: mmdet's
+    assert type(det.inferencer.pipeline.transforms[0].from_ndarray
+                ).__name__ == 'LoadImageFromNDArray'
     assert dict(type='ResizeShortSide', short_side=160,
                 max_long_side=200) in steps
     res = det(img)
@@ -281,16 +283,9 @@ def test_accelerator_input_path_is_the_same(mnet, mnet_ckpt, tiny_widerface):
     empty result and odd array layouts included."""
     import glob
 
-    from mmcv.transforms import Compose
-
-    from mmdet_faces.apis import FaceDetector
-    from mmdet_faces.apis.face_detector import _with_hwc_inputs
-    hwc = FaceDetector(MNET_CFG, mnet_ckpt, batch_size=3)
-    hwc._pipelines = {
-        k: Compose(_with_hwc_inputs(v))
-        for k, v in hwc._pipeline_cfg.items()
-    }
-    packs = [t for t in hwc._pipelines['array'].transforms
+    from mmdet_faces.apis import FaceDetector, FaceInferencer
+    hwc = FaceInferencer(MNET_CFG, mnet_ckpt, device='cpu', hwc_inputs=True)
+    packs = [t for t in hwc.pipeline.transforms
              if type(t).__name__ == 'PackFaceInputs']
     assert len(packs) == 1 and packs[0].contiguous is False
     paths = sorted(glob.glob(osp.join(tiny_widerface, 'val', 'images', '*',
@@ -299,7 +294,8 @@ def test_accelerator_input_path_is_the_same(mnet, mnet_ckpt, tiny_widerface):
     inputs = [paths[0], paths[1], img[:, ::-1], img[::2, ::2],
               np.ascontiguousarray(img[:40, :40])]
     default = FaceDetector(MNET_CFG, mnet_ckpt, batch_size=3)
-    for a, b in zip(hwc(inputs), default(inputs)):
+    for a, b in zip(hwc.to_detections(hwc.predict_samples(inputs, 3)),
+                    default(inputs)):
         np.testing.assert_array_equal(a.bboxes, b.bboxes)
         np.testing.assert_array_equal(a.scores, b.scores)
         np.testing.assert_array_equal(a.keypoints, b.keypoints)
