@@ -107,6 +107,7 @@ class FaceDetector:
         doc='Whether the model predicts landmarks.')
 
     def _autocast(self):
+        """The inferencer's autocast context (see ``amp``)."""
         return self.inferencer.autocast()
 
     @staticmethod

@@ -73,6 +73,7 @@ class FaceDetections:
     img_shape: Tuple[int, int] = field(default=(0, 0))
 
     def __len__(self) -> int:
+        """The number of faces."""
         return len(self.scores)
 
     def to_dict(self, ndigits: Optional[int] = 2) -> Dict[str, Any]:
@@ -110,10 +111,12 @@ class FaceDetections:
 
 
 def _is_resize(step: dict) -> bool:
+    """Whether a pipeline step resizes the image."""
     return 'Resize' in str(step.get('type', '')).split('.')[-1]
 
 
 def _type_name(step: dict) -> str:
+    """A pipeline step's type without its scope prefix."""
     return str(step.get('type', '')).split('.')[-1]
 
 
@@ -230,8 +233,7 @@ def load_face_checkpoint(model: torch.nn.Module, checkpoint: str) -> None:
                                strict=True)
     else:
         ckpt = safe_load(checkpoint, map_location='cpu')
-        sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt,
-                                                       dict) else None
+        sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
         if not isinstance(sd, dict):
             raise ValueError(f'{checkpoint} holds no state dict')
         if 'state_dict' not in ckpt:
@@ -287,6 +289,7 @@ class _DenseInputs:
         self.memory_format = memory_format
 
     def __call__(self, module, args, output):
+        """Make ``output['inputs']`` dense in :attr:`memory_format`."""
         output['inputs'] = output['inputs'].contiguous(
             memory_format=self.memory_format)
         return output
@@ -531,6 +534,7 @@ class FaceInferencer(DetInferencer):
                         f'{index})' + _NONE_HINT * (img is None))
 
     def _run_pipeline(self, data: dict, name: str) -> dict:
+        """The test pipeline on ``data``; its errors name the image."""
         try:
             return self.pipeline(data)
         except Exception as e:

@@ -16,9 +16,9 @@ import sys
 import numpy as np
 import pytest
 
-from tests.testing import (REPO_ROOT, flatten_cfg_options,
-                                  latest_run_dir, python_exe, read_scalars)
 from tests.test_tools.test_retinaface_dist_resume import widerface_options
+from tests.testing import (REPO_ROOT, flatten_cfg_options, latest_run_dir,
+                           python_exe, read_scalars)
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'retinaface',
                   'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
