@@ -12,11 +12,16 @@ Importing this package (``custom_imports=dict(imports=['mmdet_faces',
   ``ResumableBatchSampler`` (keyed randomness, exact resume; see
   ``docs/reproducibility.md``)
 
-and applies the patches listed by :func:`patch_report` once per process;
+makes mmcv's ``nms`` and sigmoid focal loss run on any device
+(:mod:`mmcv_patches.ops`: pure-torch ops where mmcv has no kernel, and an
+``mmcv._ext`` stand-in for mmcv-lite) and applies the patches listed by
+:func:`patch_report` once per process;
 each is a no-op where upstream already does the right thing (see
 ``docs/mmcv_patches.md``). :func:`applied_patches` lists the ones that
 changed something in this process.
 """
+# ops first: with mmcv-lite its stand-in must precede any mmcv.ops import
+from . import ops  # noqa: F401,I001
 from . import checkpoint, checkpoint_io, compat, dist  # noqa: F401
 from . import evaluation, inferencer, reproducible, runner  # noqa: F401
 from ._patching import apply_all, applied_patches, patch_report
@@ -31,6 +36,7 @@ from .hooks import DistributedCheckHook
 from .keyed_sampler import KeyedSampler
 from .keyed_seed_dataset import KeyedSeedDataset
 from .model_wrapper import DeviceDistributedDataParallel
+from .ops import TorchOpsExt, fallback_calls
 from .optimizers import (DeviceOptimWrapperConstructor, get_apex,
                          resolve_fused_optimizer)
 from .reproducible import reproducibility_options
@@ -51,5 +57,5 @@ __all__ = [
     'DistributedCheckHook', 'CheckpointError',
     'atomic_write', 'checkpoint_problem', 'KeyedSampler', 'KeyedSeedDataset',
     'reproducibility_options', 'ResumableBatchSampler', 'SampleKey',
-    'keyed_rng', 'seed_iteration'
+    'keyed_rng', 'seed_iteration', 'TorchOpsExt', 'fallback_calls'
 ]

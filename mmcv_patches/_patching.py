@@ -45,6 +45,19 @@ def apply_all() -> Dict[str, str]:
     return dict(_RESULTS)
 
 
+def apply_now(name: str) -> str:
+    """Apply the registered patch ``name`` at once (a patch that must
+    precede imports done before :func:`apply_all`); once per process.
+
+    Returns:
+        str: ``'applied'`` or ``'skipped: <why>'``.
+    """
+    if name not in _RESULTS:
+        result = _PATCHES[name]()
+        _RESULTS[name] = 'applied' if result is True else f'skipped: {result}'
+    return _RESULTS[name]
+
+
 def applied_patches() -> List[str]:
     """Names (list[str]) of the patches that changed something here."""
     return [k for k, v in _RESULTS.items() if v == 'applied']

@@ -3,6 +3,12 @@
 Importing the package registers its components into mmdet's registries, so a
 config only needs ``custom_imports=dict(imports=['mmdet_faces'])``.
 """
+from importlib.util import find_spec as _find_spec
+
+if _find_spec('mmcv._ext') is None:
+    # mmcv-lite: mmcv_patches stands in for the compiled ops first
+    import mmcv_patches  # noqa: F401
+
 from . import (datasets, engine, evaluation, models,  # noqa: F401
                structures, visualization)
 from .version import __version__
