@@ -15,7 +15,8 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..utils import filter_by_score, rescale_and_nms
+from ..utils import (batched_rescale_and_nms, filter_by_score,
+                     rescale_and_nms, select_candidates, use_batched_predict)
 
 __all__ = ['RetinaFaceHead']
 
@@ -367,6 +368,11 @@ class RetinaFaceHead(BaseDenseHead):
                         with_nms: bool = True) -> InstanceList:
         """Decode, filter by score, rescale and NMS, per image.
 
+        Batches of several images on an accelerator take the batched path
+        (:mod:`mmdet_faces.models.utils.batched_predict`, ``cfg``
+        ``batched_predict``: ``'auto'`` / True / False): the same
+        detections in a fixed number of kernel launches.
+
         Returns:
             list[InstanceData]: ``bboxes`` (N, 4), ``scores``, ``labels``
             and ``keypoints`` (N, K, 2), in original image coordinates when
@@ -376,6 +382,11 @@ class RetinaFaceHead(BaseDenseHead):
         cls, bbox, kpt, anchors = self.flatten_preds(cls_scores, bbox_preds,
                                                      kpt_preds)
         scores = cls.softmax(-1)[..., 1:]
+        if use_batched_predict(cfg, len(batch_img_metas), scores.device,
+                               with_nms):
+            return self._predict_batched(scores, bbox, kpt, anchors,
+                                         batch_img_metas, cfg, rescale,
+                                         with_nms)
         results_list = []
         for i, img_meta in enumerate(batch_img_metas):
             results_list.append(
@@ -395,3 +406,20 @@ class RetinaFaceHead(BaseDenseHead):
             bboxes=bboxes, scores=scores, labels=labels, keypoints=keypoints)
         return rescale_and_nms(results, img_meta, cfg, rescale, with_nms)
 
+    def _predict_batched(self, scores: Tensor, bbox: Tensor, kpt: Tensor,
+                         anchors: Tensor, batch_img_metas: List[dict],
+                         cfg: ConfigDict, rescale: bool,
+                         with_nms: bool) -> InstanceList:
+        """:meth:`_predict_single` of all images at once (the same
+        detections)."""
+        img, anc, labels, sc = select_candidates(
+            scores, cfg.get('score_thr', 0.02), cfg.get('nms_pre', -1))
+        bboxes = get_box_tensor(
+            self.bbox_coder.decode(
+                anchors[anc], bbox[img, anc],
+                wh_ratio_clip=self.wh_ratio_clip))
+        keypoints = self.landmark_coder.decode(anchors[anc], kpt[img, anc])
+        results = InstanceData(
+            bboxes=bboxes, scores=sc, labels=labels, keypoints=keypoints)
+        return batched_rescale_and_nms(results, img, batch_img_metas, cfg,
+                                       rescale, with_nms)

@@ -12,6 +12,9 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..utils import (image_scale_factors, multi_image_nms, select_candidates,
+                     split_by_image, use_batched_predict)
+
 __all__ = ['S3FDHead']
 
 
@@ -277,12 +280,21 @@ class S3FDHead(BaseDenseHead):
                         rescale: bool = False,
                         with_nms: bool = True) -> InstanceList:
         """Detections per image: ``bboxes`` (x1y1x2y2, original image
-        coordinates when ``rescale``), ``scores``, ``labels`` (0 = face)."""
+        coordinates when ``rescale``), ``scores``, ``labels`` (0 = face).
+
+        Batches of several images on an accelerator take the batched path
+        (``cfg.batched_predict``, see
+        :func:`~mmdet_faces.models.utils.use_batched_predict`): the same
+        detections in a fixed number of kernel launches."""
         cfg = self.test_cfg if cfg is None else cfg
         cfg = ConfigDict(cfg) if not isinstance(cfg, ConfigDict) else cfg
         scores, bboxes, _ = self.decode_all(cls_scores, bbox_preds)
         score_thr = cfg.get('score_thr', 0.05)
         nms_pre = cfg.get('nms_pre', -1)
+        if with_nms and use_batched_predict(cfg, len(batch_img_metas),
+                                            scores.device):
+            return self._predict_batched(scores, bboxes, batch_img_metas,
+                                         cfg, rescale)
         results_list = []
         for img_id, img_meta in enumerate(batch_img_metas):
             s = scores[img_id][:, 0]
@@ -301,3 +313,27 @@ class S3FDHead(BaseDenseHead):
                     results, cfg, rescale=rescale, with_nms=with_nms,
                     img_meta=img_meta))
         return results_list
+
+    def _predict_batched(self, scores: Tensor, bboxes: Tensor,
+                         batch_img_metas: List[dict], cfg: ConfigDict,
+                         rescale: bool) -> InstanceList:
+        """The per-image selection, ``_bbox_post_process`` and NMS for all
+        images at once (same detections)."""
+        num_imgs = len(batch_img_metas)
+        img, anc, labels, sc = select_candidates(
+            scores[..., :1], cfg.get('score_thr', 0.05),
+            cfg.get('nms_pre', -1))
+        b = bboxes[img, anc]
+        if rescale:
+            b = b * image_scale_factors(
+                batch_img_metas, b, inverse=True)[img]
+        min_size = cfg.get('min_bbox_size', -1)
+        if min_size >= 0:
+            ok = ((b[:, 2] - b[:, 0]) > min_size) & (
+                (b[:, 3] - b[:, 1]) > min_size)
+            img, labels, sc, b = img[ok], labels[ok], sc[ok], b[ok]
+        keep = multi_image_nms(b, sc, labels, img, num_imgs, cfg.nms,
+                               cfg.get('max_per_img', -1))
+        return split_by_image(
+            img[keep], num_imgs, bboxes=b[keep], scores=sc[keep],
+            labels=labels[keep])

@@ -1,0 +1,117 @@
+"""The batched predict path of the dense heads gives exactly the per-image
+path's detections (run on CPU by forcing it with
+``test_cfg.batched_predict=True``)."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import ConfigDict
+
+from mmdet_faces.models.utils import use_batched_predict
+
+METAS = [
+    dict(img_shape=(96, 128), scale_factor=(0.5, 0.5)),
+    dict(img_shape=(96, 128), scale_factor=(1.3, 0.9)),
+    dict(img_shape=(96, 128), scale_factor=(1., 1.)),
+]
+
+
+def _build(cfg):
+    from mmdet.registry import MODELS
+
+    import mmdet_faces  # noqa: F401
+    torch.manual_seed(0)
+    return MODELS.build(cfg).eval()
+
+
+def _feats(channels, sizes, scale=1.):
+    gen = torch.Generator().manual_seed(1)
+    feats = [torch.randn(3, c, h, w, generator=gen) * scale
+             for c, (h, w) in zip(channels, sizes)]
+    for f in feats:  # image 2: flat features, a few candidates at most
+        f[2] = f[2] * 0.01
+    return feats
+
+
+def _compare(head, outs, cfg, rescale=True, with_nms=True):
+    cfgs = []
+    for batched in (False, True):
+        c = ConfigDict(copy.deepcopy(cfg))
+        c.batched_predict = batched
+        cfgs.append(c)
+    with torch.no_grad():
+        ref, out = (head.predict_by_feat(
+            *outs, batch_img_metas=METAS, cfg=c, rescale=rescale,
+            with_nms=with_nms) for c in cfgs)
+    assert len(ref) == len(out) == len(METAS)
+    for a, b in zip(ref, out):
+        assert set(a.keys()) == set(b.keys())
+        for k in a.keys():
+            assert torch.equal(a[k], b[k]), k
+        # the comparison is only exact where equal scores do not meet
+        assert a.scores.unique().numel() == a.scores.numel()
+    return ref
+
+
+def test_retinaface_batched_equals_per_image():
+    head = _build(
+        dict(type='RetinaFaceHead', num_classes=1, in_channels=16,
+             test_cfg=dict(score_thr=0.02, nms_pre=-1, max_per_img=-1,
+                           nms=dict(type='nms', iou_threshold=0.4,
+                                    offset=1))))
+    with torch.no_grad():
+        for conv in head.cls_convs:  # scores varying around the threshold
+            conv.bias.view(-1, 2)[:, 0] = 3.
+    outs = head(_feats([16] * 3, [(12, 16), (6, 8), (3, 4)], scale=2.))
+    base = dict(head.test_cfg)
+    ref = _compare(head, outs, base)
+    counts = [len(r) for r in ref]
+    assert counts[0] > 5 and counts[1] > 5  # the NMS had work
+    _compare(head, outs, dict(base, nms_pre=30, max_per_img=7))
+    _compare(head, outs, dict(base, nms=dict(type='nms', iou_threshold=0.3)),
+             rescale=False)
+    _compare(head, outs, dict(base, max_per_img=5), with_nms=False)
+    _compare(head, outs, dict(base, score_thr=0.9))  # (nearly) empty
+
+
+def test_retinaface_two_classes_mmcv_nms_options():
+    head = _build(
+        dict(type='RetinaFaceHead', num_classes=2, in_channels=16,
+             test_cfg=dict(score_thr=0.1, nms_pre=-1, max_per_img=-1,
+                           nms=dict(type='nms', iou_threshold=0.4))))
+    outs = head(_feats([16] * 3, [(12, 16), (6, 8), (3, 4)], scale=2.))
+    base = dict(head.test_cfg)
+    ref = _compare(head, outs, base)
+    assert set(torch.cat([r.labels for r in ref]).tolist()) == {0, 1}
+    for nms in (dict(split_thr=20), dict(class_agnostic=True),
+                dict(score_threshold=0.3, max_num=4, offset=1)):
+        _compare(head, outs,
+                 dict(base, nms=dict(type='nms', iou_threshold=0.4, **nms)))
+
+
+def test_s3fd_batched_equals_per_image():
+    chans = (8, 16, 16, 32, 16, 8)
+    head = _build(
+        dict(type='S3FDHead', in_channels=chans,
+             test_cfg=dict(nms_pre=5000, score_thr=0.05, max_per_img=750,
+                           nms=dict(type='nms', iou_threshold=0.3))))
+    outs = head(_feats(chans, [(24, 32), (12, 16), (6, 8), (3, 4), (2, 2),
+                               (1, 1)], scale=3.))
+    base = dict(head.test_cfg)
+    ref = _compare(head, outs, base)
+    assert len(ref[0]) > 5
+    _compare(head, outs, dict(base, nms_pre=40, max_per_img=9))
+    _compare(head, outs, dict(base, min_bbox_size=8), rescale=False)
+
+
+def test_when_the_batched_path_is_taken():
+    cfg = dict(nms=dict(type='nms', iou_threshold=0.4))
+    cuda, cpu = torch.device('cuda'), torch.device('cpu')
+    assert use_batched_predict(cfg, 2, cuda)
+    assert not use_batched_predict(cfg, 1, cuda)
+    assert not use_batched_predict(cfg, 8, cpu)
+    assert use_batched_predict(dict(cfg, batched_predict=True), 1, cpu)
+    assert not use_batched_predict(dict(cfg, batched_predict=False), 8, cuda)
+    assert not use_batched_predict(dict(nms=dict(type='soft_nms')), 8, cuda)
+    with pytest.raises(ValueError, match='batched_predict'):
+        use_batched_predict(dict(cfg, batched_predict='yes'), 2, cuda)
