@@ -5,7 +5,7 @@ PY      := .venv/bin/python
 DATA    := data/widerface
 COCO    := data/coco_tiny
 
-.PHONY: setup data demo test bench clean-data
+.PHONY: setup data demo test bench clean-data device-wheels
 setup:
 	@bash tools/setup_env.sh
 
@@ -19,6 +19,10 @@ demo: setup data
 
 test: setup
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -p no:cacheprovider
+
+# wheels carried to an accelerator lease (tools/device_check.py, docs/benchmarks.md)
+device-wheels: setup
+	$(PY) tools/device_check.py --prepare-wheels .whl
 
 clean-data:
 	rm -rf $(DATA) $(COCO)

@@ -108,6 +108,10 @@ def parse_args(argv=None):
     parser.add_argument('--train-batch', type=int, default=None,
                         help="train batch (default CPU 2, GPU: the "
                         "config's)")
+    parser.add_argument('--train-scale', type=int, nargs=2, default=None,
+                        metavar=('W', 'H'),
+                        help="train size (default: the config's); small "
+                        'for a quick CPU run')
     parser.add_argument('--train-data', choices=['real', 'cached'],
                         default='real',
                         help='real data loader, or one batch reused')
@@ -352,6 +356,10 @@ def bench_train(name: str, config: str, args, data_root: str) -> dict:
         num_workers=workers,
         persistent_workers=workers > 0)
     cfg.train_dataloader.dataset.data_root = data_root + '/'
+    if args.train_scale:
+        for step in cfg.train_dataloader.dataset.pipeline:
+            if 'scale' in step and 'Resize' in str(step.get('type')):
+                step['scale'] = tuple(args.train_scale)
     if 'init_cfg' in cfg.model.backbone:
         cfg.model.backbone.init_cfg = None  # no ImageNet download
     cfg.model.backbone.pop('pretrained', None)

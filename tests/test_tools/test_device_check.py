@@ -1,0 +1,109 @@
+"""tools/device_check.py --dry-run: every step of the accelerator check on
+CPU (install of the carried wheels with mmcv-lite, imports, benchmarks,
+AMP training through tools/train.py, tools/test.py vs FaceDetector,
+dist_train.sh), one JSON and one log under $OUT."""
+import glob
+import importlib.util
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(REPO_ROOT, 'tools', 'device_check.py')
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('device_check', TOOL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope='module')
+def wheels(tmp_path_factory):
+    """A folder with the mmcv-lite wheel: the one ``make device-wheels``
+    put in .whl/, else downloaded; None (installed mmcv) when neither."""
+    from importlib.metadata import version
+    found = glob.glob(osp.join(REPO_ROOT, '.whl', 'mmcv_lite-*.whl'))
+    dest = tmp_path_factory.mktemp('wheels')
+    if found:
+        shutil.copy(found[0], dest)
+        return str(dest)
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '-d',
+         str(dest), f'mmcv-lite=={version("mmcv")}'],
+        capture_output=True, timeout=120)
+    return str(dest) if proc.returncode == 0 else None
+
+
+def test_dry_run(tiny_widerface, tmp_path, wheels):
+    data = tmp_path / 'widerface'
+    shutil.copytree(tiny_widerface, data)
+    out = tmp_path / 'OUT'
+    env = dict(os.environ, OUT=str(out))
+    cmd = ['bash', osp.join(REPO_ROOT, 'tools', 'device_check.sh'),
+           '--dry-run', '--data-root', str(data), '--work-dir',
+           str(tmp_path / 'work')]
+    cmd += ['--wheels', wheels] if wheels else ['--mmcv', 'installed']
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, text=True,
+                          timeout=900, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert sorted(os.listdir(out)) == ['device_check.json',
+                                       'device_check.log']
+    res = json.loads((out / 'device_check.json').read_text())
+    steps = {s['name']: s for s in res['steps']}
+    expected = ['env', 'data', 'bench_mnet', 'bench_r50', 'train_amp',
+                'equal', 'dist_train']
+    if wheels:
+        expected.insert(0, 'install')
+    assert list(steps) == expected
+    assert all(s['status'] == 'ok' for s in steps.values()), res
+    assert res['dry_run'] and not res['failed']
+    env_step = steps['env']['result']
+    assert env_step['cuda_available'] is False
+    assert env_step['patches']['ops.mmcv_lite_ext'] == (
+        'applied' if wheels else 'skipped: mmcv has its compiled ops '
+        '(mmcv._ext)')
+    assert env_step['mmcv_lite'] is bool(wheels)
+    if wheels:
+        assert 'mmcv_lite-' in ' '.join(steps['install']['result']['wheels'])
+    assert steps['data']['result']['generated'] is False
+    train = steps['train_amp']['result']
+    assert train['finite'] and len(train['losses']) == train['iters'] == 6
+    eq = steps['equal']['result']
+    assert eq['exact'] and eq['images'] == 3 and eq['detections'] > 0
+    dist = steps['dist_train']['result']
+    assert dist['processes'] == 2 and dist['finite']
+    targets = {t['key']: t for t in res['targets']}
+    assert set(targets) == {'r50_train', 'mnet_train', 'mnet_vga_b1',
+                            'mnet_vga_b32'}
+    assert all(t['measured'] > 0 and t['met'] is None
+               for t in targets.values())
+    log = (out / 'device_check.log').read_text()
+    assert 'tools/train.py' in log and 'dist_train.sh' in log
+    assert 'benchmark_speed.py' in log and 'tools/test.py' in log
+
+
+def test_read_losses_and_wheel_tags(tmp_path):
+    tool = _load_tool()
+    vis = tmp_path / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    rows = [dict(lr=0.1, loss=3.5, iter=2, step=2),
+            dict(lr=0.1, loss=4.0, iter=1, step=1),
+            dict(coco=1.0, step=2)]
+    (vis / 'scalars.json').write_text(
+        '\n'.join(json.dumps(r) for r in rows))
+    assert tool.read_losses(str(tmp_path)) == [4.0, 3.5]
+    with pytest.raises(FileNotFoundError, match='scalars.json'):
+        tool.read_losses(str(tmp_path / 'none'))
+    assert tool.wheel_compatible('addict-2.4.0-py3-none-any.whl')
+    assert not tool.wheel_compatible(
+        'shapely-2.2.0-cp312-cp312-manylinux_2_17_aarch64.whl')
+    size = tool.travelling_bytes()
+    assert 0 < size['tree'] == size['total'] < tool.TRAVEL_LIMIT
