@@ -111,8 +111,9 @@ def parse_args(argv=None):
                    help='WIDER-format data set; generated when absent')
     p.add_argument('--work-dir', default=None,
                    help='scratch folder (default: a temporary one)')
-    p.add_argument('--budget', type=float, default=450.,
-                   help='seconds for all steps (default 450)')
+    p.add_argument('--budget', type=float, default=None,
+                   help='seconds for all steps (default 450; dry run: '
+                   'no limit)')
     p.add_argument('--train-iters', type=int, default=None,
                    help='AMP training iterations (default 50; dry run 6)')
     p.add_argument('--workers', type=int, default=None,
@@ -124,7 +125,10 @@ def parse_args(argv=None):
                    'the size of what travels; no check is run')
     p.add_argument('--step', default=None, help=argparse.SUPPRESS)
     p.add_argument('--step-args', default='{}', help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.budget is None:
+        args.budget = 3600. if args.dry_run else 450.
+    return args
 
 
 # ------------------------------------------------------------- wheels
