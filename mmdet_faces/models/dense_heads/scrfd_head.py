@@ -19,7 +19,8 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..utils import filter_by_score, rescale_and_nms
+from ..utils import (batched_rescale_and_nms, filter_by_score,
+                     rescale_and_nms, select_candidates, use_batched_predict)
 
 __all__ = ['SCRFDHead']
 
@@ -285,6 +286,11 @@ class SCRFDHead(GFLHead):
         cfg = self.test_cfg if cfg is None else cfg
         scores, dists, kps, centers, _ = self.flatten_preds(
             cls_scores, bbox_preds, kps_preds)
+        if use_batched_predict(cfg, len(batch_img_metas), scores.device,
+                               with_nms):
+            return self._predict_batched(scores, dists, kps, centers,
+                                         batch_img_metas, cfg, rescale,
+                                         with_nms)
         return [
             self._predict_single(scores[i], dists[i],
                                  None if kps is None else kps[i], centers,
@@ -304,6 +310,29 @@ class SCRFDHead(GFLHead):
         if kps is not None:
             results.keypoints = centers[keep][:, None] + kps[keep]
         return rescale_and_nms(results, img_meta, cfg, rescale, with_nms)
+
+    def _predict_batched(self, scores: Tensor, dists: Tensor,
+                         kps: Optional[Tensor], centers: Tensor,
+                         batch_img_metas: List[dict], cfg: ConfigDict,
+                         rescale: bool, with_nms: bool) -> InstanceList:
+        """:meth:`_predict_single` of all images at once (the same
+        detections; boxes clipped to each image as the coder clips)."""
+        img, anc, labels, sc = select_candidates(
+            scores, cfg.get('score_thr', 0.02), cfg.get('nms_pre', -1))
+        bboxes = get_box_tensor(
+            self.bbox_coder.decode(centers[anc], dists[img, anc]))
+        if getattr(self.bbox_coder, 'clip_border', True):
+            hw = bboxes.new_tensor(
+                [m['img_shape'][:2] for m in batch_img_metas])[img]
+            bboxes[:, 0::2] = torch.minimum(bboxes[:, 0::2].clamp(min=0),
+                                            hw[:, 1:])
+            bboxes[:, 1::2] = torch.minimum(bboxes[:, 1::2].clamp(min=0),
+                                            hw[:, :1])
+        results = InstanceData(bboxes=bboxes, scores=sc, labels=labels)
+        if kps is not None:
+            results.keypoints = centers[anc][:, None] + kps[img, anc]
+        return batched_rescale_and_nms(results, img, batch_img_metas, cfg,
+                                       rescale, with_nms)
 
     # --------------------------------------------------------------- loss
     def loss(self, x: Tuple[Tensor, ...],

@@ -33,7 +33,7 @@ def _feats(channels, sizes, scale=1.):
     return feats
 
 
-def _compare(head, outs, cfg, rescale=True, with_nms=True):
+def _compare(head, outs, cfg, rescale=True, with_nms=True, metas=METAS):
     cfgs = []
     for batched in (False, True):
         c = ConfigDict(copy.deepcopy(cfg))
@@ -41,7 +41,7 @@ def _compare(head, outs, cfg, rescale=True, with_nms=True):
         cfgs.append(c)
     with torch.no_grad():
         ref, out = (head.predict_by_feat(
-            *outs, batch_img_metas=METAS, cfg=c, rescale=rescale,
+            *outs, batch_img_metas=metas, cfg=c, rescale=rescale,
             with_nms=with_nms) for c in cfgs)
     assert len(ref) == len(out) == len(METAS)
     for a, b in zip(ref, out):
@@ -102,6 +102,31 @@ def test_s3fd_batched_equals_per_image():
     assert len(ref[0]) > 5
     _compare(head, outs, dict(base, nms_pre=40, max_per_img=9))
     _compare(head, outs, dict(base, min_bbox_size=8), rescale=False)
+
+
+@pytest.mark.parametrize('use_kps', [False, True])
+def test_scrfd_batched_equals_per_image(use_kps):
+    head = _build(
+        dict(type='SCRFDHead', in_channels=8, feat_channels=16,
+             stacked_convs=1, use_kps=use_kps,
+             norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
+             test_cfg=dict(nms_pre=-1, min_bbox_size=0, score_thr=0.02,
+                           nms=dict(type='nms', iou_threshold=0.45),
+                           max_per_img=-1)))
+    with torch.no_grad():  # scores varying around the threshold, boxes
+        for m in head.modules():  # crossing the image borders
+            if isinstance(m, torch.nn.Conv2d) and m.bias is not None:
+                m.bias.normal_(0., 2., generator=torch.Generator()
+                               .manual_seed(m.out_channels))
+    outs = head(_feats([8] * 3, [(12, 16), (6, 8), (3, 4)], scale=3.))
+    base = dict(head.test_cfg)
+    ref = _compare(head, outs, base)
+    assert len(ref[0]) > 5
+    boxes = torch.cat([r.bboxes for r in ref])
+    assert (boxes == 0).any()  # clipped at the border
+    metas = copy.deepcopy(METAS)
+    metas[1]['border'] = (6., 0., 10., 0.)  # letterboxed: top, _, left
+    _compare(head, outs, dict(base, nms_pre=50, max_per_img=8), metas=metas)
 
 
 def test_when_the_batched_path_is_taken():
