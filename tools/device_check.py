@@ -114,12 +114,12 @@ def parse_args(argv=None):
     p.add_argument('--budget', type=float, default=None,
                    help='seconds for all steps (default 450; dry run: '
                    'no limit)')
+    p.add_argument('--skip', nargs='*', default=[], help='steps to skip')
     p.add_argument('--train-iters', type=int, default=None,
                    help='AMP training iterations (default 50; dry run 6)')
     p.add_argument('--workers', type=int, default=None,
                    help='data loader workers (default min(16, CPUs); dry '
                    'run 0)')
-    p.add_argument('--skip', nargs='*', default=[], help='steps to skip')
     p.add_argument('--prepare-wheels', metavar='DIR', default=None,
                    help='download the wheels to carry into DIR and check '
                    'the size of what travels; no check is run')
@@ -409,37 +409,14 @@ class Check:
                     env=out['env'], table=out['table'])
 
     def _train_cfg(self, iters: int, name: str) -> str:
-        """A config: the demo one, ``iters`` iterations, every loss
-        logged, a checkpoint at the end, no validation."""
+        """Write :func:`train_config` for this run; returns its path."""
         path = osp.join(self.work, f'{name}.py')
-        demo = osp.join(REPO_ROOT, DEMO_CFG)
-        data_root = self.args.data_root.rstrip('/') + '/'
-        batch = 4 if self.args.dry_run else 16
-        scale = '(128, 128)' if self.args.dry_run else 'train_scale'
         with open(path, 'w') as f:
-            f.write(f"""_base_ = {demo!r}
-train_pipeline = [
-    dict(t, scale={scale}) if t['type'] == 'RandomInterpResize' else t
-    for t in _base_.train_pipeline
-]
-train_dataloader = dict(
-    batch_size={batch}, num_workers={self.workers},
-    persistent_workers={self.workers > 0},
-    dataset=dict(data_root={data_root!r}, pipeline=train_pipeline))
-val_dataloader = dict(
-    num_workers=0, persistent_workers=False,
-    dataset=dict(data_root={data_root!r}))
-test_dataloader = val_dataloader
-val_evaluator = dict(gt_dir={data_root + 'ground_truth/'!r})
-test_evaluator = val_evaluator
-train_cfg = dict(
-    _delete_=True, type='IterBasedTrainLoop', max_iters={iters},
-    val_interval={iters + 1})
-default_hooks = dict(
-    logger=dict(interval=1),
-    checkpoint=dict(by_epoch=False, interval={iters}, max_keep_ckpts=1))
-log_processor = dict(by_epoch=False, window_size=1)
-""")
+            f.write(
+                train_config(
+                    self.args.data_root, iters, self.workers,
+                    batch=4 if self.args.dry_run else 16,
+                    scale=(128, 128) if self.args.dry_run else None))
         return path
 
     def _last_checkpoint(self) -> Optional[str]:
@@ -587,6 +564,40 @@ log_processor = dict(by_epoch=False, window_size=1)
                  f'{failed or "none"}; {self.json_path}')
         self._log.close()
         return 1 if failed else 0
+
+
+def train_config(data_root: str, iters: int, workers: int, batch: int,
+                 scale: Optional[tuple] = None) -> str:
+    """Text of a config: the demo one for ``iters`` iterations on
+    ``data_root`` (batch ``batch``, train size ``scale``, default the
+    demo's), every loss logged, a checkpoint at the end, no validation."""
+    demo = osp.join(REPO_ROOT, DEMO_CFG)
+    data_root = data_root.rstrip('/') + '/'
+    scale_expr = '_base_.train_scale' if scale is None else repr(
+        tuple(scale))
+    return f"""_base_ = {demo!r}
+train_pipeline = [
+    dict(t, scale={scale_expr}) if t['type'] == 'RandomInterpResize' else t
+    for t in _base_.train_pipeline
+]
+train_dataloader = dict(
+    batch_size={batch}, num_workers={workers},
+    persistent_workers={workers > 0},
+    dataset=dict(data_root={data_root!r}, pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0, persistent_workers=False,
+    dataset=dict(data_root={data_root!r}))
+test_dataloader = val_dataloader
+val_evaluator = dict(gt_dir={data_root + 'ground_truth/'!r})
+test_evaluator = val_evaluator
+train_cfg = dict(
+    _delete_=True, type='IterBasedTrainLoop', max_iters={iters},
+    val_interval={iters + 1})
+default_hooks = dict(
+    logger=dict(interval=1),
+    checkpoint=dict(by_epoch=False, interval={iters}, max_keep_ckpts=1))
+log_processor = dict(by_epoch=False, window_size=1)
+"""
 
 
 def read_losses(work_dir: str) -> List[float]:

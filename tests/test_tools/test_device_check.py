@@ -107,3 +107,24 @@ def test_read_losses_and_wheel_tags(tmp_path):
         'shapely-2.2.0-cp312-cp312-manylinux_2_17_aarch64.whl')
     size = tool.travelling_bytes()
     assert 0 < size['tree'] == size['total'] < tool.TRAVEL_LIMIT
+
+
+def test_train_config_of_the_device_run(tmp_path):
+    """The config of the GPU run (not the dry run's): the demo's model,
+    train size and schedule but for the loop, batch 16, 16 workers."""
+    from mmengine.config import Config
+    tool = _load_tool()
+    path = tmp_path / 'cfg.py'
+    path.write_text(tool.train_config('/data/wf', 50, 16, 16))
+    cfg = Config.fromfile(str(path))
+    demo = Config.fromfile(osp.join(REPO_ROOT, tool.DEMO_CFG))
+    assert cfg.model == demo.model
+    assert cfg.train_dataloader.dataset.pipeline == \
+        demo.train_dataloader.dataset.pipeline
+    assert cfg.train_dataloader.batch_size == 16
+    assert cfg.train_dataloader.num_workers == 16
+    assert cfg.train_dataloader.dataset.data_root == '/data/wf/'
+    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=50,
+                                 val_interval=51)
+    assert cfg.test_evaluator.gt_dir == '/data/wf/ground_truth/'
+    assert cfg.default_hooks.checkpoint.interval == 50
