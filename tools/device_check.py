@@ -84,7 +84,8 @@ TARGETS = [
     ('mnet_vga_b32', 'RetinaFace-MobileNet0.25, VGA, batch 32, end to end',
      3000., 'img/s', True),
 ]
-DEMO_CFG = 'configs/retinaface_mnet025_demo.py'
+DEMO_CFG = ('configs/retinaface/'
+            'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
 GEN_DATA = 'tools/dataset_converters/gen_synthetic_widerface.py'
 BENCH = 'tools/analysis_tools/benchmark_speed.py'
 

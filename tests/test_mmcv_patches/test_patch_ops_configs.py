@@ -16,6 +16,8 @@ from mmcv_patches import ops as patch_ops
 from mmcv_patches.torch_ops import TORCH_OPS
 from tests.test_apis.face_api_utils import REPO_ROOT, face_like_
 
+S3FD_DEMO = 's3fd/s3fd_vgg16-w0.125_1xb8-300iter_widerface-synthetic.py'
+
 
 class _Recorder:
     """An ``ext_module`` that counts the compiled ops called through it."""
@@ -103,9 +105,8 @@ def _assert_covered(calls):
 
 def test_face_configs_reach_only_covered_ops(tiny_widerface,
                                                     ext_calls, monkeypatch):
-    for name in ('retinaface_mnet025_widerface.py',
-                 's3fd_vgg16_widerface_demo.py',
-                 'scrfd/scrfd_500m_kps_2xb16-640e_widerface.py'):
+    for name in ('retinaface/retinaface_mnet025_1xb32-250e_widerface.py',
+                 S3FD_DEMO, 'scrfd/scrfd_500m_kps_2xb16-640e_widerface.py'):
         cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', name))
         if 'scrfd' in name:  # prior-probability init: scores near 0.01
             cfg.model.backbone.init_cfg = None
@@ -130,8 +131,7 @@ def test_face_configs_reach_only_covered_ops(tiny_widerface,
 
     # S3FD test-time augmentation (flip + shrink + enlarge, box voting)
     from mmdet.registry import MODELS
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs',
-                                   's3fd_vgg16_widerface_demo.py'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', S3FD_DEMO))
     tta = copy.deepcopy(cfg.tta_model)
     tta.module = copy.deepcopy(cfg.model)
     torch.manual_seed(0)
@@ -151,7 +151,8 @@ def test_retinanet_reaches_only_covered_ops(ext_calls, monkeypatch):
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
     cfg = Config.fromfile(
-        osp.join(REPO_ROOT, 'configs', 'retinanet_r50_fpn_1x_coco.py'))
+        osp.join(REPO_ROOT, 'configs', 'retinanet',
+                 'retinanet_r50_fpn_8xb2-1x_coco.py'))
     cfg.model.backbone.init_cfg = None
     cfg.model.test_cfg.update(score_thr=0.005, nms_pre=200)  # prior: 0.01
     model = _build(cfg.model)
