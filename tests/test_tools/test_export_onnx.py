@@ -115,3 +115,54 @@ def test_s3fd_cli_verify(tmp_path, capsys):
     assert [o.name for o in sess.get_outputs()] == ['boxes', 'scores']
     outs = sess.run(None, {'image': np.zeros((2, 3, 80, 72), np.float32)})
     assert outs[0].shape[:1] == (2, ) and outs[0].shape[2] == 4
+
+
+def test_out_that_is_an_input_is_refused(mnet_ckpt, tmp_path, capsys):
+    """``export_onnx.py CFG m.pth m.pth`` (or OUT = CFG, a link or a hard
+    link to either, a folder) writes nothing: one line naming OUT; a
+    failing export leaves an existing OUT as it was (issue #11)."""
+    import os
+    import shutil
+
+    from tests.test_mmcv_patches.checkpoint_cases import tree_digest
+    from tests.testing import load_script
+    export = load_script('tools/deployment/export_onnx.py')
+    ckpt, cfg = tmp_path / 'm.pth', tmp_path / 'cfg.py'
+    shutil.copy(mnet_ckpt, ckpt)
+    cfg.write_text(f"_base_ = '{osp.join(REPO_ROOT, MNET_CFG)}'\n")
+    (tmp_path / 'link.pth').symlink_to(ckpt)
+    os.link(cfg, tmp_path / 'hard.py')
+    before = tree_digest(tmp_path)
+    for out, what in ((ckpt, 'CHECKPOINT'), (cfg, 'CONFIG'),
+                      (tmp_path / 'link.pth', 'CHECKPOINT'),
+                      (tmp_path / 'hard.py', 'CONFIG'),
+                      (tmp_path / 'sub' / '..' / 'm.pth', 'CHECKPOINT')):
+        assert export.main([str(cfg), str(ckpt), str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count('\n') == 0, err
+        assert err.startswith(f'export_onnx.py: error: OUT {out} is the '
+                              f'input {what}'), err
+        assert 'destroy' in err and 'Traceback' not in err
+    assert export.main([str(cfg), str(ckpt), str(tmp_path)]) == 2
+    assert 'is a folder' in capsys.readouterr().err
+    assert tree_digest(tmp_path) == before
+    # an export that fails half-way keeps the previous OUT
+    out = tmp_path / 'old.onnx'
+    out.write_bytes(b'previous export')
+
+    def failing(*args, **kwargs):
+        with open(args[2], 'wb') as f:
+            f.write(b'half a graph')
+        raise RuntimeError('export failed')
+
+    from mmdet_faces.deployment import onnx_export
+    orig = onnx_export.trace_to_onnx
+    onnx_export.trace_to_onnx = failing
+    try:
+        with pytest.raises(RuntimeError, match='export failed'):
+            export.main([str(cfg), str(ckpt), str(out)])
+    finally:
+        onnx_export.trace_to_onnx = orig
+    assert out.read_bytes() == b'previous export'
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        list(before) + ['old.onnx'])

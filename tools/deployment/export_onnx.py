@@ -31,6 +31,10 @@ head's output range, see :func:`damp_random_regression_`). ``--verify`` runs onn
 images of three sizes at batch 1 and 4 and fails when a decoded output
 differs by more than ``--atol`` (plus 2 float32 ulps of the value: above
 1024 px one ulp is already 1.2e-4).
+
+``OUT`` is refused (one line, nothing written) when it is ``CONFIG`` or
+``CHECKPOINT`` (also through a link) or a folder, and written atomically:
+an interrupted export leaves no partial file and an older ``OUT`` intact.
 """
 import argparse
 import os
@@ -50,6 +54,8 @@ from mmdet_faces.apis import FaceDetector  # noqa: E402
 from mmdet_faces.deployment import (FaceONNXWrapper,  # noqa: E402
                                     check_onnx_parity, export_onnx,
                                     export_scrfd_insightface)
+from tools.output_paths import (OutputPathError,  # noqa: E402
+                                atomic_output, check_not_input)
 
 DEFAULT_VERIFY_SIZES = ((320, 320), (480, 640), (257, 191))
 
@@ -161,9 +167,10 @@ def export_insightface_layout(model, args) -> int:
     """The SCRFD export of :func:`main` (and its ``--verify``)."""
     opset = 11 if args.opset is None else args.opset
     example = (1, *args.shape)
-    wrapper = export_scrfd_insightface(model, args.out, opset=opset,
-                                       example_shape=example,
-                                       dynamic=not args.static)
+    with atomic_output(args.out) as tmp:
+        wrapper = export_scrfd_insightface(model, tmp, opset=opset,
+                                           example_shape=example,
+                                           dynamic=not args.static)
     size = os.path.getsize(args.out) / 2**20
     print(f'wrote {args.out} ({size:.1f} MiB, opset {opset}, insightface '
           f'layout): input input.1 [batch, 3, '
@@ -191,6 +198,12 @@ def export_insightface_layout(model, args) -> int:
 def main(argv=None) -> int:
     args = parse_args(argv)
     ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    try:
+        check_not_input(args.out, [('CONFIG', args.config)] + (
+            [('CHECKPOINT', ckpt)] if ckpt else []))
+    except OutputPathError as e:
+        print(f'export_onnx.py: error: {e}', file=sys.stderr)
+        return 2
     try:
         with warnings.catch_warnings():
             # 'none' asks for random weights: said below, in these words
@@ -221,18 +234,19 @@ def main(argv=None) -> int:
         score_thr=args.score_thr,
         iou_thr=args.iou_thr,
         max_per_img=args.max_per_img)
-    wrapper = export_onnx(
-        det.model,
-        args.out,
-        with_nms=args.nms,
-        opset=args.opset,
-        example_shape=(1, *args.shape),
-        **nms_kwargs)
-    try:
-        import onnx
-        onnx.checker.check_model(args.out)
-    except ImportError:
-        pass
+    with atomic_output(args.out) as tmp:
+        wrapper = export_onnx(
+            det.model,
+            tmp,
+            with_nms=args.nms,
+            opset=args.opset,
+            example_shape=(1, *args.shape),
+            **nms_kwargs)
+        try:
+            import onnx
+            onnx.checker.check_model(tmp)
+        except ImportError:
+            pass
     size = os.path.getsize(args.out) / 2**20
     print(f'wrote {args.out} ({size:.1f} MiB, opset {args.opset}): '
           f'input image [batch, 3, height, width] float32 BGR 0-255, '

@@ -11,16 +11,30 @@ when used): the converters load this file by path, so they stay runnable,
 and importable by path, without an installed ``mmdet_faces``.
 """
 import argparse
-import os
+import importlib.util
 import os.path as osp
 import sys
-import tempfile
 from collections import OrderedDict
 from typing import Any, Callable, Mapping, Sequence, Type
 
 
-class ConverterPathError(ValueError):
-    """SRC and DST that cannot be used (DST is SRC, DST is a folder)."""
+def _load_output_paths():
+    """``tools/output_paths.py`` (standard library only), by path."""
+    name = '_mmdet_faces_tools_output_paths'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name,
+            osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                     'output_paths.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+output_paths = _load_output_paths()
+#: SRC and DST that cannot be used (DST is SRC, DST is a folder)
+ConverterPathError = output_paths.OutputPathError
 
 
 def load_source(src: str) -> Any:
@@ -52,16 +66,9 @@ def check_src_dst(src: str, dst: str) -> None:
     Raises:
         ConverterPathError: naming both paths.
     """
-    same = osp.realpath(src) == osp.realpath(dst)
-    if not same and osp.exists(src) and osp.exists(dst):
-        same = osp.samefile(src, dst)
-    if same:
-        raise ConverterPathError(
-            f'DST {dst} is the input SRC {src}: converting would overwrite '
-            'the source checkpoint; write to another path')
-    if osp.isdir(dst):
-        raise ConverterPathError(
-            f'DST {dst} is a folder; give the output file path')
+    output_paths.check_not_input(
+        dst, [('SRC', src)], 'DST',
+        'converting would overwrite the source checkpoint')
 
 
 def save_atomic(obj: Any, dst: str) -> None:
@@ -74,23 +81,8 @@ def save_atomic(obj: Any, dst: str) -> None:
         dst (str): Output path; its folder is created.
     """
     import torch
-    folder = osp.dirname(osp.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=f'.{osp.basename(dst)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private
-        os.replace(tmp, dst)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    with output_paths.atomic_output(dst) as tmp, open(tmp, 'wb') as f:
+        torch.save(obj, f)
 
 
 def strip_prefix(state_dict: Mapping[str, Any],
