@@ -58,3 +58,45 @@ def test_swapped_setting_files_are_an_error(tmp_path, capsys):
     assert 'wider_medium_val.mat and' in err[0] and 'swapped' in err[0]
     assert '2 of the 4 medium faces are not hard faces' in err[0]
     assert tree_digest(tmp_path) == before
+
+
+def test_outputs_that_are_inputs_are_refused(tmp_path, capsys):
+    """``--out-json`` / ``--plot`` onto a ground-truth or prediction file
+    (or a link to one, or each other) and ``--plot p.txt`` are one line
+    each, before any evaluation; no file changes (issue #11)."""
+    gt_dir = write_widerface_gt(str(tmp_path / 'gt'), IMAGES)
+    pred_dir = write_preds(str(tmp_path / 'pred'), {
+        f'0--E/img_{i}': [[0, 0, 9, 9, 0.9]] for i in range(2)})
+    mat = os.path.join(gt_dir, 'wider_face_val.mat')
+    pred = os.path.join(pred_dir, '0--E', 'img_1.txt')
+    os.symlink(os.path.join(gt_dir, 'wider_hard_val.mat'),
+               tmp_path / 'link.mat')
+    out_json = str(tmp_path / 'r.json')
+    before = tree_digest(tmp_path)
+    cases = [
+        (['--out-json', mat], f'--out-json {mat} is the input ground-truth '
+         'file: writing it would destroy that input'),
+        (['--plot', pred], f'--plot {pred} is the input prediction file'),
+        (['--out-json', str(tmp_path / 'link.mat')],
+         f'--out-json {tmp_path / "link.mat"} is the input ground-truth '
+         'file'),
+        (['--out-json', out_json, '--plot', out_json],
+         f'--plot {out_json} is also --out-json: the figure would '
+         'overwrite the JSON'),
+        (['--plot', str(tmp_path / 'p.txt')],
+         f'--plot {tmp_path / "p.txt"}: matplotlib writes no .txt files; '
+         'give one of'),
+    ]
+    for extra, words in cases:
+        assert tool.main([pred_dir, gt_dir] + extra) == 2, extra
+        out, err = capsys.readouterr()
+        assert not out and err.count('\n') == 1, err
+        assert err.startswith('eval_widerface: error: ' + words), err
+    assert tree_digest(tmp_path) == before
+    plot = str(tmp_path / 'pr.png')
+    assert tool.main([pred_dir, gt_dir, '--out-json', out_json, '--plot',
+                      plot]) == 0
+    with open(plot, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ['gt', 'pred', 'link.mat', 'r.json', 'pr.png'])

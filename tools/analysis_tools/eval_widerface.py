@@ -21,10 +21,15 @@ prediction files of images outside the ground truth, which take part in the
 score normalisation, counted with their detections, or boxes with a negative
 width or height, counted) are printed on one line each, before the results.
 Ground-truth setting files that do not nest (easy within medium within hard,
-as the official ones do: swapped files) are an error.
+as the official ones do: swapped files) are an error. ``--out-json`` and
+``--plot`` may not name an input (a ground-truth file, a prediction file,
+also through a link) nor each other, and ``--plot`` must have an image
+extension matplotlib writes; both are checked before evaluating and
+written atomically.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 import time
@@ -35,6 +40,9 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmdet_faces.evaluation import functional as wfe  # noqa: E402
+from tools.output_paths import (OutputPathError,  # noqa: E402
+                                atomic_output, check_not_input,
+                                same_file)
 
 SETTINGS = wfe.WIDERFACE_SETTINGS
 
@@ -54,12 +62,50 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def plot_formats() -> list:
+    """The file extensions matplotlib writes (``png``, ``pdf``, ...)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib.figure import Figure
+    return sorted(Figure().canvas.get_supported_filetypes())
+
+
+def check_outputs(args) -> None:
+    """Refuse ``--out-json`` / ``--plot`` that name an input file or each
+    other, and a ``--plot`` format matplotlib cannot write.
+
+    Raises:
+        OutputPathError: one line naming the option and the file.
+    """
+    inputs = [('ground-truth file', osp.join(args.gt_dir, name))
+              for _, name in wfe.GT_FILES]
+    for root, _, names in os.walk(args.pred_dir):
+        inputs += [('prediction file', osp.join(root, n)) for n in names]
+    outputs = [(opt, path) for opt, path in (('--out-json', args.out_json),
+                                             ('--plot', args.plot)) if path]
+    for opt, path in outputs:
+        check_not_input(path, inputs, opt)
+    if len(outputs) == 2 and same_file(args.plot, args.out_json):
+        raise OutputPathError(
+            f'--plot {args.plot} is also --out-json: the figure would '
+            'overwrite the JSON; write them to two paths')
+    if args.plot:
+        ext = osp.splitext(args.plot)[1][1:].lower()
+        formats = plot_formats()
+        if ext not in formats:
+            raise OutputPathError(
+                f'--plot {args.plot}: matplotlib writes no '
+                f'{"." + ext if ext else "extension-less"} files; give one '
+                f'of .{", .".join(formats)}')
+
+
 def plot_pr_curves(result, path):
     """Three panels, one per setting, like the official figures.
 
     Args:
         result (dict): Output of ``evaluate_widerface``.
-        path (str): The image file to write.
+        path (str): The image file to write (atomically; the format from
+            its extension).
     """
     import matplotlib
     matplotlib.use('Agg')
@@ -82,8 +128,11 @@ def plot_pr_curves(result, path):
         ax.grid(True, linestyle=':')
         ax.legend(loc='lower left')
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=100, format=osp.splitext(path)[1][1:])
+    finally:
+        plt.close(fig)
 
 
 def main(argv=None):
@@ -99,6 +148,10 @@ def main(argv=None):
         return fail(f'ground-truth folder not found: {args.gt_dir}')
     if not 0 < args.iou_thr <= 1:
         return fail(f'--iou-thr must be in (0, 1], got {args.iou_thr}')
+    try:
+        check_outputs(args)
+    except OutputPathError as e:
+        return fail(e)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always', wfe.WIDERFaceEvalWarning)
@@ -135,7 +188,7 @@ def main(argv=None):
             detections=evaluated,
             detections_not_evaluated=int(len(preds['dets'])) - evaluated)
         try:
-            with open(args.out_json, 'w') as f:
+            with atomic_output(args.out_json) as tmp, open(tmp, 'w') as f:
                 json.dump(out, f, indent=2)
         except OSError as e:
             return fail(f'cannot write {args.out_json}: {e}')
