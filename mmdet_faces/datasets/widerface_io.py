@@ -616,12 +616,22 @@ def _check_names(path: str, img_names: Sequence[str], blanks: bool) -> None:
 
 
 def _write_lines(path: str, lines: List[str]) -> None:
-    d = osp.dirname(osp.abspath(path))
+    """Write ``lines`` to ``path`` through a temporary file renamed over
+    it: an interrupted write leaves no partial file (and an old one
+    intact)."""
+    d, name = osp.split(osp.abspath(path))
     os.makedirs(d, exist_ok=True)
-    with open(path, 'w') as f:
-        f.write('\n'.join(lines))
-        if lines:
-            f.write('\n')
+    tmp = osp.join(d, f'.{name}.tmp-{os.getpid()}')
+    try:
+        with open(tmp, 'w', encoding='utf-8') as f:
+            f.write('\n'.join(lines))
+            if lines:
+                f.write('\n')
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 __all__ = [

@@ -130,7 +130,8 @@ def test_convert_notes_lost_attributes(tmp_path, capsys):
         0, 2, 1]
     # nothing lost: no note
     src.write_text('a.jpg\n1\n1 2 3 4 2 0 0 0 0 0 \n')
-    assert tool.main([str(src), str(dst), '--to', 'retinaface']) == 0
+    assert tool.main([str(src), str(dst), '--to', 'retinaface',
+                      '--force']) == 0
     assert 'not kept' not in capsys.readouterr().out
 
 
@@ -167,3 +168,49 @@ def test_make_wider_val_list_refuses_blank_names(tmp_path, capsys):
     assert '\n' not in err and err.startswith('error: 2 of 3 image paths')
     assert "first: '/0--A/my photo.jpg'" in err
     assert not out.exists()
+
+
+def test_existing_dst_needs_force(tmp_path, capsys):
+    """Neither converter replaces an existing DST without ``--force`` (one
+    line, no file changed), nor SRC through a link; with ``--force`` DST is
+    replaced atomically (issue #11)."""
+    from tests.test_mmcv_patches.checkpoint_cases import tree_digest
+    convert = load_tool('convert_widerface_labels')
+    make_list = load_tool('make_wider_val_list')
+    src = tmp_path / 'label.txt'
+    src.write_text(RETINA)
+    images = tmp_path / 'images' / '0--Parade'
+    images.mkdir(parents=True)
+    (images / '0_a.jpg').write_bytes(b'x')
+    dst = tmp_path / 'gt.txt'
+    dst.write_text('my own annotations\n')
+    val = tmp_path / 'wider_val.txt'
+    val.write_text('/my/own/list.jpg\n')
+    (tmp_path / 'link.txt').symlink_to(src)
+    before = tree_digest(tmp_path)
+    runs = [
+        (convert, [str(src), str(dst), '--to', 'official'],
+         f'error: DST {dst} exists; pass --force to replace it'),
+        (convert, [str(src), str(tmp_path / 'link.txt'), '--to', 'official',
+                   '--force'],
+         f'error: DST {tmp_path / "link.txt"} is the input SRC {src}: '
+         'converting would overwrite the source annotations'),
+        (make_list, [str(tmp_path / 'images'), str(val)],
+         f'error: OUT_TXT {val} exists; pass --force to replace it'),
+        (make_list, [str(tmp_path / 'images'), str(tmp_path)],
+         f'error: OUT_TXT {tmp_path} is a folder'),
+    ]
+    for tool, argv, words in runs:
+        assert tool.main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert not out and err.count('\n') == 1 and err.startswith(words), \
+            err
+    assert tree_digest(tmp_path) == before
+    assert convert.main([str(src), str(dst), '--to', 'official',
+                         '--force']) == 0
+    assert dst.read_text().startswith('0--Parade/a.jpg\n2\n')
+    assert make_list.main([str(tmp_path / 'images'), str(val),
+                           '--force']) == 0
+    assert val.read_text() == '/0--Parade/0_a.jpg\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'gt.txt', 'images', 'label.txt', 'link.txt', 'wider_val.txt']

@@ -15,6 +15,8 @@ Example::
         train/label.txt wider_face_train_bbx_gt.txt --to official
 
 The source format is detected from its content unless ``--from`` is given.
+DST may not be SRC (also through a link) and is not replaced when it exists
+unless ``--force``; it is written atomically.
 Errors (missing file, malformed line: file and line number) print one line
 and exit with code 2; warnings about the source (e.g. an image listed twice)
 print one ``warning:`` line each.
@@ -29,6 +31,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmdet_faces.datasets import widerface_io as io  # noqa: E402
+from tools.output_paths import (OutputPathError,  # noqa: E402
+                                check_new_output, check_not_input)
 
 
 def _lost_attributes(ann) -> str:
@@ -63,9 +67,15 @@ def main(argv=None) -> int:
         '--from', dest='src_format', default='auto',
         choices=['auto', 'retinaface', 'official'],
         help='source format (default: detect)')
+    parser.add_argument('--force', action='store_true',
+                        help='replace an existing DST')
     args = parser.parse_args(argv)
-    if osp.abspath(args.src) == osp.abspath(args.dst):
-        print('error: SRC and DST are the same file', file=sys.stderr)
+    try:
+        check_not_input(args.dst, [('SRC', args.src)], 'DST',
+                        'converting would overwrite the source annotations')
+        check_new_output(args.dst, args.force)
+    except OutputPathError as e:
+        print(f'error: {e}', file=sys.stderr)
         return 2
     try:
         with warnings.catch_warnings(record=True) as caught:

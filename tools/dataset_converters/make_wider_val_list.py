@@ -11,12 +11,20 @@ its path relative to it and a leading slash, as biubug6's
 ``test_widerface.py`` expects. Errors (missing folder, no images, image
 paths that a list cannot hold: with blanks, which separate values in a
 list, or not UTF-8) print one line and exit with code 2 without writing the
-list. Needs only the Python standard library.
+list. An existing OUT_TXT is not replaced unless ``--force``; the list is
+written atomically. Needs only the Python standard library.
 """
 import argparse
 import os
 import os.path as osp
 import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from tools.output_paths import (OutputPathError,  # noqa: E402
+                                atomic_output, check_new_output)
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -54,6 +62,8 @@ def main(argv=None) -> int:
     parser.add_argument('images_dir', help='e.g. data/widerface/val/images')
     parser.add_argument('out_txt', help='e.g. data/widerface/val/'
                         'wider_val.txt')
+    parser.add_argument('--force', action='store_true',
+                        help='replace an existing OUT_TXT')
     args = parser.parse_args(argv)
     if not osp.isdir(args.images_dir):
         print(f'error: image folder not found: {args.images_dir}',
@@ -73,9 +83,13 @@ def main(argv=None) -> int:
               f'whitespace-separated) cannot hold; first: {shown!r}. Rename '
               'those images', file=sys.stderr)
         return 2
-    out_dir = osp.dirname(osp.abspath(args.out_txt))
-    os.makedirs(out_dir, exist_ok=True)
-    with open(args.out_txt, 'w', encoding='utf-8') as f:
+    try:
+        check_new_output(args.out_txt, args.force, 'OUT_TXT')
+    except OutputPathError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    with atomic_output(args.out_txt) as tmp, \
+            open(tmp, 'w', encoding='utf-8') as f:
         f.write('\n'.join(names) + '\n')
     print(f'wrote {len(names)} images to {args.out_txt}')
     return 0
