@@ -26,7 +26,8 @@ train_dataloader = dict(
     batch_size=16, num_workers=4, dataset=dict(pipeline=train_pipeline))
 
 default_hooks = dict(
-    checkpoint=dict(by_epoch=False, interval=5000, max_keep_ckpts=3))
+    checkpoint=dict(by_epoch=False, interval=5000, max_keep_ckpts=3),
+    logger=dict(log_metric_by_epoch=False))  # metrics at their iteration
 log_processor = dict(by_epoch=False)
 
 # ------------------------------------------------------------------ TTA ----
