@@ -1,4 +1,5 @@
 """Helpers shared by several packages of :mod:`mmdet_faces`."""
+from .counting import passed_power_of_ten
 from .number_parser import parse_numbers, token_bounds
 
-__all__ = ['parse_numbers', 'token_bounds']
+__all__ = ['parse_numbers', 'passed_power_of_ten', 'token_bounds']

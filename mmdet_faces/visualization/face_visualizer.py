@@ -1,11 +1,15 @@
 """Detection visualizer that also draws 5-point face landmarks."""
+import logging
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmdet.registry import VISUALIZERS
 from mmdet.visualization import DetLocalVisualizer
+from mmengine.logging import print_log
 from mmengine.structures import InstanceData
+
+from mmdet_faces.utils import passed_power_of_ten
 
 __all__ = ['FaceLocalVisualizer']
 
@@ -20,7 +24,11 @@ class FaceLocalVisualizer(DetLocalVisualizer):
 
     Instances with a ``keypoints`` field (N, K, 2) get one dot per point, each
     point index in its own colour; ``keypoints_visible`` (N, K), when present,
-    hides unlabelled points (ground truth faces without landmarks).
+    hides unlabelled points (ground truth faces without landmarks). A box
+    with x2 < x1 or y2 < y1 (a random or untrained distance-coded head
+    predicts negative distances: SCRFD's decoder, like insightface's, does
+    not order the corners) is not drawn, with a counted warning
+    (:attr:`num_inverted`); mmengine would stop at an assertion.
 
     Args:
         keypoint_colors (Sequence[tuple]): RGB colour per point index.
@@ -43,6 +51,7 @@ class FaceLocalVisualizer(DetLocalVisualizer):
         self.keypoint_colors = [tuple(c) for c in keypoint_colors]
         self.keypoint_radius = keypoint_radius
         self.draw_labels = draw_labels
+        self.num_inverted = 0
 
     def _draw_instances(self, image: np.ndarray, instances: InstanceData,
                         classes: Optional[List[str]],
@@ -51,8 +60,10 @@ class FaceLocalVisualizer(DetLocalVisualizer):
 
         Boxes are clipped to the image and points outside it are hidden:
         mmengine widens the canvas for anything drawn out of bounds.
+        Inverted boxes are left out (:meth:`_drop_inverted`).
         """
-        instances = self._clip_to_image(instances, image.shape[:2])
+        instances = self._clip_to_image(self._drop_inverted(instances),
+                                        image.shape[:2])
         if not self.draw_labels and 'labels' in instances:
             # mmdet draws text for every labelled box; drop labels to skip it.
             instances = instances.clone()
@@ -75,6 +86,28 @@ class FaceLocalVisualizer(DetLocalVisualizer):
             return image
         return self.draw_keypoints(image, instances.keypoints,
                                    instances.get('keypoints_visible', None))
+
+    def _drop_inverted(self, instances: InstanceData) -> InstanceData:
+        """``instances`` without the boxes whose x2 < x1 or y2 < y1, counted
+        in :attr:`num_inverted` and logged at the 1st, 10th, 100th ..."""
+        if len(instances) == 0 or 'bboxes' not in instances:
+            return instances
+        boxes = instances.bboxes
+        if not isinstance(boxes, torch.Tensor):
+            boxes = boxes.tensor
+        inverted = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
+        num = int(inverted.sum())
+        if not num:
+            return instances
+        before, self.num_inverted = (self.num_inverted,
+                                     self.num_inverted + num)
+        if passed_power_of_ten(before, self.num_inverted):
+            print_log(
+                f'{type(self).__name__}: {self.num_inverted} boxes not drawn '
+                f'so far: x2 < x1 or y2 < y1 ({num} of {len(boxes)} in this '
+                'image; a random or untrained model predicts such boxes)',
+                logger='current', level=logging.WARNING)
+        return instances[~inverted.to(boxes.device)]
 
     @staticmethod
     def _clip_to_image(instances: InstanceData,

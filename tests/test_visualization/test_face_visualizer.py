@@ -70,3 +70,31 @@ def test_out_of_image_boxes_and_points_keep_the_canvas():
     # the clipped box runs along the image border, the other points stay
     assert drawn[:, 0].sum() > 0
     assert tuple(drawn[25, 40]) == vis.keypoint_colors[1]
+
+
+def test_inverted_boxes_are_left_out_with_a_counted_warning(monkeypatch):
+    """A box with x2 < x1 or y2 < y1 (random SCRFD weights predict them)
+    is not drawn, nor are its landmarks; the others are; the count is
+    logged at the 1st, 10th ... such box. (mmengine asserts otherwise.)"""
+    import mmdet_faces.visualization.face_visualizer as module
+    logged = []
+    monkeypatch.setattr(module, 'print_log',
+                        lambda msg, **kwargs: logged.append(msg))
+    image = np.zeros((80, 100, 3), dtype=np.uint8)
+    for draw_labels in (False, True):
+        vis = FaceLocalVisualizer(draw_labels=draw_labels)
+        vis.dataset_meta = dict(classes=('face', ), palette=[(0, 255, 0)])
+        sample = _sample()
+        sample.pred_instances.scores[1] = 0.9
+        sample.pred_instances.bboxes[1] = torch.tensor([90., 20., 60., 70.])
+        for _ in range(10):
+            vis.add_datasample('img', image, sample, draw_gt=False,
+                               pred_score_thr=0.5)
+        drawn = vis.get_image()
+        assert drawn[10:60, 10].sum() > 0  # the first face
+        assert tuple(drawn[25, 20]) == vis.keypoint_colors[0]
+        assert drawn[20:70, 60].sum() == 0 and drawn[20:70, 90].sum() == 0
+        assert drawn[30, 70].sum() == 0  # the inverted face's landmark
+        assert vis.num_inverted == 10
+    assert len(logged) == 4 and '10 boxes not drawn so far' in logged[1]
+    assert 'x2 < x1 or y2 < y1 (1 of 2 in this image' in logged[0]

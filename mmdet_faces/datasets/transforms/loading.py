@@ -13,18 +13,9 @@ from mmengine import fileio
 from mmengine.logging import print_log
 
 from mmdet_faces.structures import FACE_FLIP_INDICES, BBoxKeypoints
+from mmdet_faces.utils import passed_power_of_ten
 from ..skipped_images import record_skipped_image
 from ..wider_face_landmark import NUM_FACE_ANN_COLUMNS
-
-
-def _passed_power_of_ten(before: int, after: int) -> bool:
-    """True when a counter going from ``before`` to ``after`` reaches
-    1, 10, 100, ...: log rarely, never spam."""
-    if after <= 0:
-        return False
-    if before <= 0:
-        return True
-    return len(str(int(after))) > len(str(int(before)))
 
 
 @TRANSFORMS.register_module()
@@ -111,7 +102,7 @@ class LoadFaceAnnotations(LoadAnnotations):
                         shape) -> None:
         before = cls.num_dropped
         cls.num_dropped += len(dropped)
-        if _passed_power_of_ten(before, cls.num_dropped):
+        if passed_power_of_ten(before, cls.num_dropped):
             lines = ', '.join(str(int(v)) for v in dropped[:3, 31])
             print_log(
                 f'LoadFaceAnnotations: dropped {cls.num_dropped} boxes so '
@@ -166,7 +157,7 @@ class LoadFaceImage(LoadImageFromFile):
     def _report_skipped(cls, filename: str, err: Exception) -> None:
         record_skipped_image(filename, str(err))
         cls.num_skipped += 1
-        if _passed_power_of_ten(cls.num_skipped - 1, cls.num_skipped):
+        if passed_power_of_ten(cls.num_skipped - 1, cls.num_skipped):
             print_log(
                 f'LoadFaceImage: skipped {cls.num_skipped} unreadable '
                 f'image(s) so far; latest: {err}',

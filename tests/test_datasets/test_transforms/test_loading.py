@@ -124,9 +124,3 @@ def test_load_face_image(tmp_path, log):
     assert loading.LoadFaceImage.num_skipped == 4
     # one warning for the first skip only (next at 10, 100, ...)
     assert len(log) == 1 and 'missing.jpg' in log[0]
-
-
-def test_passed_power_of_ten():
-    f = loading._passed_power_of_ten
-    assert f(0, 1) and f(0, 3) and f(9, 10) and f(5, 12) and f(99, 100)
-    assert not f(1, 9) and not f(10, 99) and not f(3, 3)
