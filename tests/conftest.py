@@ -68,6 +68,16 @@ def mnet_ckpt(tmp_path_factory):
     return make_checkpoint(MNET_CFG, str(path), seed=0)
 
 
+@pytest.fixture(scope='session')
+def scrfd_ckpts(tmp_path_factory):
+    """Face-like random SCRFD-500M checkpoints, ``{'500m': path,
+    '500m_kps': path}`` (``scrfd_utils.face_like_checkpoint``)."""
+    from tests.test_models.scrfd_utils import face_like_checkpoint
+    root = tmp_path_factory.mktemp('scrfd_ckpts')
+    return {arch: face_like_checkpoint(arch, str(root / f'{arch}.pth'))
+            for arch in ('500m', '500m_kps')}
+
+
 @pytest.fixture(autouse=True)
 def _mmdet_default_scope(request):
     """Run every test with mmdet as the default registry scope.

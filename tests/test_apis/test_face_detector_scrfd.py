@@ -12,34 +12,15 @@ from mmengine.dataset import Compose
 from mmdet_faces.apis import FaceDetector
 from tests.reference import scrfd_ref as ref
 from tests.test_apis.face_api_utils import random_images
-from tests.test_models.scrfd_utils import (REPO_ROOT, load_converter,
-                                           reference_and_converted)
+from tests.test_models.scrfd_utils import REPO_ROOT, load_converter
 
 ARCHS = load_converter().ARCHS
 
 
-@pytest.fixture(scope='module')
-def ckpts(tmp_path_factory):
-    """Face-like random SCRFD checkpoints: a few anchors above 0.5."""
-    out = {}
-    for arch in ('500m', '500m_kps'):
-        _, model = reference_and_converted(arch, seed=6, head_gain=0.2)
-        with torch.no_grad():
-            for conv in model.bbox_head.conv_cls:
-                conv.bias -= 1.5
-            for conv in model.bbox_head.conv_reg:
-                conv.bias += 2.0
-        path = tmp_path_factory.mktemp('scrfd') / f'{arch}.pth'
-        torch.save({'state_dict': model.state_dict(),
-                    'meta': {'dataset_meta': {'classes': ('face', )}}}, path)
-        out[arch] = str(path)
-    return out
-
-
 @pytest.mark.parametrize('arch', ['500m', '500m_kps'])
-def test_api_equals_test_pipeline_and_test_step(arch, ckpts):
+def test_api_equals_test_pipeline_and_test_step(arch, scrfd_ckpts):
     config = osp.join(REPO_ROOT, ARCHS[arch])
-    det = FaceDetector(config, ckpts[arch], score_thr=0.3)
+    det = FaceDetector(config, scrfd_ckpts[arch], score_thr=0.3)
     img = random_images([(300, 400)], seed=3)[0]
     faces = det(img)
     assert 0 < len(faces) < 200 and faces.img_shape == (300, 400)
@@ -77,7 +58,7 @@ def test_insightface_checkpoint_refused_naming_the_converter(tmp_path):
         FaceDetector(osp.join(REPO_ROOT, ARCHS['500m']), str(path))
 
 
-def test_infer_tool_writes_landmarks(ckpts, tmp_path):
+def test_infer_tool_writes_landmarks(scrfd_ckpts, tmp_path):
     import runpy
     infer = runpy.run_path(osp.join(REPO_ROOT, 'tools/infer.py'))
     folder = tmp_path / 'imgs'
@@ -87,11 +68,11 @@ def test_infer_tool_writes_landmarks(ckpts, tmp_path):
     config = osp.join(REPO_ROOT, ARCHS['500m_kps'])
     out = tmp_path / 'out'
     assert infer['main']([str(folder), '--config', config, '--checkpoint',
-                          ckpts['500m_kps'], '--out-dir', str(out),
+                          scrfd_ckpts['500m_kps'], '--out-dir', str(out),
                           '--score-thr', '0.3']) == 0
     with open(out / 'detections.json') as f:
         data = json.load(f)
-    det = FaceDetector(config, ckpts['500m_kps'], score_thr=0.3)
+    det = FaceDetector(config, scrfd_ckpts['500m_kps'], score_thr=0.3)
     assert len(data['results']) == 2
     for rec in data['results']:
         faces = det(str(folder / rec['file']))

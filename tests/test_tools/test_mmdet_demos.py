@@ -9,10 +9,11 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from tests.test_apis.face_api_utils import (MNET_CFG, REPO_ROOT, S3FD_CFG,
                                             make_checkpoint, random_images,
-                                            write_video)
+                                            save_checkpoint, write_video)
 from tests.testing import load_script
 
 _NAMES = itertools.count()
@@ -143,33 +144,86 @@ def test_det_inferencer_s3fd(tmp_path):
                                   res.bboxes)
 
 
+def _small_config(config):
+    """``configs/<config>`` with its test input at 128 x 128 (fast)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step.type in ('Resize', 'Pad'):
+            step.update({'scale' if step.type == 'Resize' else 'size':
+                         (128, 128)})
+    return cfg
+
+
+def _family_checkpoint(config, cfg, scrfd_ckpts, path):
+    """A checkpoint of ``cfg`` that detects something in a random image:
+    the face-like random weights of each family (SCRFD: the converted
+    reference ones); RetinaNet's random weights with its classification
+    prior raised (bias -1), so that some boxes of its 80 classes
+    score above the drawing threshold."""
+    if config.startswith('scrfd/'):
+        return scrfd_ckpts['500m_kps' if '_kps' in config else '500m']
+    if config.startswith('s3fd/'):
+        return make_checkpoint(cfg, path, seed=3)
+    from mmdet_faces.apis import FaceDetector
+    torch.manual_seed(3)
+    model = FaceDetector(cfg).model
+    with torch.no_grad():
+        model.bbox_head.retina_cls.bias.fill_(-1.)
+    return save_checkpoint(model, path)
+
+
 @pytest.mark.parametrize('config', [
     's3fd/s3fd_vgg16_1xb16-200k_widerface.py',
     'scrfd/scrfd_500m_4xb8-640e_widerface.py',
     'scrfd/scrfd_500m_kps_2xb16-640e_widerface.py',
     'retinanet/retinanet_r50_fpn_8xb2-1x_coco.py'
 ])
-def test_det_inferencer_every_config(config):
-    """Every family's config (RetinaFace above) runs in mmdet's
-    DetInferencer (random weights: the result's fields, not its values);
-    keypoints where the model predicts them."""
+def test_det_inferencer_every_config(config, scrfd_ckpts, tmp_path):
+    """Every family's config (RetinaFace above) in mmdet's DetInferencer:
+    boxes, scores, labels and (where the model predicts them) keypoints
+    equal to FaceDetector's for the same image and checkpoint, in the
+    returned dict and the JSON file; the drawing is the config's
+    visualizer's drawing of FaceDetector's detections."""
     from mmdet.apis import DetInferencer
-    from mmengine.config import Config
+    from mmdet.registry import VISUALIZERS
+    from mmdet.structures import DetDataSample
+
+    from mmdet_faces.apis import FaceDetector
     img = random_images([(64, 96)], seed=5)[0]
-    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step.type in ('Resize', 'Pad'):  # a small input: fast
-            step.update({'scale' if step.type == 'Resize' else 'size':
-                         (128, 128)})
-    inferencer = DetInferencer(cfg, device='cpu', show_progress=False)
-    pred = inferencer(img)['predictions'][0]
-    head = getattr(inferencer.model, 'bbox_head', None)
-    with_kpts = bool(getattr(head, 'num_points', 0))
-    assert ('keypoints' in pred) == with_kpts
-    assert len(pred['bboxes']) == len(pred['scores'])
+    cfg = _small_config(config)
+    ckpt = _family_checkpoint(config, cfg, scrfd_ckpts,
+                              str(tmp_path / 'model.pth'))
+    inferencer = DetInferencer(cfg, ckpt, device='cpu', show_progress=False)
+    out, path = tmp_path / 'out', str(tmp_path / 'img.png')
+    cv2.imwrite(path, img)
+    thr = 0.2
+    pred = inferencer(path, out_dir=str(out), no_save_pred=False,
+                      pred_score_thr=thr)['predictions'][0]
+    res = FaceDetector(cfg, ckpt).predict_samples([path])[0].pred_instances
+    assert len(res) > 0 and (res.scores > thr).any()
+    for key in ('bboxes', 'scores', 'labels'):
+        np.testing.assert_array_equal(
+            np.array(pred[key], res[key].numpy().dtype), res[key].numpy())
+    if not config.startswith('retinanet/'):
+        assert set(pred['labels']) == {0}
+    with_kpts = bool(getattr(inferencer.model.bbox_head, 'num_points', 0))
+    assert ('keypoints' in pred) == with_kpts == ('keypoints' in res)
     if with_kpts:
-        assert np.array(pred['keypoints']).reshape(-1, 5, 2).shape[0] == len(
-            pred['scores'])
+        np.testing.assert_array_equal(
+            np.array(pred['keypoints'], np.float32), res.keypoints.numpy())
+    with open(out / 'preds' / 'img.json') as f:
+        assert json.load(f) == pred
+    drawn = cv2.imread(str(out / 'vis' / 'img.png'))[..., ::-1]
+    vis = VISUALIZERS.build(
+        dict(cfg.visualizer, name=f'every_config_{next(_NAMES)}',
+             vis_backends=None))
+    vis.dataset_meta = inferencer.model.dataset_meta
+    vis.add_datasample('x', img[..., ::-1].copy(),
+                       DetDataSample(pred_instances=res), draw_gt=False,
+                       pred_score_thr=thr)
+    np.testing.assert_array_equal(drawn, vis.get_image())
+    assert (drawn != img[..., ::-1]).any()
 
 
 def test_video_demo(mnet_ckpt, detector, tmp_path):
