@@ -43,7 +43,8 @@ def face_like_(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 def save_checkpoint(model: torch.nn.Module, path: str,
                     with_meta: bool = False) -> str:
     """Save ``model`` as a checkpoint; without ``meta.dataset_meta`` (as
-    the reference converters write) unless ``with_meta``."""
+    a state dict saved by hand: mmdet then warns and takes COCO's class
+    names) unless ``with_meta``."""
     meta = dict(arch='test')
     if with_meta:
         meta['dataset_meta'] = dict(classes=('face', ))

@@ -51,7 +51,8 @@ def randomize_(net, seed=0, head_gain=1.0, head_names=()):
 
 def build_from_config(config, checkpoint, pipeline_update=None):
     """Our detector and test pipeline from a recipe config (repo-relative
-    path), with ``pipeline_update``: ``{transform type: {arg: value}}``."""
+    path), with ``pipeline_update``: ``{transform type: {arg: value}}``.
+    ``checkpoint`` is a converted one: its meta names the face class."""
     import mmdet_faces  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
@@ -62,8 +63,9 @@ def build_from_config(config, checkpoint, pipeline_update=None):
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).eval()
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True,
-                    logger='silent')
+    ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                           strict=True, logger='silent')
+    assert ckpt['meta']['dataset_meta'] == dict(classes=('face', ))
     steps = []
     for t in cfg.test_dataloader.dataset.pipeline:
         if t['type'] == 'LoadFaceAnnotations':

@@ -82,3 +82,33 @@ def test_dst_is_replaced_atomically(tmp_path, monkeypatch):
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(dst).st_mode & 0o777 == 0o666 & ~umask
+
+
+def _source(conv, path) -> str:
+    """A reference checkpoint each converter takes, saved at ``path``:
+    S3FD.pytorch (zeros), insightface SCRFD-500M, biubug6 MobileNet0.25
+    (random weights)."""
+    if hasattr(conv, 'reference_shapes'):
+        return _s3fd_source(conv, path)
+    if hasattr(conv, 'convert_scrfd'):
+        from tests.reference import scrfd_ref as ref
+        torch.save({'state_dict': ref.SCRFDRef(ref.SCRFD_500M).state_dict()},
+                   path)
+    else:
+        from tests.reference import retinaface_ref as ref
+        torch.save(ref.RetinaFace(ref.cfg_mnet, phase='test').state_dict(),
+                   path)
+    return str(path)
+
+
+def test_converted_checkpoint_names_the_face_class(conv, tmp_path):
+    """Every converter writes ``meta.dataset_meta`` with the class names
+    (mmdet's DetInferencer / init_detector read them; without, they warn
+    and take COCO's), the source file's name and its project."""
+    src = _source(conv, tmp_path / 'source.pth')
+    dst = tmp_path / 'out.pth'
+    assert conv.main([src, str(dst)]) == 0
+    meta = torch.load(dst, weights_only=True)['meta']
+    assert meta['dataset_meta'] == dict(classes=('face', ))
+    assert meta['converted_from'] == 'source.pth'
+    assert '/' in meta['source']  # owner/project

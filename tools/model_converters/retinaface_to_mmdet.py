@@ -486,15 +486,11 @@ def convert_any(src: str, dst: str, family: str = 'auto',
     """Convert ``src`` to an mmengine checkpoint at ``dst``."""
     cu.check_src_dst(src, dst)
     result = load_source(src, family, arch)
-    meta = dict(
-        converted_from=osp.basename(src),
-        source=fam.SOURCES.get(result.family, result.family),
-        source_format=result.source_format,
-        arch=result.arch,
-        dataset_meta=dict(classes=('face', )))
+    meta = dict(source_format=result.source_format, arch=result.arch)
     if result.recipe:
         meta['config'] = result.recipe
-    cu.save_atomic(dict(state_dict=result.state_dict, meta=meta), dst)
+    cu.save_converted(dst, result.state_dict, src,
+                      fam.SOURCES.get(result.family, result.family), **meta)
     return result
 
 

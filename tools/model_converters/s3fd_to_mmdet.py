@@ -203,9 +203,8 @@ def convert(src: str, dst: str) -> str:
         except (TypeError, ValueError):
             pass
     state, kind = convert_s3fd_state_dict(obj)
-    meta.update(source=str(src), converted_from='yxlijun/S3FD.pytorch',
-                kind=kind)
-    cu.save_atomic({'meta': meta, 'state_dict': state}, dst)
+    cu.save_converted(dst, state, src, 'yxlijun/S3FD.pytorch', kind=kind,
+                      **meta)
     return kind
 
 
