@@ -254,3 +254,51 @@ def test_video_demo(mnet_ckpt, detector, tmp_path):
                     labels=inst.labels.tolist())
         _assert_equal_to_api(pred, res)
         _assert_drawn_with_landmarks(drawn[..., ::-1], frame, res, 0.5)
+
+
+def test_webcam_demo(mnet_ckpt, detector, tmp_path, monkeypatch):
+    """demo/webcam_demo.py with a generated clip as camera --camera-id 7
+    and OpenCV's window calls recorded: each frame's drawing (FaceDetector's
+    landmarks) is shown until the stream ends; 'q' quits after a frame;
+    the camera is released either way."""
+    import cv2
+    demo = _load('webcam_demo')
+    frames = random_images([(96, 128)] * 3, seed=6)
+    video = write_video(str(tmp_path / 'camera.avi'), frames, 'MJPG')
+    import mmcv
+    decoded = list(mmcv.VideoReader(video))  # the frames the camera gives
+    assert len(decoded) == 3
+    opened, shown, keys = [], [], []
+    capture = cv2.VideoCapture
+
+    class Camera:
+        """Camera ``index``: the clip's frames, then the end."""
+
+        def __init__(self, index):
+            opened.append(self)
+            self.index, self.cap, self.released = index, capture(video), False
+
+        def read(self):
+            return self.cap.read()
+
+        def release(self):
+            self.cap.release()
+            self.released = True
+
+    monkeypatch.setattr(cv2, 'VideoCapture', Camera)
+    monkeypatch.setattr(cv2, 'imshow',
+                        lambda name, img: shown.append(img.copy()))
+    monkeypatch.setattr(cv2, 'waitKey', lambda delay: keys.pop(0))
+    argv = [MNET_CFG, mnet_ckpt, '--device', 'cpu', '--camera-id', '7',
+            '--score-thr', '0.5']
+    keys[:] = [-1] * 3
+    demo.main(argv)
+    assert len(shown) == 3 and not keys
+    assert opened[0].index == 7 and opened[0].released
+    for drawn, frame in zip(shown, decoded):
+        res = detector(frame)
+        _assert_drawn_with_landmarks(drawn[..., ::-1], frame, res, 0.5)
+    shown.clear()
+    keys[:] = [ord('q')]
+    demo.main(argv)
+    assert len(shown) == 1 and opened[1].released
