@@ -240,7 +240,10 @@ _BN = {'weight': 'gamma', 'bias': 'beta', 'running_mean': 'moving_mean',
        'running_var': 'moving_variance'}
 _TYPES = {np.dtype(np.float32): 'Float32', np.dtype(np.float16): 'Float16',
           np.dtype(np.int32): 'Int32', np.dtype(np.int64): 'Int64'}
-SLICE_BYTES = 512 * 1024  # serialization.py SLICE_SIZE (KB) * 1024
+# serialization.py: SLICE_SIZE = 512 * 1024 (KB, compared with nbytes /
+# 1024; older releases: 512 * 1024 * 1024 compared with nbytes), i.e.
+# values over 512 MiB are sliced: none of RetinaFace's
+SLICE_BYTES = 512 * 1024 * 1024
 
 
 def mindspore_parameters(net, prefix='network.'):
@@ -292,12 +295,15 @@ def _field(number, payload):
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
-def write_checkpoint(params, path, crc_check=False):
+def write_checkpoint(params, path, crc_check=False,
+                     slice_bytes=SLICE_BYTES):
     """Write ``{name: array}`` as ``mindspore.save_checkpoint`` does: one
-    serialised ``Checkpoint`` message per value, tensors over 512 KiB split
-    along axis 0 into several values with the same tag and full dims, a
-    0-d array saved with ``dims == [0]``, proto2 (unpacked) dims, and with
-    ``crc_check`` the ``crc_num`` trailer."""
+    serialised ``Checkpoint`` message per value, tensors over
+    ``slice_bytes`` (MindSpore's 512 MiB; a smaller value makes a synthetic
+    file whose slices small tensors exercise) split along axis 0 into
+    several values with the same tag and full dims, a 0-d array saved with
+    ``dims == [0]``, proto2 (unpacked) dims, and with ``crc_check`` the
+    ``crc_num`` trailer."""
     import zlib
     chunks = []
     for name, value in params.items():
@@ -305,9 +311,9 @@ def write_checkpoint(params, path, crc_check=False):
         dims = list(value.shape) or [0]
         tensor_type = _TYPES[value.dtype]
         pieces = [value]
-        if value.nbytes > SLICE_BYTES:
+        if value.nbytes > slice_bytes:
             pieces = np.array_split(value, int(np.ceil(
-                value.nbytes / SLICE_BYTES)))
+                value.nbytes / slice_bytes)))
         for piece in pieces:
             tensor = b''.join(_varint(1 << 3) + _varint(d) for d in dims)
             tensor += _field(2, tensor_type.encode())

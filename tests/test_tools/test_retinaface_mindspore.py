@@ -47,13 +47,19 @@ def test_converted_ckpt_reproduces_mindspore(ms_net, tmp_path):
 
 
 def test_reader_slices_scalars_crc_and_prefixless(ms_net, tmp_path):
+    """A synthetic file sliced at 512 KiB (MindSpore slices values over
+    512 MiB, which no RetinaFace tensor reaches: this checks the joining
+    of slices on small tensors), with a scalar, the CRC trailer and no
+    ``network.`` prefix."""
     params = msref.mindspore_parameters(ms_net, prefix='')
     params['global_step'] = np.array(7, np.int32)
     path = tmp_path / 'export.ckpt'
-    msref.write_checkpoint(params, str(path), crc_check=True)
+    msref.write_checkpoint(params, str(path), crc_check=True,
+                           slice_bytes=512 * 1024)
     read = ms_ckpt.read_mindspore_checkpoint(str(path))
     assert read['global_step'] == 7  # a scalar, as MindSpore loads it
-    big = 'base.layer4.0.conv2.weight'  # 9 MiB: saved in 18 slices
+    big = 'base.layer4.0.conv2.weight'  # 9 MiB: 18 synthetic slices
+    assert path.read_bytes().count(big.encode()) == 18
     assert read[big].shape == (512, 512, 3, 3)
     assert np.array_equal(read[big], params[big])
     assert np.array_equal(read['fpn.output1.1.moving_variance'],

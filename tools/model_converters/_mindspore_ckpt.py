@@ -15,7 +15,8 @@ A MindSpore checkpoint is a protobuf ``Checkpoint`` message (proto2,
 
 ``save_checkpoint`` writes one serialised ``Checkpoint`` per value, one
 after the other (which protobuf reads as one message), splits tensors larger
-than 512 KiB into consecutive values with the same tag, writes a scalar with
+than 512 MiB (``serialization.py``'s ``SLICE_SIZE = 512 * 1024`` KB) into
+consecutive values with the same tag, writes a scalar with
 ``dims == [0]`` and may end the file with ``b'crc_num'`` and a 10-byte CRC.
 This module reads that wire format directly (numpy and the standard library
 only): nothing in the file is executed. Encrypted checkpoints (``enc_key``)
