@@ -156,3 +156,29 @@ def test_missing_num_batches_tracked_is_tolerated(mnet_state_dict):
                      if not k.endswith('num_batches_tracked'))
     out, _ = conv.convert_retinaface(sd, 'mnet025')
     assert len(out) == 300
+
+
+def test_wrong_family_names_the_one_the_keys_show(mnet_state_dict):
+    """``--from`` a family the file is not: every message says which
+    family the keys look like and lists the file's own keys (not their
+    mapping), whether the architecture is detected or given."""
+    from tests.reference import yakhyo_retinaface_ref as yref
+    files = {
+        'biubug6': OrderedDict(('module.' + k, v)
+                               for k, v in mnet_state_dict.items()),
+        'yakhyo': yref.RetinaFace(yref.CONFIGS['mnet025']).state_dict(),
+    }
+    for found, sd in files.items():
+        first = next(iter(sd)).replace('module.', '')
+        for family in ('biubug6', 'yakhyo', 'mindspore'):
+            if family == found:
+                continue
+            for arch in ('auto', 'mnet025'):
+                with pytest.raises(conv.CheckpointMismatchError) as info:
+                    conv.convert_state_dict(sd, family=family, arch=arch)
+                msg = str(info.value)
+                assert f'--from {family} (the keys look like {found})' in \
+                    msg, msg
+                if arch == 'auto':
+                    assert f"first keys: ['{first}'" in msg, msg
+                assert 'fpn.output1' not in msg.split('missing key(s)')[0]

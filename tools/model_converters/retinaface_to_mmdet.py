@@ -244,9 +244,11 @@ def unwrap(checkpoint) -> Dict[str, torch.Tensor]:
     return cu.strip_prefix(sd)
 
 
-def detect_arch(state_dict: Dict[str, torch.Tensor]) -> str:
+def detect_arch(state_dict: Dict[str, torch.Tensor],
+                source_keys: Optional[List[str]] = None) -> str:
     """Guess the architecture from canonical (biubug6-layout) keys and the
-    shapes that tell widths and depths apart."""
+    shapes that tell widths and depths apart; an error lists the first of
+    ``source_keys`` (the file's own keys; default: the canonical ones)."""
     keys = list(state_dict)
     if any(k.startswith('body.features.') for k in keys):
         return 'mnv2'
@@ -270,7 +272,8 @@ def detect_arch(state_dict: Dict[str, torch.Tensor]) -> str:
     raise CheckpointMismatchError(
         'cannot tell the architecture: no key starts with body.layer '
         '(ResNet), body.features (MobileNetV2), body.stage (MobileNetV1) or '
-        f'stage (MobileNet backbone file); first keys: {keys[:8]}')
+        'stage (MobileNet backbone file); first keys: '
+        f'{(keys if source_keys is None else list(source_keys))[:8]}')
 
 
 class Conversion:
@@ -368,13 +371,12 @@ def convert_state_dict(state_dict, family: str = 'auto', arch: str = 'auto',
               if hasattr(v, 'shape')}
     if arch == 'auto':
         try:
-            arch = detect_arch(shapes)
+            arch = detect_arch(shapes, list(sd))
         except CheckpointMismatchError as e:
-            if unmapped:
-                raise CheckpointMismatchError(cu.mismatch_report(
-                    f'checkpoint does not fit the {family} layout ({why}): '
-                    f'{e}', unmapped, [], [])) from None
-            raise
+            title = (f'checkpoint does not fit the {family} layout ({why}): '
+                     f'{e}')
+            raise CheckpointMismatchError(
+                cu.mismatch_report(title, unmapped, [], []) or title) from None
     elif arch == 'mnet025' and not any(ck.startswith('body.')
                                        for ck in canonical):
         try:
