@@ -23,7 +23,8 @@ changed something in this process.
 # ops first: with mmcv-lite its stand-in must precede any mmcv.ops import
 from . import ops  # noqa: F401,I001
 from . import checkpoint, checkpoint_io, compat, dist  # noqa: F401
-from . import evaluation, inferencer, reproducible, runner  # noqa: F401
+from . import evaluation, inferencer, reference_checkpoints  # noqa: F401
+from . import reproducible, runner  # noqa: F401
 from ._patching import apply_all, applied_patches, patch_report
 from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
 from .checkpoint import (CheckpointLoadError, CheckpointNotFoundError,
@@ -39,6 +40,7 @@ from .model_wrapper import DeviceDistributedDataParallel
 from .ops import TorchOpsExt, fallback_calls
 from .optimizers import (DeviceOptimWrapperConstructor, get_apex,
                          resolve_fused_optimizer)
+from .reference_checkpoints import ReferenceCheckpointError
 from .reproducible import reproducibility_options
 from .resumable_batch_sampler import ResumableBatchSampler
 from .sample_key import SampleKey, keyed_rng, seed_iteration
@@ -48,7 +50,7 @@ apply_all()
 __all__ = [
     'apply_all', 'applied_patches', 'patch_report', 'CheckpointLoadError',
     'CheckpointNotFoundError', 'UnsafeCheckpointError', 'safe_load',
-    'MetricInputError',
+    'MetricInputError', 'ReferenceCheckpointError',
     'LossScaler',
     'MixedPrecisionOptimWrapper', 'convert_model_o2', 'DistEnv',
     'DistEnvError', 'init_dist_pytorch', 'read_dist_env', 'select_backend',

@@ -91,6 +91,25 @@ def _looks_like(head: bytes, path: str) -> str:
     return f'it starts with bytes {head[:8].hex(" ")}'
 
 
+def _is_mindspore(head: bytes) -> bool:
+    """Whether ``head`` starts a MindSpore ``.ckpt``: a ``Checkpoint``
+    proto whose first ``value`` (field 1) starts with its ``tag`` (field
+    1), a parameter name."""
+    pos, size = 0, 0
+    for _ in range(2):  # the value's tag and length, then the name's
+        if head[pos:pos + 1] != b'\x0a':
+            return False
+        pos, size, shift = pos + 1, 0, 0
+        while pos < len(head) and shift < 35:
+            size |= (head[pos] & 0x7F) << shift
+            pos, shift = pos + 1, shift + 7
+            if not head[pos - 1] & 0x80:
+                break
+    name = head[pos:pos + min(size, 8)]
+    return len(name) == min(size, 8) > 0 and re.fullmatch(
+        rb'[\w.]+', name) is not None
+
+
 def _check_file(path: str) -> str:
     """Check that ``path`` is a file torch.save could have written; return
     ``'zip'`` or ``'legacy'`` or raise :class:`CheckpointLoadError`."""
@@ -128,6 +147,11 @@ def _check_file(path: str) -> str:
         return 'zip'
     if head.startswith(_LEGACY_MAGIC):
         return 'legacy'
+    if _is_mindspore(head):
+        from .reference_checkpoints import (ReferenceCheckpointError,
+                                            converter_hint)
+        raise ReferenceCheckpointError(
+            converter_hint(path, 'MindSpore RetinaFace', 'retinaface'))
     raise CheckpointLoadError(
         f'{path} is not a PyTorch checkpoint: {_looks_like(head, path)}; '
         f'{_EXPECTED}')

@@ -23,6 +23,8 @@ from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from mmcv_patches.checkpoint import safe_load
+from mmcv_patches.reference_checkpoints import (check_not_reference,
+                                                reference_state_dict)
 
 __all__ = [
     'FaceInferencer', 'FaceDetections', 'make_test_pipeline_cfg',
@@ -35,23 +37,8 @@ TestScale = Optional[Union[str, int, float, Tuple[int, Optional[int]]]]
 FACE_META = {'classes': ('face', ), 'palette': [(0, 255, 0)]}
 # test-pipeline steps that only load annotations (not needed to detect)
 _ANN_LOADERS = ('LoadAnnotations', 'LoadFaceAnnotations')
-# key prefixes of reference (non-mmdet) checkpoints, to give a clear error
-_REFERENCE_KEYS = {
-    # biubug6 / bubbliiiing, yakhyo (fx., class_head.class_head.), MindSpore
-    'retinaface': ('body.', 'ClassHead.', 'BboxHead.', 'LandmarkHead.',
-                   'fx.', 'class_head.', 'landmark_head.', 'base.',
-                   'network.base.'),
-    's3fd': ('vgg.', 'L2Norm3_3.', 'extras.', 'loc.', 'conf.'),
-    # insightface's mmdet 2.x layout shares backbone. / bbox_head.
-    'scrfd': ('bbox_head.cls_stride_convs.', 'bbox_head.stride_cls.'),
-}
 _NONE_HINT = ('; cv2.imread returns None for a file it cannot read: check '
               'its result')
-_CONVERTERS = {
-    'retinaface': 'tools/model_converters/retinaface_to_mmdet.py',
-    's3fd': 'tools/model_converters/s3fd_to_mmdet.py',
-    'scrfd': 'tools/model_converters/scrfd_to_mmdet.py',
-}
 
 
 @dataclass
@@ -204,18 +191,6 @@ def _with_hwc_inputs(steps: List[dict]) -> List[dict]:
     ]
 
 
-def _check_reference_keys(state_dict: dict, checkpoint: str) -> None:
-    """Refuse an unconverted reference checkpoint, naming the converter."""
-    keys = [k[len('module.'):] if k.startswith('module.') else k
-            for k in state_dict]
-    for arch, prefixes in _REFERENCE_KEYS.items():
-        if any(k.startswith(prefixes) for k in keys):
-            raise ValueError(
-                f'{checkpoint} is a {arch} reference checkpoint, not an '
-                f'mmdet one: convert it first with python '
-                f'{_CONVERTERS[arch]} {checkpoint} OUT.pth')
-
-
 def load_face_checkpoint(model: torch.nn.Module, checkpoint: str) -> None:
     """Load an mmdet (or converted reference) checkpoint into ``model``,
     strictly, as weights only (:func:`mmcv_patches.safe_load`); an
@@ -233,19 +208,10 @@ def load_face_checkpoint(model: torch.nn.Module, checkpoint: str) -> None:
                                strict=True)
     else:
         ckpt = safe_load(checkpoint, map_location='cpu')
-        sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+        sd = reference_state_dict(ckpt)
         if not isinstance(sd, dict):
             raise ValueError(f'{checkpoint} holds no state dict')
-        if 'state_dict' not in ckpt:
-            # reference trainers save {'model': sd} or {'weight': sd}
-            for key in ('model', 'weight'):
-                inner = ckpt.get(key)
-                if isinstance(inner, dict) and inner and all(
-                        isinstance(v, torch.Tensor)
-                        for v in inner.values()):
-                    sd = inner
-                    break
-        _check_reference_keys(sd, checkpoint)
+        check_not_reference(sd, checkpoint)
         _load_checkpoint_to_model(
             model, ckpt if sd is ckpt or sd is ckpt.get('state_dict') else
             dict(state_dict=sd), strict=True)
