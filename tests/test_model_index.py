@@ -101,3 +101,29 @@ def test_old_path_is_an_alias_of_its_target(alias, target):
     assert code == [f"_base_ = './{target}'"]
     assert Config.fromfile(alias_path).to_dict() == Config.fromfile(
         osp.join(REPO_ROOT, 'configs', target)).to_dict()
+
+
+def _weights(node, where):
+    """Every ``Weights`` value under ``node`` (any depth), with its path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'Weights':
+                yield f'{where}.{key}', value
+            else:
+                yield from _weights(value, f'{where}.{key}')
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _weights(item, f'{where}[{i}]')
+
+
+def test_every_weights_field_is_a_url():
+    """mmdet's metafile format: ``Weights`` (top level, or the source's
+    under ``Converted From``) is a download URL, never a description."""
+    files = ['model-index.yml'] + _load('model-index.yml')['Import']
+    found = []
+    for path in files:
+        for where, value in _weights(_load(path), path):
+            found.append(where)
+            assert isinstance(value, str) and value.startswith(
+                ('http://', 'https://')) and ' ' not in value, (where, value)
+    assert found  # the walk sees the fields (e.g. RetinaNet's, S3FD's)
