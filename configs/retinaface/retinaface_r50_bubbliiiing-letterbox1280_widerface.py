@@ -10,8 +10,5 @@ _base_ = [
     './_bubbliiiing_test_recipe.py',
 ]
 
-model = dict(
-    data_preprocessor=dict(bgr_to_rgb=True),
-    test_cfg=_base_.bubbliiiing_test_cfg)
-val_dataloader = dict(dataset=dict(pipeline=_base_.bubbliiiing_test_pipeline))
-test_dataloader = val_dataloader
+model = _base_.bubbliiiing_model
+val_dataloader = test_dataloader = _base_.bubbliiiing_test_dataloader
