@@ -6,6 +6,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -51,8 +52,9 @@ def _compare_with_onnxruntime(model, onnx_path, inputs):
     onnxruntime's on the same (mean-subtracted) input."""
     sess = ort.InferenceSession(str(onnx_path),
                                 providers=['CPUExecutionProvider'])
+    name = sess.get_inputs()[0].name  # yakhyo 'input', biubug6 'input0'
     for x in inputs:
-        loc, conf, lms = sess.run(None, {'input': x})
+        loc, conf, lms = sess.run(None, {name: x})
         head = model.bbox_head
         cls, bbox, kpt, _ = head.flatten_preds(
             *head(model.extract_feat(torch.from_numpy(x))))
@@ -88,6 +90,43 @@ def test_bn_folded_export_imports_exactly(arch, gain, tmp_path):
     assert torch.equal(bn.running_mean, torch.zeros_like(bn.running_mean))
     assert bn.weight.requires_grad and not torch.equal(
         bn.bias, torch.zeros_like(bn.bias))
+
+
+@pytest.mark.parametrize('arch,long_side,folding',
+                         [('mnet025', 640, False), ('r50', 320, True)])
+def test_biubug6_export_imports_exactly(arch, long_side, folding, tmp_path):
+    """biubug6's convert_to_onnx.py: RetinaFace(phase='test') in eval mode,
+    a fixed 1 x 3 x long_side x long_side input ``input0``, only the first
+    output named (``output0``: loc; then the softmax scores and landmarks
+    under the exporter's numbers), no dynamic axes; torch.onnx._export of
+    its time, with constant folding off (BatchNormalization nodes) or on
+    (folded into the convs)."""
+    from tests.reference import retinaface_ref as ref
+    cfg = ref.cfg_mnet if arch == 'mnet025' else ref.cfg_re50
+    net = randomize_(ref.RetinaFace(cfg, phase='test'), seed=2,
+                     head_gain=0.3 if arch == 'r50' else 1.0,
+                     head_names=('ClassHead', 'BboxHead', 'LandmarkHead'))
+    src = tmp_path / 'FaceDetector.onnx'
+    torch.onnx.export(
+        net, torch.randn(1, 3, long_side, long_side), str(src),
+        dynamo=False, export_params=True, verbose=False,
+        do_constant_folding=folding, input_names=['input0'],
+        output_names=['output0'])
+    import onnx
+    graph = onnx.load(str(src)).graph
+    assert [i.name for i in graph.input] == ['input0']
+    outputs = [o.name for o in graph.output]
+    assert len(outputs) == 3 and outputs[0] == 'output0', outputs
+    # unfolded: BatchNormalization nodes; folded into the convs: none
+    ops = {n.op_type for n in graph.node}
+    assert ('BatchNormalization' in ops) != folding
+    result = conv.convert_any(str(src), str(tmp_path / 'ours.pth'))
+    assert (result.family, result.arch, result.source_format) == \
+        ('biubug6', arch, 'onnx')
+    model, _ = build_from_config(result.recipe, str(tmp_path / 'ours.pth'))
+    images = [cv2.resize(img, (long_side, long_side))
+              for img in random_images(seed=1)]
+    _compare_with_onnxruntime(model, src, _mean_subtracted(images))
 
 
 def test_onnx_of_the_wrong_family_is_refused(tmp_path):
