@@ -13,6 +13,7 @@ from mmdet_faces.apis import FaceDetector
 from tests.reference import scrfd_ref as ref
 from tests.test_apis.face_api_utils import random_images
 from tests.test_models.scrfd_utils import REPO_ROOT, load_converter
+from tests.testing import load_script
 
 ARCHS = load_converter().ARCHS
 
@@ -59,17 +60,16 @@ def test_insightface_checkpoint_refused_naming_the_converter(tmp_path):
 
 
 def test_infer_tool_writes_landmarks(scrfd_ckpts, tmp_path):
-    import runpy
-    infer = runpy.run_path(osp.join(REPO_ROOT, 'tools/infer.py'))
+    infer = load_script('tools/infer.py')
     folder = tmp_path / 'imgs'
     folder.mkdir()
     for i, img in enumerate(random_images([(240, 320), (200, 150)], 8)):
         cv2.imwrite(str(folder / f'{i}.png'), img)
     config = osp.join(REPO_ROOT, ARCHS['500m_kps'])
     out = tmp_path / 'out'
-    assert infer['main']([str(folder), '--config', config, '--checkpoint',
-                          scrfd_ckpts['500m_kps'], '--out-dir', str(out),
-                          '--score-thr', '0.3']) == 0
+    assert infer.main([str(folder), '--config', config, '--checkpoint',
+                      scrfd_ckpts['500m_kps'], '--out-dir', str(out),
+                      '--score-thr', '0.3']) == 0
     with open(out / 'detections.json') as f:
         data = json.load(f)
     det = FaceDetector(config, scrfd_ckpts['500m_kps'], score_thr=0.3)

@@ -11,9 +11,8 @@ import torch
 from mmdet_faces.apis import FaceDetector
 from tests.test_models.scrfd_utils import (REPO_ROOT, load_converter,
                                            reference_and_converted)
+from tests.testing import load_script
 from tests.testing.package_index import fetch_package_files, import_unchanged
-
-EXPORT = osp.join(REPO_ROOT, 'tools/deployment/export_onnx.py')
 
 
 @pytest.fixture(scope='module')
@@ -65,7 +64,7 @@ def test_insightface_runtime_loads_our_export_and_finds_our_faces(
     model = _checkpoint(arch, ckpt)
     config = osp.join(REPO_ROOT, load_converter().ARCHS[arch])
     onnx_file = str(tmp_path / 'scrfd.onnx')
-    tool = load_tool()
+    tool = load_script('tools/deployment/export_onnx.py')
     assert tool.main([config, ckpt, onnx_file, '--verify',
                       '--verify-batches', '1']) == 0
     assert 'insightface layout' in capsys.readouterr().out
@@ -93,9 +92,3 @@ def test_insightface_runtime_loads_our_export_and_finds_our_faces(
         assert np.abs(ours.keypoints - kpss[twin]).max() < 0.05
     else:
         assert kpss is None and ours.keypoints is None
-
-
-def load_tool():
-    import runpy
-    from types import SimpleNamespace
-    return SimpleNamespace(**runpy.run_path(EXPORT))

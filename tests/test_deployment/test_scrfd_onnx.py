@@ -1,14 +1,14 @@
 """SCRFD export in insightface's layout (no insightface needed)."""
 import os.path as osp
-import runpy
 
 import numpy as np
 import torch
 
 from tests.test_models.scrfd_utils import (REPO_ROOT, load_converter,
                                            reference_and_converted)
+from tests.testing import load_script
 
-TOOL = runpy.run_path(osp.join(REPO_ROOT, 'tools/deployment/export_onnx.py'))
+TOOL = load_script('tools/deployment/export_onnx.py')
 ARCHS = load_converter().ARCHS
 
 
@@ -19,8 +19,8 @@ def test_static_export_layout_and_verify(tmp_path, capsys):
     torch.save({'state_dict': model.state_dict()}, ckpt)
     out = str(tmp_path / 'scrfd.onnx')
     config = osp.join(REPO_ROOT, ARCHS['500m_kps'])
-    assert TOOL['main']([config, str(ckpt), out, '--static', '--shape',
-                         '160', '224', '--verify']) == 0
+    assert TOOL.main([config, str(ckpt), out, '--static', '--shape',
+                     '160', '224', '--verify']) == 0
     assert 'verification passed' in capsys.readouterr().out
     sess = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
     (inp, ) = sess.get_inputs()
@@ -39,12 +39,12 @@ def test_static_export_layout_and_verify(tmp_path, capsys):
 
 def test_layout_must_fit_the_model(tmp_path, capsys):
     scrfd = osp.join(REPO_ROOT, ARCHS['500m'])
-    assert TOOL['main']([scrfd, 'none', str(tmp_path / 'a.onnx'), '--layout',
-                         'decoded']) == 2
+    assert TOOL.main([scrfd, 'none', str(tmp_path / 'a.onnx'), '--layout',
+                     'decoded']) == 2
     assert 'layout is for RetinaFace / S3FD' in capsys.readouterr().err
     retina = osp.join(REPO_ROOT, 'configs', 'retinaface',
                       'retinaface_mnet025_1xb32-250e_widerface.py')
-    assert TOOL['main']([retina, 'none', str(tmp_path / 'b.onnx'),
-                         '--layout', 'insightface']) == 2
+    assert TOOL.main([retina, 'none', str(tmp_path / 'b.onnx'),
+                     '--layout', 'insightface']) == 2
     assert 'layout is for SCRFD' in capsys.readouterr().err
     assert not (tmp_path / 'a.onnx').exists()

@@ -1,11 +1,10 @@
 """Helpers shared by the SCRFD tests (not a test module)."""
 import os.path as osp
-import runpy
-from types import SimpleNamespace
 
 import torch
 
 from tests.reference import scrfd_ref as ref
+from tests.testing import load_script
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: reference model settings of the converter's released variants
@@ -17,10 +16,9 @@ REF_CFGS = {
 }
 
 
-def load_converter() -> SimpleNamespace:
-    """The globals of tools/model_converters/scrfd_to_mmdet.py."""
-    return SimpleNamespace(**runpy.run_path(
-        osp.join(REPO_ROOT, 'tools/model_converters/scrfd_to_mmdet.py')))
+def load_converter():
+    """tools/model_converters/scrfd_to_mmdet.py as a module."""
+    return load_script('tools/model_converters/scrfd_to_mmdet.py')
 
 
 def build_scrfd(arch='500m', **test_cfg):

@@ -19,27 +19,13 @@ from mmcv_patches.reproducible import keyed_dataloader_cfg
 from tests.testing import (assert_eval_gathered_once, assert_ranks_identical,
                            checkpoint_digest, expected_lrs, kill_and_resume,
                            latest_run_dir, read_dist_checks, read_scalars,
-                           run_tool, tiny_run_options)
+                           run_tool, widerface_options)
 
 pytestmark = pytest.mark.slow
 CONFIG = ('configs/retinaface/'
           'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
 NUM_VAL = 12  # the tiny_widerface fixture
 SEED = 3
-
-
-def widerface_options(root, batch_size=4, epochs=1, val=True):
-    root = root.rstrip('/') + '/'
-    return tiny_run_options(
-        {
-            'train_dataloader.dataset.data_root': root,
-            'train_dataloader.batch_size': batch_size,
-            'train_cfg.max_epochs': epochs,
-            'train_cfg.val_interval': epochs,
-        }, {
-            'dataloader.dataset.data_root': root,
-            'evaluator.gt_dir': root + 'ground_truth/',
-        } if val else None)
 
 
 def exact_options(root, num_workers=0, persistent=False, val=False,

@@ -17,7 +17,7 @@ from .runs import (DIST_CHECK_HOOK, REPO_ROOT, ToolResult,
                    free_port, kill_and_resume, last_checkpoint,
                    latest_run_dir, load_script, python_exe,
                    read_dist_checks, read_scalars, run_tool,
-                   run_tool_in_process, tiny_run_options)
+                   run_tool_in_process, tiny_run_options, widerface_options)
 
 __all__ = [
     'FAULT_INJECTION_HOOK', 'FaultInjectionHook', 'DIST_CHECK_HOOK',
@@ -25,5 +25,6 @@ __all__ = [
     'assert_ranks_identical', 'checkpoint_digest', 'expected_lrs',
     'flatten_cfg_options', 'free_port', 'kill_and_resume', 'last_checkpoint',
     'latest_run_dir', 'load_script', 'python_exe', 'read_dist_checks',
-    'read_scalars', 'run_tool', 'run_tool_in_process', 'tiny_run_options'
+    'read_scalars', 'run_tool', 'run_tool_in_process', 'tiny_run_options',
+    'widerface_options'
 ]

@@ -469,3 +469,31 @@ def kill_and_resume(config: str,
     out['loaded_digest'] = checks.get(0, {}).get('hashes', {}).get(
         'before_train')
     return out
+
+
+def widerface_options(root: str, batch_size: int = 4, epochs: int = 1,
+                      val: bool = True) -> dict:
+    """:func:`tiny_run_options` of a tiny WIDER-format data set at ``root``
+    (the ``tiny_widerface`` fixture): its train / val / test data, batch
+    size, epochs and validation at the end (or none).
+
+    Args:
+        root (str): Data set folder.
+        batch_size (int): Train batch size. Defaults to 4.
+        epochs (int): Training epochs. Defaults to 1.
+        val (bool): Validate (with the WIDER metric) at the end.
+
+    Returns:
+        dict: ``--cfg-options`` overrides.
+    """
+    root = root.rstrip('/') + '/'
+    return tiny_run_options(
+        {
+            'train_dataloader.dataset.data_root': root,
+            'train_dataloader.batch_size': batch_size,
+            'train_cfg.max_epochs': epochs,
+            'train_cfg.val_interval': epochs,
+        }, {
+            'dataloader.dataset.data_root': root,
+            'evaluator.gt_dir': root + 'ground_truth/',
+        } if val else None)
