@@ -78,3 +78,21 @@ def test_pipelines_run_on_the_bundled_format(tiny_widerface):
     h, w = out['data_samples'].img_shape
     assert max(h, w) == 640
     assert out['data_samples'].pad_shape[:2] == (640, 640)
+
+
+#: Parameters (M) of configs/scrfd/metafile.yml (insightface's table)
+PARAMS_M = {'500m': 0.57, '1g': 0.64, '2.5g': 0.67, '10g': 3.86,
+            '34g': 9.80, '500m_kps': 0.63, '2.5g_kps': 0.82,
+            '10g_kps': 4.23}
+
+
+@pytest.mark.parametrize('arch', list(ARCHS))
+def test_every_variant_builds_with_the_published_size(arch):
+    from mmdet.registry import MODELS
+
+    import mmdet_faces  # noqa: F401
+    model = MODELS.build(_cfg(arch).model)
+    params = sum(p.numel() for p in model.parameters())
+    assert round(params / 1e6, 2) == PARAMS_M[arch]
+    assert (model.bbox_head.use_kps, arch.endswith('_kps')) in (
+        (True, True), (False, False))
