@@ -5,7 +5,7 @@ PY      := .venv/bin/python
 DATA    := data/widerface
 COCO    := data/coco_tiny
 
-.PHONY: setup data demo test bench clean-data device-wheels
+.PHONY: setup data demo test bench clean-data device-wheels bench-scrfd
 setup:
 	@bash tools/setup_env.sh
 
@@ -19,6 +19,10 @@ demo: setup data
 
 test: setup
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -p no:cacheprovider
+
+# SCRFD-500M/2.5G/10G vs RetinaFace at VGA, markdown table (docs/benchmarks.md)
+bench-scrfd: setup data
+	$(PY) tools/analysis_tools/benchmark_speed.py --models mnet025 r50 scrfd_500m scrfd_2.5g scrfd_10g --sizes vga --no-train
 
 # wheels carried to an accelerator lease (tools/device_check.py, docs/benchmarks.md)
 device-wheels: setup

@@ -42,3 +42,18 @@ def test_benchmark_speed_cpu(tiny_widerface, tmp_path, flags):
     assert f'precision: {precision}' in result['table']
     assert '| RetinaFace-MobileNet0.25 | 640x480 |' in result['table']
     assert result['table'] in proc.stdout
+
+
+def test_benchmark_speed_scrfd_inference(tiny_widerface):
+    """SCRFD rows: sigmoid-score calibration, the network timed on the
+    640x640 input the VGA test pipeline pads to."""
+    from tests.testing import load_script
+    tool = load_script('tools/analysis_tools/benchmark_speed.py')
+    result = tool.main([
+        '--device', 'cpu', '--models', 'scrfd_500m', '--sizes', 'vga',
+        '--batch', '2', '--iters', '1', '--warmup', '0', '--min-time', '0',
+        '--no-train', '--threads', '1', '--data-root', tiny_widerface])
+    (row, ) = result['inference']
+    assert row['model'] == 'SCRFD-500M' and row['input'] == '640x480'
+    assert row['net_input'] == '640x640' and row['dets'] > 0
+    assert row['e2e_b1_ms'] > 0 and row['net_b1_ms'] > 0
