@@ -12,8 +12,8 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..utils import (image_scale_factors, multi_image_nms, select_candidates,
-                     split_by_image, use_batched_predict)
+from ..utils import (image_scale_factors, multi_image_nms, nms_and_limit,
+                     select_candidates, split_by_image, use_batched_predict)
 
 __all__ = ['S3FDHead']
 
@@ -298,20 +298,23 @@ class S3FDHead(BaseDenseHead):
         results_list = []
         for img_id, img_meta in enumerate(batch_img_metas):
             s = scores[img_id][:, 0]
-            b = bboxes[img_id]
-            keep = s > score_thr
-            s, b = s[keep], b[keep]
+            idx = (s > score_thr).nonzero()[:, 0]
+            # by descending score, equal scores by anchor (stable sort)
+            s, order = s[idx].sort(descending=True, stable=True)
             if 0 < nms_pre < s.numel():
-                s, idx = s.topk(nms_pre)
-                b = b[idx]
+                s, order = s[:nms_pre], order[:nms_pre]
             results = InstanceData()
-            results.bboxes = b
+            results.bboxes = bboxes[img_id][idx[order]]
             results.scores = s
             results.labels = s.new_zeros(s.shape, dtype=torch.long)
-            results_list.append(
-                self._bbox_post_process(
-                    results, cfg, rescale=rescale, with_nms=with_nms,
-                    img_meta=img_meta))
+            # rescale and min_bbox_size as mmdet; NMS by rank (ties by
+            # candidate, as the batched path)
+            results = self._bbox_post_process(
+                results, cfg, rescale=rescale, with_nms=False,
+                img_meta=img_meta)
+            if with_nms:
+                results = nms_and_limit(results, cfg)
+            results_list.append(results)
         return results_list
 
     def _predict_batched(self, scores: Tensor, bboxes: Tensor,

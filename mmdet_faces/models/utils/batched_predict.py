@@ -4,12 +4,14 @@ once, each image's NMS inside one grouped call.
 mmdet's dense heads decode, filter and run NMS image by image: a few dozen
 small kernel launches per image on an accelerator. The helpers here do the
 same work for a whole batch in a fixed number of calls and give each image
-exactly the detections of the per-image path (mmdet's
-``filter_scores_and_topk`` and mmcv's ``batched_nms`` with the same
-config): the same candidates, the same float arithmetic of the decoding and
-of the NMS (+1 area convention included), the same order. Only the order
-among exactly equal scores is defined here (by anchor index) where the
-per-image path leaves it to an unstable sort.
+exactly the detections of the per-image path
+(:mod:`.face_post_process`'s ``filter_by_score`` and ``ranked_nms``: mmdet's
+``filter_scores_and_topk`` and mmcv's ``batched_nms`` with the same config,
+equal scores taken by candidate index): the same candidates, the same float
+arithmetic of the decoding and of the NMS (+1 area convention included),
+the same order -- also where scores tie (both paths hand the NMS the
+candidates' rank, never leaving the order of equal scores to a kernel's
+unstable sort).
 
 A head uses them as :class:`~mmdet_faces.models.dense_heads.RetinaFaceHead`
 does: :func:`use_batched_predict` decides, :func:`select_candidates` picks
@@ -26,6 +28,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcv_patches.torch_ops import grouped_nms
+from .face_post_process import rank_key
 
 __all__ = [
     'use_batched_predict', 'select_candidates', 'multi_image_nms',
@@ -135,7 +138,7 @@ def multi_image_nms(bboxes: Tensor,
 
     Returns:
         Tensor: Indices of the kept candidates, by image, in each image's
-        ``batched_nms`` order (descending score).
+        ``ranked_nms`` order (descending score, equal scores by index).
     """
     cfg = dict(nms_cfg)
     class_agnostic = cfg.pop('class_agnostic', False)
@@ -165,11 +168,13 @@ def multi_image_nms(bboxes: Tensor,
         num_labels = int(labels.max()) + 1
         groups = img_inds * num_labels + torch.where(
             per_class, labels, torch.zeros_like(labels))
+    # each image's candidates by descending score, equal scores by index
+    key = rank_key(_sort_by_image_then_score(img_inds, scores), bboxes)
     if score_threshold > 0:
         idx = idx[scores > score_threshold]
-    keep = idx[grouped_nms(boxes_for_nms[idx], scores[idx], groups[idx],
-                           iou_threshold, offset)].sort()[0]
-    keep = keep[_sort_by_image_then_score(img_inds[keep], scores[keep])]
+    keep = idx[grouped_nms(boxes_for_nms[idx], key[idx], groups[idx],
+                           iou_threshold, offset)]
+    keep = keep[key[keep].sort(descending=True)[1]]
     limit = [v for v in (max_num, max_per_img) if v is not None and v > 0]
     if limit:
         keep = keep[limit_per_image(img_inds[keep], num_imgs, min(limit))]

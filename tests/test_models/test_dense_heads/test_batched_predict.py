@@ -1,13 +1,15 @@
 """The batched predict path of the dense heads gives exactly the per-image
 path's detections (run on CPU by forcing it with
-``test_cfg.batched_predict=True``)."""
+``test_cfg.batched_predict=True``), also where scores tie: both take equal
+scores by candidate index."""
 import copy
 
 import pytest
 import torch
 from mmengine.config import ConfigDict
 
-from mmdet_faces.models.utils import use_batched_predict
+from mmdet_faces.models.utils import (multi_image_nms, ranked_nms,
+                                      use_batched_predict)
 
 METAS = [
     dict(img_shape=(96, 128), scale_factor=(0.5, 0.5)),
@@ -48,9 +50,18 @@ def _compare(head, outs, cfg, rescale=True, with_nms=True, metas=METAS):
         assert set(a.keys()) == set(b.keys())
         for k in a.keys():
             assert torch.equal(a[k], b[k]), k
-        # the comparison is only exact where equal scores do not meet
-        assert a.scores.unique().numel() == a.scores.numel()
     return ref
+
+
+def _ties(results) -> int:
+    """Detections whose score another detection of its image has too."""
+    return sum(r.scores.numel() - r.scores.unique().numel() for r in results)
+
+
+def _fp16_logits(outs):
+    """Head outputs rounded to float16, as an AMP network gives them (the
+    decoding stays float32): many equal scores."""
+    return tuple([t.half().float() for t in level] for level in outs)
 
 
 def test_retinaface_batched_equals_per_image():
@@ -104,15 +115,19 @@ def test_s3fd_batched_equals_per_image():
     _compare(head, outs, dict(base, min_bbox_size=8), rescale=False)
 
 
-@pytest.mark.parametrize('use_kps', [False, True])
-def test_scrfd_batched_equals_per_image(use_kps):
-    head = _build(
+def _scrfd_head(use_kps):
+    return _build(
         dict(type='SCRFDHead', in_channels=8, feat_channels=16,
              stacked_convs=1, use_kps=use_kps,
              norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
              test_cfg=dict(nms_pre=-1, min_bbox_size=0, score_thr=0.02,
                            nms=dict(type='nms', iou_threshold=0.45),
                            max_per_img=-1)))
+
+
+@pytest.mark.parametrize('use_kps', [False, True])
+def test_scrfd_batched_equals_per_image(use_kps):
+    head = _scrfd_head(use_kps)
     with torch.no_grad():  # scores varying around the threshold, boxes
         for m in head.modules():  # crossing the image borders
             if isinstance(m, torch.nn.Conv2d) and m.bias is not None:
@@ -127,6 +142,95 @@ def test_scrfd_batched_equals_per_image(use_kps):
     metas = copy.deepcopy(METAS)
     metas[1]['border'] = (6., 0., 10., 0.)  # letterboxed: top, _, left
     _compare(head, outs, dict(base, nms_pre=50, max_per_img=8), metas=metas)
+
+
+def test_tied_scores_same_detections():
+    """Saturated scores (1.0), fp16-rounded logits and boxes clipped to one
+    identical box: per-image and batched path keep the same detections in
+    the same order; equal scores are taken by candidate (anchor) index, so
+    an ``nms_pre`` cut inside a tie keeps the first anchors."""
+    retina = _build(
+        dict(type='RetinaFaceHead', num_classes=1, in_channels=16,
+             test_cfg=dict(score_thr=0.02, nms_pre=-1, max_per_img=-1,
+                           nms=dict(type='nms', iou_threshold=0.4,
+                                    offset=1))))
+    feats = _feats([16] * 3, [(12, 16), (6, 8), (3, 4)], scale=2.)
+    base = dict(retina.test_cfg)
+    for bias in (-4., -30.):  # scores near 1 in fp16; all scores 1.0
+        with torch.no_grad():
+            for conv in retina.cls_convs:
+                conv.bias.view(-1, 2)[:, 0] = bias
+            outs = _fp16_logits(retina(feats))
+        ref = _compare(retina, outs, base)
+        assert _ties(ref) > (50 if bias < -10 else 5), bias
+        _compare(retina, outs, dict(base, nms_pre=30, max_per_img=7))
+    # all 1.0: the first 30 anchors, in anchor order
+    cand = _compare(retina, outs, dict(base, nms_pre=30), with_nms=False,
+                    rescale=False)[0]
+    with torch.no_grad():
+        cls, bbox, _, anchors = retina.flatten_preds(*outs)
+        first = retina.bbox_coder.decode(anchors[:30], bbox[0, :30])
+    assert torch.equal(cand.bboxes, first)
+
+    chans = (8, 16, 16, 32, 16, 8)
+    s3fd = _build(
+        dict(type='S3FDHead', in_channels=chans,
+             test_cfg=dict(nms_pre=5000, score_thr=0.05, max_per_img=750,
+                           nms=dict(type='nms', iou_threshold=0.3))))
+    with torch.no_grad():
+        s3fd.cls_convs[0].bias[-1] = 30.  # stride-4 faces: all 1.0
+        outs = _fp16_logits(s3fd(_feats(chans, [(24, 32), (12, 16), (6, 8),
+                                                (3, 4), (2, 2), (1, 1)],
+                                        scale=3.)))
+    ref = _compare(s3fd, outs, dict(s3fd.test_cfg))
+    assert _ties(ref) > 50
+    _compare(s3fd, outs, dict(s3fd.test_cfg, nms_pre=40, max_per_img=9))
+
+    scrfd = _scrfd_head(use_kps=True)
+    with torch.no_grad():  # all scores 1.0, every box the whole image
+        for m in scrfd.modules():
+            if isinstance(m, torch.nn.Conv2d) and m.bias is not None:
+                m.bias.fill_(30.)
+        outs = scrfd(_feats([8] * 3, [(12, 16), (6, 8), (3, 4)]))
+    ref = _compare(scrfd, outs, dict(scrfd.test_cfg), rescale=False)
+    assert [len(r) for r in ref] == [1, 1, 1]  # one box kept per image
+    assert torch.equal(ref[0].bboxes, torch.tensor([[0., 0., 128., 96.]]))
+    _compare(scrfd, outs, dict(scrfd.test_cfg, nms_pre=5, max_per_img=2))
+
+
+def test_tied_nms_same_kept_boxes():
+    """NMS level: ``multi_image_nms`` (one grouped call) keeps, per image,
+    exactly what ``ranked_nms`` (mmcv's ``batched_nms`` taking equal scores
+    by index) keeps, in the same order: identical boxes, saturated and
+    fp16-rounded scores, two classes, +1 areas."""
+    gen = torch.Generator().manual_seed(3)
+    boxes, scores, labels, imgs = [], [], [], []
+    for img in range(3):
+        centre = torch.rand(20, 2, generator=gen) * 200
+        box = torch.cat([centre, centre + 30], 1).repeat_interleave(12, 0)
+        jitter = torch.randn(box.shape, generator=gen).round() * (img > 0)
+        score = (torch.rand(len(box), generator=gen) * 0.9 +
+                 0.1).half().float()
+        score[torch.rand(len(box), generator=gen) < 0.3] = 1.
+        boxes.append(box + jitter)
+        scores.append(score)
+        labels.append(torch.randint(0, 2, (len(box), ), generator=gen))
+        imgs.append(torch.full((len(box), ), img))
+    boxes, scores, labels, imgs = (torch.cat(t) for t in (boxes, scores,
+                                                           labels, imgs))
+    for nms in (dict(iou_threshold=0.4, offset=1),
+                dict(iou_threshold=0.5, class_agnostic=True),
+                dict(iou_threshold=0.3, split_thr=100, max_num=15)):
+        cfg = dict(type='nms', **nms)
+        keep = multi_image_nms(boxes, scores, labels, imgs, 3, cfg)
+        expected = []
+        for img in range(3):
+            idx = (imgs == img).nonzero()[:, 0]
+            expected.append(idx[ranked_nms(boxes[idx], scores[idx],
+                                           labels[idx], cfg)])
+        assert torch.equal(keep, torch.cat(expected)), nms
+        kept = scores[keep]
+        assert kept.numel() - kept.unique().numel() > 5  # ties were kept
 
 
 def test_when_the_batched_path_is_taken():
