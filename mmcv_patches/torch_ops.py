@@ -20,17 +20,18 @@ build on a GPU, an NPU without mmcv's NPU ops, mmcv-lite).
   them for CUDA/MLU/NPU only; mmdet's ``FocalLoss`` calls them for CUDA
   tensors).
 
-The greedy NMS is exact, not an approximation (no "fast NMS"): boxes are
-taken in blocks in score order; a block's boxes overlapping a box kept in an
-earlier block are dropped, and inside the block the keep flags are the
-solution of ``keep[j] = alive[j] and not any(keep[i] and overlap[i, j]
-for i < j)``, a triangular system with one solution, reached by iterating
-it from ``keep = alive`` (each iteration fixes at least the next box, in
-practice a handful of iterations resolve a block).
+The greedy NMS is exact, not an approximation (no "fast NMS"), and needs
+a host sync per block of boxes, not per box: as torchvision's CUDA kernel,
+the suppression decisions ``IoU > iou_threshold`` of the boxes still alive
+are computed on the device, a block of rows at a time (mmcv's float32
+arithmetic, so each decision is the kernel's), packed to bits and copied
+to the host once per block; the greedy scan over them runs there, and only
+boxes no kept box has suppressed yet become rows (or columns) of the next
+block. ``tools/analysis_tools/benchmark_nms.py`` measures it.
 """
-import math
-from typing import Tuple
+from typing import Optional
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -41,10 +42,12 @@ __all__ = [
 
 #: smallest normal float32, the clamp of mmcv's focal-loss kernels
 FLT_MIN = 1.1754943508222875e-38
-#: elements of one pairwise-overlap tile (groups x rows x columns)
+#: elements of one block of suppression decisions (rows x columns), CPU
 _TILE_ELEMS = 1 << 22
-#: largest block of boxes resolved at once
-_MAX_BLOCK = 512
+#: the same on an accelerator (fewer blocks: fewer host syncs)
+_DEVICE_TILE_ELEMS = 1 << 24
+#: bit weights of the packed suppression mask (little bit order)
+_BITS = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
 def _float32_scalar(value: float) -> float:
@@ -58,22 +61,21 @@ def _compute_dtype(boxes: Tensor) -> torch.dtype:
 
 
 def _overlap(a: Tensor, b: Tensor, offset: int, thr: float) -> Tensor:
-    """``IoU > thr`` of every box of ``a`` with every box of ``b`` of the
-    same group.
+    """``IoU > thr`` of boxes ``a`` with boxes ``b`` (broadcast).
 
     Args:
-        a (Tensor): (5, G, P) x1, y1, x2, y2, area (contiguous).
-        b (Tensor): (5, G, Q) likewise.
+        a (Tensor): (5, ...) x1, y1, x2, y2, area.
+        b (Tensor): (5, ...) likewise, broadcastable with ``a``.
 
     Returns:
-        Tensor: (G, P, Q) bool. The float operations and their order are
-        those of mmcv's CPU kernel (``max(0, xx2 - xx1 + offset)``, ``inter
-        / (area_i + area_j - inter)``), so each decision equals the
-        kernel's (a box with a NaN coordinate neither suppresses nor is
-        suppressed, in both).
+        Tensor: bool, the broadcast shape. The float operations and their
+        order are those of mmcv's CPU kernel (``max(0, xx2 - xx1 +
+        offset)``, ``inter / (area_i + area_j - inter)``), so each decision
+        equals the kernel's (a box with a NaN coordinate neither suppresses
+        nor is suppressed, in both).
     """
-    ax1, ay1, ax2, ay2, aarea = a[:, :, :, None]
-    bx1, by1, bx2, by2, barea = b[:, :, None, :]
+    ax1, ay1, ax2, ay2, aarea = a
+    bx1, by1, bx2, by2, barea = b
     w = torch.minimum(ax2, bx2).sub_(torch.maximum(ax1, bx1))
     w = w.add_(offset).clamp_min_(0)
     h = torch.minimum(ay2, by2).sub_(torch.maximum(ay1, by1))
@@ -83,9 +85,34 @@ def _overlap(a: Tensor, b: Tensor, offset: int, thr: float) -> Tensor:
     return inter.div_(union) > thr
 
 
+def _to_host(mask: Tensor, pack: Optional[bool] = None) -> np.ndarray:
+    """A (R, C) bool tensor as a numpy array; packed to bits for the one
+    copy (eight times fewer bytes) when ``pack`` (default: off the CPU)."""
+    if pack is None:
+        pack = mask.device.type != 'cpu'
+    if not pack:
+        return mask.cpu().numpy()
+    rows, cols = mask.shape
+    pad = (-cols) % 8
+    if pad:
+        mask = torch.cat([mask, mask.new_zeros((rows, pad))], 1)
+    bits = torch.tensor(_BITS, dtype=torch.uint8, device=mask.device)
+    packed = (mask.view(rows, -1, 8).to(torch.uint8) * bits).sum(
+        -1, dtype=torch.uint8)
+    return np.unpackbits(
+        packed.cpu().numpy(), axis=1, count=cols,
+        bitorder='little').view(bool)
+
+
 def _greedy_keep(boxes: Tensor, valid: Tensor, iou_threshold: float,
                  offset: int) -> Tensor:
     """Greedy NMS of padded groups.
+
+    Boxes are taken position by position, all groups at once (boxes of
+    different groups never interact). Each block: the next positions where
+    a box is not suppressed yet (rows) against the positions from there on
+    where a box is not suppressed yet (columns), every group; one
+    device-to-host copy of the decisions; the greedy scan on the host.
 
     Args:
         boxes (Tensor): (G, M, 4) x1y1x2y2, each group in processing order.
@@ -94,52 +121,45 @@ def _greedy_keep(boxes: Tensor, valid: Tensor, iou_threshold: float,
         offset (int): 0 or 1, added to widths and heights.
 
     Returns:
-        Tensor: (G, M) bool keep flags.
+        Tensor: (G, M) bool keep flags, on the boxes' device.
     """
     num_groups, m = valid.shape
     device = boxes.device
-    dtype = _compute_dtype(boxes)
-    x1, y1, x2, y2 = boxes.to(dtype).unbind(-1)
+    x1, y1, x2, y2 = boxes.to(_compute_dtype(boxes)).unbind(-1)
     coords = torch.stack([x1, y1, x2, y2, (x2 - x1 + offset) *
                           (y2 - y1 + offset)])  # (5, G, M)
     thr = _float32_scalar(iou_threshold)
-    block = int(math.sqrt(_TILE_ELEMS / max(num_groups, 1)))
-    block = max(32, min(m, _MAX_BLOCK, block))
-    upper = torch.ones(
-        block, block, dtype=torch.bool, device=device).triu(1)
-    keep = torch.zeros_like(valid)
-    # the kept boxes so far, packed per group
-    kept = coords.new_zeros(coords.shape)
-    num_kept = torch.zeros(num_groups, dtype=torch.long, device=device)
-    for s in range(0, m, block):
-        e = min(m, s + block)
-        cur = coords[:, :, s:e].contiguous()
-        alive = valid[:, s:e].clone()
-        if s > 0:  # drop boxes overlapping a box kept in earlier blocks
-            most = int(num_kept.max())
-            step = max(1, _TILE_ELEMS // (num_groups * (e - s)))
-            for c in range(0, most, step):
-                prev = kept[:, :, c:c + step].contiguous()
-                is_kept = torch.arange(
-                    c, c + prev.size(2), device=device) < num_kept[:, None]
-                hit = _overlap(prev, cur, offset, thr) & is_kept[:, :, None]
-                alive &= ~hit.any(1)
-        # inside the block: iterate keep = alive & not suppressed by keep
-        sup = _overlap(cur, cur, offset, thr) & upper[:e - s, :e - s]
-        k = alive
-        while True:
-            new = alive & ~(sup & k[:, :, None]).any(1)
-            if torch.equal(new, k):
-                break
-            k = new
-        keep[:, s:e] = k
-        if e == m:
+    tile = _TILE_ELEMS if device.type == 'cpu' else _DEVICE_TILE_ELEMS
+    alive = valid.cpu().numpy().copy()  # not suppressed so far
+    keep = np.zeros_like(alive)
+    start = 0  # first position not decided yet
+    while True:
+        cols = np.flatnonzero(alive[:, start:].any(0)) + start
+        if cols.size == 0:
             break
-        g, j = k.nonzero(as_tuple=True)
-        pos = num_kept[:, None] + k.long().cumsum(1) - 1
-        kept[:, g, pos[g, j]] = cur[:, g, j]
-        num_kept += k.sum(1)
-    return keep
+        rows = cols[:max(1, tile // (num_groups * cols.size))]
+        start = int(rows[-1]) + 1
+        rows_t = torch.from_numpy(rows).to(device)
+        cols_t = torch.from_numpy(cols).to(device)
+        hit = _overlap(coords[:, :, rows_t, None], coords[:, :, None, cols_t],
+                       offset, thr)  # (G, R, C)
+        hit &= cols_t > rows_t[:, None]  # later boxes only
+        spare = ~_to_host(hit.view(-1, cols.size)).reshape(hit.shape)
+        local = alive[:, cols]  # updated by the scan, written back below
+        if num_groups == 1:
+            local0, keep0, spare0 = local[0], keep[0], spare[0]
+            for r, p in enumerate(rows.tolist()):
+                if local0[r]:  # rows are the first columns
+                    keep0[p] = True
+                    np.logical_and(local0, spare0[r], out=local0)
+        else:
+            for r, p in enumerate(rows.tolist()):
+                g = np.flatnonzero(local[:, r])
+                if g.size:
+                    keep[g, p] = True
+                    local[g] &= spare[g, r]
+        alive[:, cols] = local
+    return torch.from_numpy(keep).to(device)
 
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float,

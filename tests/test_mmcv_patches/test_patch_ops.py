@@ -132,6 +132,31 @@ def test_grouped_nms_is_per_group_nms():
                                  0.5).shape == (0, )
 
 
+def test_grouped_nms_many_blocks_and_packed_copy(monkeypatch):
+    """Small blocks (many host scans, several groups per block) keep what
+    mmcv's kernel keeps group by group; the bit-packed copy of the
+    suppression decisions (used off the CPU) unpacks to the same mask."""
+    from mmcv.ops import nms as mmcv_nms
+    monkeypatch.delenv(patch_ops.FORCE_ENV, raising=False)
+    gen = torch.Generator().manual_seed(5)
+    n = 900
+    boxes, scores = _boxes(n, gen, scale=20.), _scores(n, gen, ties=False)
+    groups = torch.randint(0, 4, (n, ), generator=gen)
+    monkeypatch.setattr(torch_ops, '_TILE_ELEMS', 3000)
+    keep = torch_ops.grouped_nms(boxes, scores, groups, 0.4, offset=1)
+    expected = []
+    for g in groups.unique():
+        idx = (groups == g).nonzero().squeeze(1)
+        expected.append(idx[mmcv_nms(boxes[idx], scores[idx], 0.4,
+                                     offset=1)[1]])
+    assert torch.equal(keep, torch.cat(expected)) and 40 < len(keep) < 800
+    for cols in (1, 8, 13, 64):
+        mask = torch.rand(7, cols, generator=gen) > 0.5
+        packed = torch_ops._to_host(mask, pack=True)
+        assert packed.dtype == bool
+        assert np.array_equal(packed, mask.numpy())
+
+
 def test_missing_kernel_falls_back_once(monkeypatch):
     """A compiled op answering "implementation for device ... not found"
     (as mmcv's dispatcher does for a device it was not built for) is
