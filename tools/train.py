@@ -18,8 +18,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import mmcv_patches  # noqa: E402
-import mmdet_faces  # noqa: E402
+import mmcv_patches
+import mmdet_faces
 
 
 def stock_tool(name: str) -> str:

@@ -26,14 +26,14 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-import mmengine  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+import mmengine
+import torch
+from mmengine.config import Config, DictAction
 from mmengine.dist import all_gather_object, barrier, get_dist_info  # noqa
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.runner import Runner
 
-import mmcv_patches  # noqa: E402,F401
-import mmdet_faces  # noqa: E402,F401
+import mmcv_patches  # noqa: F401
+import mmdet_faces  # noqa: F401
 
 
 def parse_args(argv=None):

@@ -37,7 +37,7 @@ SHARED = os.environ.get('MMDET_FACES_SHARED') or osp.join(
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from mmdet_faces.evaluation import functional as wfe  # noqa: E402
+from mmdet_faces.evaluation import functional as wfe
 
 
 def write_preds(gt, out_dir, per_image=None, seed=7):

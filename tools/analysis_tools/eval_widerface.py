@@ -39,8 +39,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmdet_faces.evaluation import functional as wfe  # noqa: E402
-from tools.output_paths import (OutputPathError,  # noqa: E402
+from mmdet_faces.evaluation import functional as wfe
+from tools.output_paths import (OutputPathError,
                                 atomic_output, check_not_input,
                                 same_file)
 

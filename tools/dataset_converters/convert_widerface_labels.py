@@ -30,8 +30,8 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmdet_faces.datasets import widerface_io as io  # noqa: E402
-from tools.output_paths import (OutputPathError,  # noqa: E402
+from mmdet_faces.datasets import widerface_io as io
+from tools.output_paths import (OutputPathError,
                                 check_new_output, check_not_input)
 
 

@@ -19,7 +19,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from tools.dataset_converters.synthetic import coco  # noqa: E402
+from tools.dataset_converters.synthetic import coco
 
 if __name__ == '__main__':
     sys.exit(coco.main())

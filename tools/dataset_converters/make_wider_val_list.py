@@ -23,7 +23,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from tools.output_paths import (OutputPathError,  # noqa: E402
+from tools.output_paths import (OutputPathError,
                                 atomic_output, check_new_output)
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
