@@ -49,10 +49,10 @@ class DistributedCheckHook(Hook):
 
     Records, per rank, into ``<work_dir>/dist_check_rank<R>.json``:
     ``hashes`` (stage -> hash of the parameters (and buffers); stages
-    ``before_train`` (after loading/resuming), ``iter_<N>`` every ``interval`` iterations,
-    ``after_train``), ``equal`` (stage -> whether all ranks agree),
-    and ``evals``: for each val/test epoch the samples this rank ran
-    (``samples``), the sizes of the result lists each metric's
+    ``before_train`` (after loading/resuming), ``iter_<N>`` every
+    ``interval`` iterations, ``after_train``), ``equal`` (stage -> whether
+    all ranks agree), and ``evals``: for each val/test epoch the samples
+    this rank ran (``samples``), the sizes of the result lists each metric's
     ``compute_metrics`` was called with on this rank (``compute_sizes``;
     mmengine gathers the results and computes on rank 0 only) and the
     returned ``metrics``.

@@ -83,9 +83,7 @@ def _build_optim_wrapper(self, optim_wrapper):
             type=constructor, optim_wrapper_cfg=cfg,
             paramwise_cfg=paramwise_cfg))(bare)
     if wrapped and getattr(built, 'requires_rewrap', False):
-        old = self.model
-        self.model = None
-        del old
+        self.model = None  # drop the old wrapper before wrapping again
         self.model = self.wrap_model(self.cfg.get('model_wrapper_cfg'), bare)
         self.logger.info('model wrapped for DDP again after the mixed '
                          'precision cast')

@@ -9,8 +9,13 @@ if _find_spec('mmcv._ext') is None:
     # mmcv-lite: mmcv_patches stands in for the compiled ops first
     import mmcv_patches  # noqa: F401
 
-from . import (datasets, engine, evaluation, models,  # noqa: F401
-               structures, visualization)
+# the subpackages register their components when imported
+from . import datasets  # noqa: F401
+from . import engine  # noqa: F401
+from . import evaluation  # noqa: F401
+from . import models  # noqa: F401
+from . import structures  # noqa: F401
+from . import visualization  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__']

@@ -13,7 +13,8 @@ from mmdet_faces.utils import passed_power_of_ten
 
 __all__ = ['FaceLocalVisualizer']
 
-# left eye, right eye, nose, left mouth corner, right mouth corner (BGR-free RGB tuples)
+# left eye, right eye, nose, left mouth corner, right mouth corner
+# (BGR-free RGB tuples)
 DEFAULT_KEYPOINT_COLORS = [(0, 0, 255), (0, 255, 255), (255, 0, 255),
                            (0, 255, 0), (255, 128, 0)]
 

@@ -37,7 +37,8 @@ class ResNetV1e(ResNetV1d):
     def __init__(self, block_cfg: dict, depth: int = None, **kwargs) -> None:
         if block_cfg.get('block') not in _BLOCKS:
             raise ValueError(f"block_cfg['block'] must be one of "
-                             f"{sorted(_BLOCKS)}, got {block_cfg.get('block')}")
+                             f'{sorted(_BLOCKS)}, got '
+                             f"{block_cfg.get('block')}")
         block, depth = _BLOCKS[block_cfg['block']]
         stage_blocks = tuple(block_cfg['stage_blocks'])
         stage_planes = tuple(block_cfg['stage_planes'])

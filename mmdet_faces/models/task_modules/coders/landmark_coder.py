@@ -62,6 +62,4 @@ class LandmarkCoder:
         """
         ctr, wh = self._centre_size(bboxes)
         deltas = deltas.unflatten(-1, (-1, 2))
-        return ctr.unsqueeze(-2) + deltas * (self.std *
-                                             wh).unsqueeze(-2)
-
+        return ctr.unsqueeze(-2) + deltas * (self.std * wh).unsqueeze(-2)
