@@ -229,8 +229,8 @@ def eval_image(network, img_raw, target_size=1600, max_size=2176,
     boxes, scores = boxes[inds], scores[inds]
     order = scores.argsort()[::-1]
     boxes, scores = boxes[order], scores[order]
-    dets = np.hstack((boxes, scores[:, np.newaxis])).astype(np.float32,
-                                                             copy=False)
+    dets = np.hstack((boxes, scores[:, np.newaxis]))
+    dets = dets.astype(np.float32, copy=False)
     keep = py_cpu_nms(dets, nms_thresh)
     return per_anchor, dets[keep, :]
 

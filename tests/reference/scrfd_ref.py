@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from .random_init import randomize_modules_
 
+
 # --------------------------------------------------------------- configs
 def _head(in_channels, convs, feat, norm, shared=True, dw=False,
           scale_mode=2, kps=False):
@@ -610,8 +611,8 @@ def random_square_crop(results: dict, crop_choice: Sequence[float],
             patch_to[1] = max(0, patch_to[1] * -1)
             patch_to[2] = patch_to[0] + (patch_from[2] - patch_from[0])
             patch_to[3] = patch_to[1] + (patch_from[3] - patch_from[1])
-            rimg[patch_to[1]:patch_to[3], patch_to[0]:patch_to[2], :] = \
-                img[patch_from[1]:patch_from[3], patch_from[0]:patch_from[2], :]
+            rimg[patch_to[1]:patch_to[3], patch_to[0]:patch_to[2], :] = img[
+                patch_from[1]:patch_from[3], patch_from[0]:patch_from[2], :]
             results['img'] = rimg
             results['img_shape'] = rimg.shape
             return results

@@ -20,15 +20,15 @@ RETINA = f"""# 0--Parade/a.jpg
 1 2 3 4
 7 7 10 -2
 """
-OFFICIAL = """0--Parade/a.jpg
-3
-10 20 30 40 0 0 0 0 0 0 
-60 10 8 6 1 0 0 1 0 0 
-70 10 20 20 0 0 0 0 0 0 
-0--Parade/empty.jpg
-0
-0 0 0 0 0 0 0 0 0 0 
-"""
+# the official files end each box line with a space
+OFFICIAL = ('0--Parade/a.jpg\n'
+            '3\n'
+            '10 20 30 40 0 0 0 0 0 0 \n'
+            '60 10 8 6 1 0 0 1 0 0 \n'
+            '70 10 20 20 0 0 0 0 0 0 \n'
+            '0--Parade/empty.jpg\n'
+            '0\n'
+            '0 0 0 0 0 0 0 0 0 0 \n')
 
 
 @pytest.fixture

@@ -3,11 +3,19 @@ import warnings
 import numpy as np
 import pytest
 
-from mmdet_faces.datasets.widerface_io import (
-    ATTRIBUTE_NAMES, WiderAnnotationWarning, detect_format,
-    load_wider_annotations, parse_image_list, parse_official_labels,
-    parse_retinaface_labels, write_image_list, write_official_labels,
-    write_retinaface_labels)
+# yapf: disable
+from mmdet_faces.datasets.widerface_io import (ATTRIBUTE_NAMES,
+                                               WiderAnnotationWarning,
+                                               detect_format,
+                                               load_wider_annotations,
+                                               parse_image_list,
+                                               parse_official_labels,
+                                               parse_retinaface_labels,
+                                               write_image_list,
+                                               write_official_labels,
+                                               write_retinaface_labels)
+
+# yapf: enable
 
 FACE20 = ('449 330 122 149 488.906 373.643 0.0 542.089 376.442 0.0 '
           '515.031 412.83 0.0 485.174 425.893 1.0 538.357 431.491 0.0 0.82')
@@ -22,17 +30,17 @@ RETINA = f"""# 0--Parade/0_Parade_a.jpg
 {NO_LMK}
 """
 
-OFFICIAL = """0--Parade/0_Parade_a.jpg
-2
-449 330 122 149 0 0 0 0 0 0 
-10 20 30 40 2 1 0 1 2 1 
-0--Parade/0_Parade_empty.jpg
-0
-0 0 0 0 0 0 0 0 0 0 
-1--Handshaking/1_b.jpg
-1
-1 2 3 4 1 0 1 0 0 0 
-"""
+# the official files end each box line with a space
+OFFICIAL = ('0--Parade/0_Parade_a.jpg\n'
+            '2\n'
+            '449 330 122 149 0 0 0 0 0 0 \n'
+            '10 20 30 40 2 1 0 1 2 1 \n'
+            '0--Parade/0_Parade_empty.jpg\n'
+            '0\n'
+            '0 0 0 0 0 0 0 0 0 0 \n'
+            '1--Handshaking/1_b.jpg\n'
+            '1\n'
+            '1 2 3 4 1 0 1 0 0 0 \n')
 
 
 def write(tmp_path, text, name='label.txt', newline='\n'):

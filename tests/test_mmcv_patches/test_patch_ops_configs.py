@@ -103,8 +103,8 @@ def _assert_covered(calls):
     assert set(calls) <= set(TORCH_OPS), set(calls) - set(TORCH_OPS)
 
 
-def test_face_configs_reach_only_covered_ops(tiny_widerface,
-                                                    ext_calls, monkeypatch):
+def test_face_configs_reach_only_covered_ops(tiny_widerface, ext_calls,
+                                             monkeypatch):
     for name in ('retinaface/retinaface_mnet025_1xb32-250e_widerface.py',
                  S3FD_DEMO, 'scrfd/scrfd_500m_kps_2xb16-640e_widerface.py'):
         cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', name))

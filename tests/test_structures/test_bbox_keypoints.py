@@ -131,8 +131,8 @@ def test_indexing_and_setitem():
     idx = b[torch.tensor([1, 0, 1])]
     assert len(idx) == 3 and idx.keypoints_visible[:, 0].tolist() == [0, 1, 0]
     assert len(b[[0]]) == 1 and len(b[0:1]) == 1
-    assert isinstance(sub, BBoxKeypoints) and sub.flip_indices == [1, 0, 2, 4,
-                                                                    3]
+    assert isinstance(sub, BBoxKeypoints)
+    assert sub.flip_indices == [1, 0, 2, 4, 3]
     c = make()
     c[0] = make()[1]
     assert c.tensor[0].tolist() == [0., 0., 4., 4.]

@@ -14,7 +14,7 @@ from tests.testing import (REPO_ROOT, flatten_cfg_options, load_script,
                            run_tool, run_tool_in_process, tiny_run_options)
 
 DEMO_CFG = ('configs/retinaface/'
-    'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
+            'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,7 @@
-"""The README main job in miniature: stock train -> test -> pictures -> summary."""
+"""The README main job in miniature.
+
+Stock train -> test -> pictures -> summary.
+"""
 import glob
 import json
 import os

@@ -51,8 +51,7 @@ def _wrapped_variants(sd):
     }
 
 
-def test_prefix_and_wrapper_variants_through_files(tmp_path,
-                                                    mnet_state_dict):
+def test_prefix_and_wrapper_variants_through_files(tmp_path, mnet_state_dict):
     expected, _ = conv.convert_retinaface(mnet_state_dict, 'mnet025')
     for name, obj in _wrapped_variants(mnet_state_dict).items():
         src = tmp_path / f'{name}.pth'

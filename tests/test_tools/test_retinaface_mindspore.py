@@ -2,7 +2,6 @@
 MindSpore) reproduce the source network through its own eval.py recipe."""
 import numpy as np
 import pytest
-import torch
 
 from tests.reference import mindspore_retinaface_ref as msref
 from tests.test_tools.retinaface_family_utils import (assert_detections,

@@ -41,7 +41,8 @@ def test_every_key_maps_and_fits_our_model(conv):
 
     import mmdet_faces  # noqa: F401
     register_all_modules()
-    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/models/s3fd_vgg16.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/_base_/models/s3fd_vgg16.py'))
     model = MODELS.build(cfg.model)
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     src = _fake(conv.reference_shapes())

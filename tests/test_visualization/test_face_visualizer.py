@@ -34,8 +34,8 @@ def test_draws_landmarks_in_their_colours(tmp_path):
                        pred_score_thr=0.5, out_file=str(out))
     drawn = vis.get_image()
     assert out.is_file()
-    for k, (x, y) in enumerate([(20, 25), (40, 25), (30, 35), (22, 48),
-                                 (38, 48)]):
+    points = [(20, 25), (40, 25), (30, 35), (22, 48), (38, 48)]
+    for k, (x, y) in enumerate(points):
         assert tuple(drawn[y, x]) == vis.keypoint_colors[k], k
     # the low-score face (0.2 < 0.5) is not drawn
     assert drawn[30, 70].sum() == 0 and drawn[55, 80].sum() == 0

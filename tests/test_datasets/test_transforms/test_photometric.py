@@ -94,8 +94,8 @@ def test_padded_area_untouched():
         np.random.seed(seed)
         out = t(dict(img=img.copy(), square_padded=True,
                      square_content_shape=(10, 15)))['img']
-        assert (out[10:] == img[10:]).all() and (out[:, 15:] == img[:,
-                                                                  15:]).all()
+        assert (out[10:] == img[10:]).all()
+        assert (out[:, 15:] == img[:, 15:]).all()
 
 
 def test_matches_reference_on_every_value_and_odd_layouts():

@@ -37,8 +37,8 @@ def tiny_root(tmp_path):
                                                  (60, 40, 24, False),
                                                  (100, 70, 24, True)]),
                   ('0--Parade/neg.jpg', 90, 70, []),
-                  ('1--Handshaking/b.jpg', 100, 100, [(30, 30, 24, True),
-                                                       (66, 60, 30, True)])],
+                  ('1--Handshaking/b.jpg', 100, 100,
+                   [(30, 30, 24, True), (66, 60, 30, True)])],
         'val': [('0--Parade/c.jpg', 80, 120, [(20, 20, 24, True)]),
                 ('1--Handshaking/d.jpg', 64, 64, [])],
     }

@@ -24,8 +24,8 @@ def test_resnet_v1e_stages_pool_and_keys():
     with torch.no_grad():
         outs = model(torch.rand(1, 3, 70, 98))
     # stem /2, pool /2 (floor), then strides 1, 2, 2, 2
-    assert [tuple(o.shape[2:]) for o in outs] == [(17, 24), (9, 12), (5, 6),
-                                                 (3, 3)]
+    sizes = [tuple(o.shape[2:]) for o in outs]
+    assert sizes == [(17, 24), (9, 12), (5, 6), (3, 3)]
     with pytest.raises(ValueError, match='block_cfg'):
         ResNetV1e(block_cfg=dict(block='Res2', stage_blocks=(1, ) * 4,
                                  stage_planes=(8, ) * 4))
@@ -44,8 +44,8 @@ def test_mobilenet_v1_scrfd_block_cfg():
         [2, 2, 3, 2, 6]
     with torch.no_grad():
         outs = model(torch.rand(1, 3, 64, 96))
-    assert [tuple(o.shape[1:]) for o in outs] == [(40, 16, 24), (72, 8, 12),
-                                                 (152, 4, 6), (288, 2, 3)]
+    shapes = [tuple(o.shape[1:]) for o in outs]
+    assert shapes == [(40, 16, 24), (72, 8, 12), (152, 4, 6), (288, 2, 3)]
     # same number of tensors as the reference backbone
     assert len(model.state_dict()) == len(
         ref.MobileNetV1(cfg).state_dict())

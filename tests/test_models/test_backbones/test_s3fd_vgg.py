@@ -42,7 +42,8 @@ def test_s3fd_vgg_state_dict_layout_and_init():
     expect |= {f'l2_norms.{i}.weight' for i in range(3)}
     assert keys == expect
     # the L2Norm scales survive init_weights; conv biases are zero
-    assert [float(m.weight.detach()[0]) for m in model.l2_norms] == [10., 8., 5.]
+    scales = [float(m.weight.detach()[0]) for m in model.l2_norms]
+    assert scales == [10., 8., 5.]
     assert float(model.features[0].bias.detach().abs().sum()) == 0.
 
 

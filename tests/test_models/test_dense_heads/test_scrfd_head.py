@@ -32,8 +32,8 @@ def test_layout(share, scale_mode, dw, num_groups, num_scales):
     assert hasattr(tower, 'depthwise_conv') == dw
     feats = [torch.rand(1, 8, s, s) for s in (8, 4, 2)]
     cls, reg, kps = head(feats)
-    assert [tuple(c.shape[1:]) for c in cls] == [(2, 8, 8), (2, 4, 4),
-                                                (2, 2, 2)]
+    shapes = [tuple(c.shape[1:]) for c in cls]
+    assert shapes == [(2, 8, 8), (2, 4, 4), (2, 2, 2)]
     assert reg[0].shape[1] == 8 and kps[2].shape[1] == 20
     # a second tower for box and keypoints when not shared
     split = SCRFDHead(in_channels=8, feat_channels=16, cls_reg_share=False,
@@ -116,8 +116,8 @@ def test_training_iterations_reduce_box_loss(arch, keys):
     batch = _batch()
     data = model.data_preprocessor(batch, True)
     assert set(model.loss(data['inputs'], data['data_samples'])) == keys
-    history = [log['loss_bbox'] for log in train_steps(model, batch, 10,
-                                                         0.01)]
+    logs = train_steps(model, batch, 10, 0.01)
+    history = [log['loss_bbox'] for log in logs]
     assert np.mean(history[-3:]) < 0.8 * np.mean(history[:3]), history
 
 

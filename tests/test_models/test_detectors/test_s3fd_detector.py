@@ -128,8 +128,10 @@ def test_training_iterations_reduce_loss():
     det.train()
     imgs, samples = [], []
     g = torch.Generator().manual_seed(0)
-    for boxes in ([[8., 8., 40., 44.]], [[30., 20., 52., 46.],
-                                          [4., 40., 20., 60.]], []):
+    cases = ([[8., 8., 40., 44.]],
+             [[30., 20., 52., 46.], [4., 40., 20., 60.]],
+             [])
+    for boxes in cases:
         img = torch.randint(0, 255, (3, 64, 64), generator=g,
                             dtype=torch.uint8)
         s = DetDataSample(metainfo=dict(
