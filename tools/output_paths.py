@@ -44,11 +44,11 @@ def same_file(a: str, b: str) -> bool:
         return False
 
 
-def check_not_input(out: str,
-                    inputs: Iterable[Tuple[str, str]],
-                    option: str = 'OUT',
-                    consequence: str = 'writing it would destroy that '
-                    'input') -> None:
+def check_not_input(
+        out: str,
+        inputs: Iterable[Tuple[str, str]],
+        option: str = 'OUT',
+        consequence: str = 'writing it would destroy that input') -> None:
     """Refuse ``out`` when it is one of ``inputs`` or a folder.
 
     Args:

@@ -27,10 +27,10 @@ input to ``--shape``.
 Anchors are computed in the graph from the feature-map sizes, so the file is
 valid for any input size. ``CHECKPOINT`` may be ``none`` (random weights,
 to try the export; the box / landmark convs are then damped to a trained
-head's output range, see :func:`damp_random_regression_`). ``--verify`` runs onnxruntime against PyTorch on random
-images of three sizes at batch 1 and 4 and fails when a decoded output
-differs by more than ``--atol`` (plus 2 float32 ulps of the value: above
-1024 px one ulp is already 1.2e-4).
+head's output range, see :func:`damp_random_regression_`). ``--verify``
+runs onnxruntime against PyTorch on random images of three sizes at batch 1
+and 4 and fails when a decoded output differs by more than ``--atol`` (plus
+2 float32 ulps of the value: above 1024 px one ulp is already 1.2e-4).
 
 ``OUT`` is refused (one line, nothing written) when it is ``CONFIG`` or
 ``CHECKPOINT`` (also through a link) or a folder, and written atomically:
@@ -50,11 +50,11 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from mmdet_faces.apis import FaceDetector  # noqa: E402
-from mmdet_faces.deployment import (FaceONNXWrapper,  # noqa: E402
+from mmdet_faces.apis import FaceDetector
+from mmdet_faces.deployment import (FaceONNXWrapper,
                                     check_onnx_parity, export_onnx,
                                     export_scrfd_insightface)
-from tools.output_paths import (OutputPathError,  # noqa: E402
+from tools.output_paths import (OutputPathError,
                                 atomic_output, check_not_input)
 
 DEFAULT_VERIFY_SIZES = ((320, 320), (480, 640), (257, 191))

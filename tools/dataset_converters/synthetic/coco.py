@@ -98,8 +98,8 @@ def _draw_object(rng: np.random.Generator, img: np.ndarray, cat_id: int,
         color = _color(rng)
         cv2.rectangle(img, (x1, y1 + int(h * 0.35)),
                       (x2 - 1, y1 + int(h * 0.8)), color, -1)
-        cv2.rectangle(img, (x1 + w // 4, y1), (x2 - 1 - w // 4,
-                                                y1 + int(h * 0.4)), color, -1)
+        cv2.rectangle(img, (x1 + w // 4, y1),
+                      (x2 - 1 - w // 4, y1 + int(h * 0.4)), color, -1)
         r = max(int(h * 0.2), 1)
         for wx in (x1 + w // 4, x2 - 1 - w // 4):
             cv2.circle(img, (wx, y2 - 1 - r), r, (20, 20, 20), -1)
@@ -208,8 +208,8 @@ def generate_coco(out_dir: str,
     ]
     summary = dict(generator=GENERATOR_NAME, seed=seed, max_size=max_size)
     next_img_id, next_ann_id = 1, 1
-    for split_id, (split, num) in enumerate((('train', num_train),
-                                            ('val', num_val))):
+    splits = (('train', num_train), ('val', num_val))
+    for split_id, (split, num) in enumerate(splits):
         img_dir = osp.join(out_dir, f'{split}2017')
         ann_file = osp.join(out_dir, 'annotations',
                             f'instances_{split}2017.json')

@@ -593,12 +593,14 @@ def _render_image(rng: np.random.Generator, max_size: int,
 
         # landmark flags: 1.0 when outside the image or under the occluder
         flags = np.zeros(5)
+        contour = None
+        if poly is not None:
+            contour = poly.astype(np.float32).reshape(-1, 1, 2)
         for i, (px, py) in enumerate(face['landmarks']):
             if not (0 <= px < w and 0 <= py < h):
                 flags[i] = 1.
-            elif poly is not None and cv2.pointPolygonTest(
-                    poly.astype(np.float32).reshape(-1, 1, 2),
-                    (float(px), float(py)), False) >= 0:
+            elif contour is not None and cv2.pointPolygonTest(
+                    contour, (float(px), float(py)), False) >= 0:
                 flags[i] = 1.
         face['landmark_flags'] = flags
         face['has_landmarks'] = bool(rng.random() >= landmark_missing_ratio)
