@@ -40,6 +40,7 @@ def state_dict_digest(state_dict: dict) -> str:
 
 
 def _bare(model):
+    """The model inside a DDP (or other) wrapper, else ``model``."""
     return model.module if is_model_wrapper(model) else model
 
 
@@ -82,6 +83,11 @@ class DistributedCheckHook(Hook):
         self.record = dict(hashes={}, equal={}, evals=[])
 
     def _dump(self, runner) -> None:
+        """Write the record of this rank to its JSON file in the work dir.
+
+        Args:
+            runner (Runner): the runner, for its ``work_dir``.
+        """
         rank, world_size = get_dist_info()
         self.record.update(rank=rank, world_size=world_size)
         path = osp.join(runner.work_dir, self.out_file.format(rank=rank))
@@ -121,18 +127,32 @@ class DistributedCheckHook(Hook):
         return equal
 
     def before_train(self, runner) -> None:
+        """Check the weights after loading or resuming (``before_train``)."""
         self.check(runner, 'before_train')
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
+        """Check the weights every ``interval`` iterations (``iter_<N>``)."""
         if self.interval and self.every_n_train_iters(runner, self.interval):
             self.check(runner, f'iter_{runner.iter + 1}')
 
     def after_train(self, runner) -> None:
+        """Check the weights at the end of training (``after_train``)."""
         self.check(runner, 'after_train')
 
     # ------------------------------------------------------------ eval
     def _instrument(self, runner, evaluator, mode: str) -> None:
+        """Open an eval record and wrap each metric's ``compute_metrics``.
+
+        The wrapper records the length of the result list the metric is called
+        with on this rank (``compute_sizes``); wrapping again reuses the
+        original method, so the sizes are not counted twice.
+
+        Args:
+            runner (Runner): the runner, for the epoch and iteration.
+            evaluator (Evaluator): the val or test evaluator.
+            mode (str): ``'val'`` or ``'test'``.
+        """
         entry = dict(
             mode=mode,
             epoch=runner.epoch,
@@ -153,10 +173,17 @@ class DistributedCheckHook(Hook):
             metric.compute_metrics = compute
 
     def _count(self, outputs) -> None:
+        """Add the number of ``outputs`` of an eval iteration to the record."""
         if self.record['evals'] and outputs is not None:
             self.record['evals'][-1]['samples'] += len(outputs)
 
     def _finish(self, runner, metrics) -> None:
+        """Store the returned ``metrics`` (as floats or strings) and dump.
+
+        Args:
+            runner (Runner): the runner.
+            metrics (dict, optional): what the evaluator returned.
+        """
         if self.record['evals']:
             self.record['evals'][-1]['metrics'] = {
                 k: (float(v) if isinstance(v, (int, float)) else str(v))
@@ -165,21 +192,27 @@ class DistributedCheckHook(Hook):
         self._dump(runner)
 
     def before_val_epoch(self, runner) -> None:
+        """Start recording a validation epoch."""
         self._instrument(runner, runner.val_evaluator, 'val')
 
     def after_val_iter(self, runner, batch_idx, data_batch=None,
                        outputs=None) -> None:
+        """Count the samples this rank validated."""
         self._count(outputs)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
+        """Record the validation metrics."""
         self._finish(runner, metrics)
 
     def before_test_epoch(self, runner) -> None:
+        """Start recording a test epoch."""
         self._instrument(runner, runner.test_evaluator, 'test')
 
     def after_test_iter(self, runner, batch_idx, data_batch=None,
                         outputs=None) -> None:
+        """Count the samples this rank tested."""
         self._count(outputs)
 
     def after_test_epoch(self, runner, metrics=None) -> None:
+        """Record the test metrics."""
         self._finish(runner, metrics)

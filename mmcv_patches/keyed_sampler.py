@@ -85,6 +85,7 @@ class KeyedSampler(Sampler):
             self.sampler.seed = int(seed)
 
     def __iter__(self) -> Iterator[SampleKey]:
+        """Iterate the sampler's indices as keys (plain indices if unkeyed)."""
         if not self.keyed:
             return iter(self.sampler)
         if self.infinite:
@@ -92,6 +93,16 @@ class KeyedSampler(Sampler):
         return self._finite(self.epoch, self.seed)
 
     def _finite(self, epoch: int, seed: int) -> Iterator[SampleKey]:
+        """Key one pass of a by-epoch sampler.
+
+        Args:
+            epoch (int): The pass's epoch.
+            seed (int): The run's seed.
+
+        Yields:
+            SampleKey: each index with ``epoch``, ``seed`` and how many times
+            it was drawn before in this pass.
+        """
         drawn = {}
         for i in self.sampler:
             repeat = drawn.get(i, 0)
@@ -99,6 +110,11 @@ class KeyedSampler(Sampler):
             yield SampleKey(i, epoch, seed, repeat)
 
     def _infinite(self) -> Iterator[SampleKey]:
+        """Key an ``InfiniteSampler``'s stream by the pass of each position.
+
+        Rank ``r`` of ``W`` draws global positions ``r, r + W, ...``; position
+        ``p`` belongs to pass ``p // len(dataset)``.
+        """
         # InfiniteSampler keeps one stream across iter() calls
         s = self.sampler
         for i in s:
@@ -107,4 +123,5 @@ class KeyedSampler(Sampler):
             yield SampleKey(i, pos // s.size, self.seed)
 
     def __len__(self) -> int:
+        """Length of the wrapped sampler."""
         return len(self.sampler)

@@ -37,6 +37,11 @@ class KeyedSeedDataset(Dataset):
         object.__setattr__(self, 'dataset', dataset)
 
     def __getitem__(self, idx):
+        """Get sample ``idx``, under its keyed RNG when it is a SampleKey.
+
+        Args:
+            idx (SampleKey | int): what the sampler yielded.
+        """
         if isinstance(idx, SampleKey):
             with keyed_rng(idx.seed, idx.epoch, int(idx), idx.repeat,
                            restore=get_worker_info() is None):
@@ -44,15 +49,18 @@ class KeyedSeedDataset(Dataset):
         return self.dataset[idx]
 
     def __len__(self) -> int:
+        """Length of the wrapped data set."""
         return len(self.dataset)
 
     def __getattr__(self, name):
+        """Read any other attribute from the wrapped data set (no dunders)."""
         # only called when normal lookup fails; no dunders (pickle, copy)
         if name.startswith('__') or name in _OWN:
             raise AttributeError(name)
         return getattr(self.dataset, name)
 
     def __setattr__(self, name, value):
+        """Set any attribute other than ``dataset`` on the wrapped data set."""
         if name in _OWN:
             object.__setattr__(self, name, value)
         else:

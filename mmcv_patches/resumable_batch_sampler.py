@@ -46,11 +46,15 @@ class ResumableBatchSampler(Sampler):
         self._skip = int(num_batches)
 
     def __iter__(self) -> Iterator[List[int]]:
-        # A generator: the skip belongs to the pass that draws first.
-        # torch's multi-process iterator calls iter() twice when it starts
-        # and advances only the second one.
+        """Yield the wrapped sampler's batches after the skipped ones.
+
+        A generator: the skip belongs to the pass that draws first (torch's
+        multi-process iterator calls ``iter()`` twice when it starts and
+        advances only the second one).
+        """
         skip, self._skip = self._skip, 0
         yield from itertools.islice(iter(self.batch_sampler), skip, None)
 
     def __len__(self) -> int:
+        """Number of batches of a whole pass (skipped ones included)."""
         return len(self.batch_sampler)
