@@ -55,6 +55,12 @@ class PackFaceInputs(PackDetInputs):
         self.contiguous = contiguous
 
     def transform(self, results: dict) -> dict:
+        """Pack as ``PackDetInputs`` does, landmarks into ``gt_instances``.
+
+        Returns:
+            dict: ``inputs`` (CHW tensor) and ``data_samples``
+            (:obj:`DetDataSample`).
+        """
         img = None
         if not self.contiguous and 'img' in results:
             img = results.pop('img')

@@ -47,6 +47,12 @@ class LetterboxResize(BaseTransform):
         self.to_float32 = to_float32
 
     def transform(self, results: dict) -> dict:
+        """Letterbox ``img`` (and boxes) into the ``size`` canvas.
+
+        Returns:
+            dict: ``results`` with the canvas, ``scale_factor``, ``border``
+            (content top, bottom, left, right) and ``homography_matrix``.
+        """
         img = results['img']
         h, w = img.shape[:2]
         cw, ch = self.size

@@ -64,6 +64,16 @@ class LoadFaceAnnotations(LoadAnnotations):
         self.clip_to_image = clip_to_image
 
     def transform(self, results: dict) -> dict:
+        """Turn the ``face_anns`` rows into boxes, labels and ignore flags.
+
+        Args:
+            results (dict): Result dict with ``face_anns`` (``(N, 32)``, see
+                ``NUM_FACE_ANN_COLUMNS``) and ``ori_shape``.
+
+        Returns:
+            dict: ``results`` with ``gt_bboxes``, ``gt_ignore_flags`` and
+            ``gt_bboxes_labels``.
+        """
         anns = results.get('face_anns')
         if anns is None:
             anns = np.zeros((0, NUM_FACE_ANN_COLUMNS), dtype=np.float32)
@@ -100,6 +110,13 @@ class LoadFaceAnnotations(LoadAnnotations):
     @classmethod
     def _report_dropped(cls, results: dict, dropped: np.ndarray,
                         shape) -> None:
+        """Count boxes dropped by clipping; warn at 1, 10, 100, ... of them.
+
+        Args:
+            results (dict): The image's results, for its path.
+            dropped (np.ndarray): The dropped annotation rows.
+            shape (tuple[int, int]): The image's ``(h, w)``.
+        """
         before = cls.num_dropped
         cls.num_dropped += len(dropped)
         if passed_power_of_ten(before, cls.num_dropped):
@@ -137,6 +154,15 @@ class LoadFaceImage(LoadImageFromFile):
     num_skipped = 0
 
     def transform(self, results: dict) -> Optional[dict]:
+        """Read ``results['img_path']``.
+
+        Args:
+            results (dict): Result dict with ``img_path``.
+
+        Returns:
+            dict | None: ``results`` with ``img``, ``img_shape`` and
+            ``ori_shape``; None for an unreadable file with ``ignore_empty``.
+        """
         filename = results['img_path']
         try:
             img = read_image(filename, self.backend_args, self.color_type,
@@ -155,6 +181,7 @@ class LoadFaceImage(LoadImageFromFile):
 
     @classmethod
     def _report_skipped(cls, filename: str, err: Exception) -> None:
+        """Record a skipped image; warn at 1, 10, 100, ... of them."""
         record_skipped_image(filename, str(err))
         cls.num_skipped += 1
         if passed_power_of_ten(cls.num_skipped - 1, cls.num_skipped):

@@ -47,6 +47,7 @@ class FacePhotoMetricDistortion(PhotoMetricDistortion):
     """
 
     def transform(self, results: dict) -> dict:
+        """Distort the image's content (not a square crop's padding)."""
         img = results['img']
         if img.dtype != np.uint8:
             img = np.clip(img, 0, 255).astype(np.uint8)

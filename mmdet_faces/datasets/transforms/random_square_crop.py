@@ -61,6 +61,11 @@ class RandomSquareCrop(BaseTransform):
         self.clip_keypoints = clip_keypoints
 
     def _draw_roi(self, height: int, width: int) -> Tuple[int, int, int]:
+        """Draw a square crop as the reference does.
+
+        Returns:
+            tuple[int, int, int]: ``(left, top, side)`` inside the image.
+        """
         scale = self.crop_choice[np.random.randint(len(self.crop_choice))]
         side = max(int(scale * min(width, height)), 1)
         left = 0 if width == side else int(np.random.randint(width - side))
@@ -68,6 +73,15 @@ class RandomSquareCrop(BaseTransform):
         return left, top, side
 
     def transform(self, results: dict) -> dict:
+        """Crop ``results`` to a square holding a face, or pad it to one.
+
+        Args:
+            results (dict): Result dict with ``img`` and, optionally, the
+                ground-truth boxes, labels and ignore flags.
+
+        Returns:
+            dict: The cropped (or square-padded) results.
+        """
         img = results['img']
         height, width = img.shape[:2]
         boxes: Optional[BaseBoxes] = results.get('gt_bboxes')
@@ -101,6 +115,19 @@ class RandomSquareCrop(BaseTransform):
 
     def _crop(self, results: dict, left: int, top: int, side: int,
               centers: Optional[np.ndarray]) -> dict:
+        """Cut the crop at ``(left, top)`` and keep the faces centred in it.
+
+        Args:
+            results (dict): Result dict to update in place.
+            left (int): Crop left.
+            top (int): Crop top.
+            side (int): Crop side.
+            centers (np.ndarray, optional): Face centres ``(N, 2)``; None
+                when the image has no boxes.
+
+        Returns:
+            dict: ``results`` with the crop, its faces and homography.
+        """
         img = results['img']
         results['img'] = img[top:top + side, left:left + side]
         results['img_shape'] = results['img'].shape[:2]
@@ -133,6 +160,11 @@ class RandomSquareCrop(BaseTransform):
         return results
 
     def _pad_to_square(self, results: dict) -> dict:
+        """Pad the image at the bottom / right to a square of its long side.
+
+        Boxes stay where they are; ``square_padded`` is set and
+        ``square_content_shape`` holds the original ``(h, w)``.
+        """
         img = results['img']
         height, width = img.shape[:2]
         long_side = max(height, width)
@@ -149,6 +181,7 @@ class RandomSquareCrop(BaseTransform):
 
     @staticmethod
     def _record_homography(results: dict, left: int, top: int) -> None:
+        """Compose the shift by ``(-left, -top)`` into the homography."""
         matrix = np.array([[1, 0, -left], [0, 1, -top], [0, 0, 1]],
                           dtype=np.float32)
         compose_homography(results, matrix)

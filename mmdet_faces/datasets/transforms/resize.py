@@ -42,6 +42,7 @@ class RandomInterpResize(Resize):
         self.interpolations = tuple(interpolations)
 
     def transform(self, results: dict) -> dict:
+        """Draw the interpolation, record it in ``results`` and resize."""
         self.interpolation = self.interpolations[np.random.randint(
             len(self.interpolations))]
         results['interpolation'] = self.interpolation

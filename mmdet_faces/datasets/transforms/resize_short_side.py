@@ -51,6 +51,12 @@ class ResizeShortSide(BaseTransform):
         return scale
 
     def transform(self, results: dict) -> dict:
+        """Resize ``img`` (and boxes) by :meth:`get_scale`.
+
+        Returns:
+            dict: ``results`` with the resized image, ``scale_factor``,
+            ``img_shape`` and the composed ``homography_matrix``.
+        """
         img = results['img']
         h, w = img.shape[:2]
         scale = self.get_scale(h, w)

@@ -67,6 +67,16 @@ class SCRFDRandomSquareCrop(RandomSquareCrop):
 
     @staticmethod
     def _corner(size: int, side: int) -> int:
+        """One coordinate of the crop's corner, drawn as the reference does.
+
+        Args:
+            size (int): Image width or height.
+            side (int): Crop side.
+
+        Returns:
+            int: Uniform in ``[0, size - side)`` for a smaller crop,
+            ``[size - side, 0)`` for a larger one, 0 when they are equal.
+        """
         if size == side:
             return 0
         if size > side:
@@ -75,13 +85,28 @@ class SCRFDRandomSquareCrop(RandomSquareCrop):
 
     def _draw(self, height: int, width: int,
               scale: float) -> Tuple[int, int, int]:
+        """Draw a crop of ``scale`` times the short side.
+
+        Returns:
+            tuple[int, int, int]: ``(left, top, side)``.
+        """
         side = max(int(scale * min(width, height)), 1)
         return self._corner(width, side), self._corner(height, side), side
 
     def _scale(self) -> float:
+        """Draw a scale from ``crop_choice`` (numpy's global RNG)."""
         return float(np.random.choice(self.crop_choice))
 
     def transform(self, results: dict) -> dict:
+        """Crop ``results`` around a random non-ignored face centre.
+
+        Args:
+            results (dict): Result dict with ``img`` and, optionally, the
+                ground-truth boxes, labels and ignore flags.
+
+        Returns:
+            dict: The cropped (or square-padded) results.
+        """
         img = results['img']
         height, width = img.shape[:2]
         boxes = results.get('gt_bboxes')
@@ -111,11 +136,29 @@ class SCRFDRandomSquareCrop(RandomSquareCrop):
     @staticmethod
     def _inside(centers: np.ndarray, left: int, top: int,
                 side: int) -> np.ndarray:
+        """Which centres lie strictly inside the crop.
+
+        Returns:
+            np.ndarray: Bool mask, one per centre.
+        """
         roi = np.array([left, top, left + side, top + side], dtype=np.float64)
         return ((roi[:2] < centers) & (centers < roi[2:])).all(axis=1)
 
     def _crop(self, results: dict, left: int, top: int, side: int,
               centers: Optional[np.ndarray]) -> dict:
+        """Cut the ``side x side`` crop at ``(left, top)`` and keep its faces.
+
+        Args:
+            results (dict): Result dict to update in place.
+            left (int): Crop left (may be negative).
+            top (int): Crop top (may be negative).
+            side (int): Crop side.
+            centers (np.ndarray, optional): Face centres ``(N, 2)``; None
+                when the image has no boxes.
+
+        Returns:
+            dict: ``results`` with the crop, its faces and homography.
+        """
         img = results['img']
         height, width = img.shape[:2]
         out = np.empty((side, side) + img.shape[2:], dtype=img.dtype)

@@ -80,20 +80,24 @@ class SkippedImagesHook(Hook):
         self._last_iter = runner.iter
 
     def after_train_epoch(self, runner) -> None:
+        """Report what the epoch skipped (epoch-based loops)."""
         self._report(runner, dict(epoch=runner.epoch + 1))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
+        """Report every ``interval`` iterations (iteration-based loops)."""
         if not runner.train_loop.__class__.__name__.startswith('Epoch') and \
                 self.every_n_train_iters(runner, self.interval):
             self._report_iters(runner)
 
     def after_train(self, runner) -> None:
+        """Report the iterations since the last report (iteration-based)."""
         if not runner.train_loop.__class__.__name__.startswith('Epoch') and \
                 runner.iter > self._last_iter:
             self._report_iters(runner)
 
     def after_run(self, runner) -> None:
+        """Stop recording: unset the environment and remove the records."""
         if self._dir is not None:
             if os.environ.get(SKIPPED_IMAGES_DIR_ENV) == self._dir:
                 del os.environ[SKIPPED_IMAGES_DIR_ENV]
@@ -125,6 +129,7 @@ class SkippedImagesHook(Hook):
                 'and data_prefix')
 
     def _report_iters(self, runner) -> None:
+        """Report the iterations since the last report and move the mark."""
         self._report(runner, dict(iters=[self._last_iter + 1, runner.iter]))
         self._last_iter = runner.iter
 
