@@ -1,11 +1,12 @@
 # Two commands do everything on a fresh machine:
 #   make demo   set up .venv, generate the bundled data set, train + test + visualise RetinaFace-MobileNet0.25
 #   make test   set up .venv and run the test suite
+#   make lint   set up .venv and run the lint hooks (.pre-commit-config.yaml) over the tree
 PY      := .venv/bin/python
 DATA    := data/widerface
 COCO    := data/coco_tiny
 
-.PHONY: setup data demo test bench clean-data device-wheels bench-scrfd
+.PHONY: setup data demo test lint bench clean-data device-wheels bench-scrfd
 setup:
 	@bash tools/setup_env.sh
 
@@ -19,6 +20,10 @@ demo: setup data
 
 test: setup
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -p no:cacheprovider
+
+# flake8, isort, yapf, codespell, interrogate (CONTRIBUTING.md)
+lint: setup
+	.venv/bin/pre-commit run --all-files --show-diff-on-failure
 
 # SCRFD-500M/2.5G/10G vs RetinaFace at VGA, markdown table (docs/benchmarks.md)
 bench-scrfd: setup data
