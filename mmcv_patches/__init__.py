@@ -20,11 +20,13 @@ each is a no-op where upstream already does the right thing (see
 ``docs/mmcv_patches.md``). :func:`applied_patches` lists the ones that
 changed something in this process.
 """
+# isort: off
 # ops first: with mmcv-lite its stand-in must precede any mmcv.ops import
-from . import ops  # noqa: F401,I001
+from . import ops  # noqa: F401
 from . import checkpoint, checkpoint_io, compat, dist  # noqa: F401
 from . import evaluation, inferencer, reference_checkpoints  # noqa: F401
 from . import reproducible, runner  # noqa: F401
+# isort: on
 from ._patching import apply_all, applied_patches, patch_report
 from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
 from .checkpoint import (CheckpointLoadError, CheckpointNotFoundError,

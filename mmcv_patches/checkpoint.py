@@ -192,9 +192,9 @@ def _explain(err: BaseException, name: str,
             f'refused checkpoint {name}: it asks to load {what}, which is '
             'neither a tensor, a number nor mmengine training state (a '
             'pickle that can run code); nothing of it was run')
-    if isinstance(err, EOFError) or truncated or (
-            isinstance(err, RuntimeError) and
-            ('PytorchStreamReader' in msg or 'central directory' in msg)):
+    unreadable = isinstance(err, RuntimeError) and (
+        'PytorchStreamReader' in msg or 'central directory' in msg)
+    if isinstance(err, EOFError) or truncated or unreadable:
         return CheckpointLoadError(
             f'checkpoint {name} is truncated or corrupt (it ends early or '
             'its records do not read back); download or copy it again')
