@@ -28,11 +28,11 @@ def test_static_export_layout_and_verify(tmp_path, capsys):
     names = [o.name for o in sess.get_outputs()]
     assert names == [f'{k}_{s}' for k in ('score', 'bbox', 'kps')
                      for s in (8, 16, 32)]
-    outs = sess.run(None, {'input.1': np.zeros((1, 3, 160, 224),
-                                                np.float32)})
+    zeros = np.zeros((1, 3, 160, 224), np.float32)
+    outs = sess.run(None, {'input.1': zeros})
     # 2 anchors per location: 20x28, 10x14, 5x7 locations
-    assert [o.shape for o in outs[::3]] == [(1, 1120, 1), (1, 1120, 4),
-                                           (1, 1120, 10)]
+    shapes = [o.shape for o in outs[::3]]
+    assert shapes == [(1, 1120, 1), (1, 1120, 4), (1, 1120, 10)]
     assert outs[2].shape == (1, 70, 1) and (outs[0] > 0).all() and \
         (outs[0] < 1).all()
 

@@ -341,7 +341,6 @@ def bench_inference(name: str, config: str, args,
               f'b{args.batch} {r["e2e_bN_img_s"]:.2f} img/s (best '
               f'{r["e2e_bN_best_img_s"]:.2f}), {dets} dets, calls '
               f'{r["calls"]}', flush=True)
-    del det1, detn
     return rows
 
 
@@ -435,7 +434,6 @@ def bench_train(name: str, config: str, args, data_root: str) -> dict:
         img_s=batch * args.train_iters / seconds)
     print(f'  {row["model"]} train {w}x{h} batch {batch}: '
           f'{row["img_s"]:.2f} img/s', flush=True)
-    del runner, model, loader
     return row
 
 
