@@ -320,8 +320,8 @@ def main(argv=None) -> int:
         ckpt = args.checkpoint
         if ckpt is not None and ckpt.lower() == 'none':
             ckpt = None
-        elif ckpt is not None and not ckpt.startswith(
-                ('http://', 'https://')) and not osp.exists(ckpt):
+        elif ckpt is not None and not osp.exists(ckpt) and \
+                not ckpt.startswith(('http://', 'https://')):
             raise InferError(f'checkpoint file not found: {ckpt}')
         if args.batch_size < 1:
             raise InferError('--batch-size must be >= 1')

@@ -350,8 +350,8 @@ def convert_state_dict(state_dict, family: str = 'auto', arch: str = 'auto',
                          f'{fam.FAMILIES}')
     else:
         why = f'--from {family}'
-        if found is not None and found != family and not (
-                {found, family} <= {'biubug6', 'bubbliiiing'}):
+        same_layout = {found, family} <= {'biubug6', 'bubbliiiing'}
+        if found is not None and found != family and not same_layout:
             why += f' (the keys look like {found})'
     to_canonical = fam.TO_CANONICAL[family]
 

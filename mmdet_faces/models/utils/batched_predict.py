@@ -218,8 +218,8 @@ def rescale_to_images(bboxes: Tensor, keypoints: Optional[Tensor],
     borders = []
     for meta in batch_img_metas:
         border = meta.get('border')
-        top, left = (0., 0.) if border is None else (float(border[0]),
-                                                      float(border[2]))
+        top, left = (0., 0.) if border is None else (border[0], border[2])
+        top, left = float(top), float(left)
         borders.append([left, top, left, top])
     border = bboxes.new_tensor(borders)[img_inds]
     scale = image_scale_factors(batch_img_metas, bboxes)[img_inds]
@@ -263,7 +263,7 @@ def batched_rescale_and_nms(results: InstanceData, img_inds: Tensor,
                                results.labels, img_inds, num_imgs, cfg['nms'],
                                max_per_img)
     else:
-        keep = limit_per_image(img_inds, num_imgs, max_per_img).nonzero()[:,
-                                                                         0]
+        keep = limit_per_image(img_inds, num_imgs, max_per_img)
+        keep = keep.nonzero()[:, 0]
     results = results[keep]
     return split_by_image(img_inds[keep], num_imgs, **dict(results.items()))

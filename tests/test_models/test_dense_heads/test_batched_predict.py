@@ -216,8 +216,8 @@ def test_tied_nms_same_kept_boxes():
         scores.append(score)
         labels.append(torch.randint(0, 2, (len(box), ), generator=gen))
         imgs.append(torch.full((len(box), ), img))
-    boxes, scores, labels, imgs = (torch.cat(t) for t in (boxes, scores,
-                                                           labels, imgs))
+    boxes, scores, labels, imgs = (
+        torch.cat(t) for t in (boxes, scores, labels, imgs))
     for nms in (dict(iou_threshold=0.4, offset=1),
                 dict(iou_threshold=0.5, class_agnostic=True),
                 dict(iou_threshold=0.3, split_thr=100, max_num=15)):
