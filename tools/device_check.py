@@ -24,7 +24,10 @@ seconds:
    ``--train-iters`` (50) iterations: every loss finite, the loss falls;
 7. ``equal``: ``tools/test.py`` with that checkpoint vs
    ``mmdet_faces.apis.FaceDetector`` on the same images (same boxes,
-   scores and landmarks);
+   scores and landmarks; the results pickle read through an allow-list),
+   and ``FaceDetector(batch_size=32)`` with the batched predict path vs
+   the per-image path on the same batches (identical detections; the dry
+   run forces the batched path on CPU);
 8. ``dist_train``: ``tools/dist_train.sh`` for a few iterations, 2
    processes when there are 2 GPUs, else 1 (NCCL refuses two ranks on one
    GPU).
@@ -468,6 +471,9 @@ class Check:
         if not out['same']:
             raise RuntimeError(f'FaceDetector differs from tools/test.py: '
                                f'{out}')
+        if not out['batched_exact']:
+            raise RuntimeError('batched predict differs from per-image '
+                               f'predict at batch 32: {out}')
         return out
 
     def dist_train(self, timeout: float, gpus: int) -> dict:
@@ -661,17 +667,62 @@ def step_env(result: str) -> None:
         json.dump(out, f, indent=1)
 
 
+#: the globals of tools/test.py's ``--out`` pickle (mmdet's DumpDetResults:
+#: data-sample dicts of tensors, numpy arrays and scalars); no other is
+#: loaded
+RESULT_PICKLE_GLOBALS = frozenset([
+    ('_codecs', 'encode'), ('collections', 'OrderedDict'),
+    ('numpy', 'dtype'), ('numpy', 'ndarray'),
+    ('numpy.core.multiarray', '_reconstruct'),
+    ('numpy.core.multiarray', 'scalar'),
+    ('numpy._core.multiarray', '_reconstruct'),
+    ('numpy._core.multiarray', 'scalar'),
+    ('torch._utils', '_rebuild_tensor_v2'),
+])
+
+
+def _storage_from_bytes(data: bytes):
+    """``torch.storage._load_from_bytes``, weights only."""
+    import io
+
+    import torch
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
+def load_test_results(path: str) -> list:
+    """The samples of a ``tools/test.py --out`` pickle, through an
+    unpickler that only builds :data:`RESULT_PICKLE_GLOBALS` (a tensor's
+    storage through ``torch.load(weights_only=True)``): a pickle that
+    would call anything else raises ``pickle.UnpicklingError`` naming the
+    file and the refused global, and nothing of it runs."""
+    import pickle
+
+    class ResultsUnpickler(pickle.Unpickler):
+
+        def find_class(self, module, name):
+            if (module, name) == ('torch.storage', '_load_from_bytes'):
+                return _storage_from_bytes
+            if (module, name) in RESULT_PICKLE_GLOBALS:
+                return super().find_class(module, name)
+            raise pickle.UnpicklingError(
+                f'{path}: refused to load {module}.{name}: not a global '
+                'of a tools/test.py --out results file')
+
+    with open(path, 'rb') as f:
+        return ResultsUnpickler(f).load()
+
+
 def step_compare(result: str, config: str, checkpoint: str, pkl: str,
                  device: str) -> None:
     """FaceDetector on the images tools/test.py ran, compared with its
-    results: the same boxes, scores and landmarks."""
-    import pickle
-
+    results: the same boxes, scores and landmarks; and FaceDetector at
+    batch 32 (mixed sizes padded into one batch) with the batched predict
+    path against the per-image path on the same batches: identical
+    detections."""
     import numpy as np
 
     from mmdet_faces.apis import FaceDetector
-    with open(pkl, 'rb') as f:
-        samples = pickle.load(f)
+    samples = load_test_results(pkl)
     ref = {s['img_path']: s['pred_instances'] for s in samples}
     paths = sorted(ref)
     det = FaceDetector(config, checkpoint, device=device)
@@ -698,8 +749,41 @@ def step_compare(result: str, config: str, checkpoint: str, pkl: str,
                exact=exact, max_abs_diff=max_diff,
                same=exact or max_diff <= 1e-3,
                face_detector_s=round(seconds, 3), device=device)
+    out.update(compare_batched_predict(config, checkpoint, paths, device))
     with open(result, 'w') as f:
         json.dump(out, f, indent=1)
+
+
+def compare_batched_predict(config: str, checkpoint: str, paths: list,
+                            device: str, batch_size: int = 32) -> dict:
+    """FaceDetector at ``batch_size`` (mixed sizes padded into a batch)
+    with ``test_cfg.batched_predict`` True and False: the same network
+    outputs through the batched and the per-image decoding + NMS, which
+    must give identical detections in the same order."""
+    import numpy as np
+
+    from mmdet_faces.apis import FaceDetector
+    results, seconds = {}, {}
+    for batched in (True, False):
+        det = FaceDetector(
+            config, checkpoint, device=device, batch_size=batch_size,
+            pad_mixed_sizes=True,
+            cfg_options={'model.test_cfg.batched_predict': batched})
+        t0 = time.time()
+        results[batched] = det(paths)
+        seconds[batched] = round(time.time() - t0, 3)
+    differ = []
+    for path, a, b in zip(paths, results[True], results[False]):
+        for field in ('bboxes', 'scores', 'keypoints'):
+            mine, theirs = getattr(a, field), getattr(b, field)
+            if (mine is None) != (theirs is None) or (
+                    mine is not None and not np.array_equal(mine, theirs)):
+                differ.append(f'{path}: {field}')
+    return dict(batch_size=batch_size,
+                batched_detections=int(sum(len(r) for r in results[True])),
+                batched_exact=not differ, batched_differ=differ[:5],
+                batched_predict_s=seconds[True],
+                per_image_predict_s=seconds[False])
 
 
 STEPS_IN_SUBPROCESS = dict(env=step_env, compare=step_compare)

@@ -78,6 +78,8 @@ def test_dry_run(tiny_widerface, tmp_path, wheels):
     assert train['finite'] and len(train['losses']) == train['iters'] == 6
     eq = steps['equal']['result']
     assert eq['exact'] and eq['images'] == 3 and eq['detections'] > 0
+    assert eq['batched_exact'] and eq['batch_size'] == 32, eq
+    assert eq['batched_detections'] > 0 and not eq['batched_differ']
     dist = steps['dist_train']['result']
     assert dist['processes'] == 2 and dist['finite']
     targets = {t['key']: t for t in res['targets']}
@@ -128,3 +130,41 @@ def test_train_config_of_the_device_run(tmp_path):
                                  val_interval=51)
     assert cfg.test_evaluator.gt_dir == '/data/wf/ground_truth/'
     assert cfg.default_hooks.checkpoint.interval == 50
+
+
+def test_compare_step_reads_results_without_running_code(tmp_path):
+    """The compare step reads tools/test.py's --out pickle (mmdet's
+    DumpDetResults: sample dicts of tensors and numpy values) through an
+    allow-list: such a file loads; one calling anything else (here
+    os.system) is refused naming the file and the global, nothing runs."""
+    import pickle
+
+    import numpy as np
+    import torch
+    from mmdet.structures import DetDataSample
+    from mmengine.fileio import dump
+    from mmengine.structures import InstanceData
+
+    from tests.test_mmcv_patches.checkpoint_cases import RunsCode
+    tool = _load_tool()
+    sample = DetDataSample(metainfo=dict(
+        img_path='a.jpg', ori_shape=(10, 12), scale_factor=(0.5, 0.5),
+        border=np.array([1., 2., 3., 4.], np.float32), img_id=np.int64(3)))
+    sample.pred_instances = InstanceData(
+        bboxes=torch.rand(3, 4), scores=torch.rand(3),
+        labels=torch.zeros(3, dtype=torch.long),
+        keypoints=torch.rand(3, 5, 2))
+    good = tmp_path / 'results.pkl'
+    dump([sample.to_dict()], str(good))  # as DumpDetResults writes it
+    loaded = tool.load_test_results(str(good))[0]
+    assert loaded['img_id'] == 3 and loaded['scale_factor'] == (0.5, 0.5)
+    assert np.array_equal(loaded['border'], [1., 2., 3., 4.])
+    for key, value in sample.pred_instances.items():
+        assert torch.equal(loaded['pred_instances'][key], value), key
+    marker = tmp_path / 'code_ran'
+    evil = tmp_path / 'evil.pkl'
+    evil.write_bytes(pickle.dumps([dict(img_path=RunsCode(marker))]))
+    with pytest.raises(pickle.UnpicklingError,
+                       match=r'evil\.pkl: refused to load posix\.system'):
+        tool.load_test_results(str(evil))
+    assert not marker.exists()
