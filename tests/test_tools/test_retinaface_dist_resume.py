@@ -63,8 +63,11 @@ def reference(tiny_widerface, tmp_path_factory):
     res = run_tool('train', CONFIG, work,
                    cfg_options=exact_options(tiny_widerface))
     assert res.returncode == 0, res
+    scalars = read_scalars(latest_run_dir(work))
     return dict(work=work, digest=checkpoint_digest(final_checkpoint(work)),
-                losses=losses(read_scalars(latest_run_dir(work))))
+                losses=losses(scalars),
+                epochs={s['iter']: s['epoch'] for s in scalars
+                        if 'loss' in s})
 
 
 def assert_same_as_reference(reference, work, scalars, after_iter):
@@ -77,10 +80,12 @@ def assert_same_as_reference(reference, work, scalars, after_iter):
 
 @pytest.fixture(scope='module')
 def killed_in_epoch_2(tiny_widerface, tmp_path_factory):
-    """SIGKILL after a random iteration of epoch 2 that is no checkpoint
-    (iterations 7-12; checkpoints at 3, 6, 9, 12), persistent workers;
-    then ``--resume``."""
-    kill = random.SystemRandom().choice([7, 8, 10, 11])
+    """SIGKILL after a random iteration of epoch 2 (iterations 7-12;
+    checkpoints at 3, 6, 9, 12) whose latest checkpoint lies inside epoch
+    2 (iter_9, after 3 of its 6 batches; a kill after 7 or 8 would resume
+    from iter_6, the end of epoch 1), persistent workers; then
+    ``--resume``."""
+    kill = random.SystemRandom().choice([10, 11])
     work = str(tmp_path_factory.mktemp('killed'))
     out = kill_and_resume(
         CONFIG, work, kill_after_iter=kill,
@@ -93,18 +98,24 @@ def killed_in_epoch_2(tiny_widerface, tmp_path_factory):
 def test_killed_mid_epoch_resumes_to_the_same_weights(reference,
                                                       killed_in_epoch_2):
     """1. Killed at a random iteration of epoch 2 and resumed from the
-    iteration checkpoint before it: the weights and every loss logged
-    after the resume are those of the uninterrupted run, bit for bit."""
+    iteration checkpoint before it, in the middle of epoch 2: the weights
+    and every loss logged after the resume are those of the uninterrupted
+    run, bit for bit."""
     out = killed_in_epoch_2
     kill, resumed_at = out['kill'], out['kill'] // 3 * 3
     assert out['first'].returncode == -9, out['first']
     assert out['second'].returncode == 0, out['second']
     assert out['checkpoint'].endswith(f'iter_{resumed_at}.pth'), kill
-    # iter_6 ends epoch 1 (all 6 batches done), iter_9 is in epoch 2
-    batch, epoch = (6, 0) if resumed_at == 6 else (3, 1)
-    assert f'resumed epoch: {epoch}, iter: {resumed_at}' in \
-        out['second'].output
-    assert f'resuming at batch {batch} of the data stream (epoch {epoch})' \
+    # the reference's log: 6 iterations an epoch, iterations 7-12 epoch 2;
+    # the checkpoint and the iteration after it both inside epoch 2
+    epochs = reference['epochs']
+    per_epoch = sum(e == 1 for e in epochs.values())
+    assert per_epoch == 6 and sorted(epochs) == list(range(1, 13))
+    assert epochs[resumed_at] == epochs[resumed_at + 1] == 2, resumed_at
+    batch = resumed_at - per_epoch
+    assert 0 < batch < per_epoch
+    assert f'resumed epoch: 1, iter: {resumed_at}' in out['second'].output
+    assert f'resuming at batch {batch} of the data stream (epoch 1)' \
         in out['second'].output
     assert out['loaded_digest'] == out['checkpoint_digest']
     assert_same_as_reference(reference, out['work'], out['second_scalars'],
