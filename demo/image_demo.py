@@ -27,6 +27,9 @@ if REPO_ROOT not in sys.path:
 import mmcv_patches  # noqa: E402,F401  (DetInferencer: loader, keypoints)
 import mmdet_faces  # noqa: E402,F401
 
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from video_demo import run_cli  # noqa: E402
+
 
 def parse_args(argv=None):
     parser = ArgumentParser(description='mmdet image demo (DetInferencer)')
@@ -67,13 +70,20 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> dict:
+    from contextlib import nullcontext
+
     from mmdet.apis import DetInferencer
+
+    from mmdet_faces.apis import strict_checkpoint_loading
     init_args, call_args = parse_args(argv)
-    results = DetInferencer(**init_args)(**call_args)
+    weights = init_args['weights']
+    with (strict_checkpoint_loading(weights) if weights else nullcontext()):
+        inferencer = DetInferencer(**init_args)
+    results = inferencer(**call_args)
     if call_args['out_dir']:
         print(f'results have been saved at {call_args["out_dir"]}')
     return results
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main, 'image_demo.py'))

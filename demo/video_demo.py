@@ -77,8 +77,10 @@ class FrameDetector:
         from mmcv.transforms import Compose
         from mmdet.apis import init_detector
         from mmdet.registry import VISUALIZERS
-        self.model = init_detector(
-            config, checkpoint, device=device or default_device())
+        from mmdet_faces.apis import strict_checkpoint_loading
+        with strict_checkpoint_loading(checkpoint):
+            self.model = init_detector(
+                config, checkpoint, device=device or default_device())
         pipeline = self.model.cfg.test_dataloader.dataset.pipeline
         pipeline[0].type = 'mmdet.LoadImageFromNDArray'
         self.pipeline = Compose(pipeline)
@@ -100,6 +102,18 @@ class FrameDetector:
             show=False,
             pred_score_thr=score_thr)
         return result, mmcv.rgb2bgr(self.visualizer.get_image())
+
+
+def run_cli(main, prog: str, argv=None) -> int:
+    """``main(argv)`` as the command ``prog``: a missing file or a refused
+    checkpoint (unsafe, not a checkpoint, or not fitting the config) is one
+    line on stderr and exit code 2, no traceback."""
+    try:
+        main(argv)
+    except (ValueError, FileNotFoundError) as e:
+        print(f'{prog}: error: {e}', file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv=None) -> None:
@@ -132,4 +146,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main, 'video_demo.py'))

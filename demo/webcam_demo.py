@@ -17,7 +17,7 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from video_demo import FrameDetector, demo_parser  # noqa: E402
+from video_demo import FrameDetector, demo_parser, run_cli  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -48,4 +48,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_cli(main, 'webcam_demo.py'))

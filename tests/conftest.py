@@ -69,6 +69,19 @@ def mnet_ckpt(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
+def other_model_ckpts(tmp_path_factory):
+    """Checkpoints that do not fit ``MNET_CFG``: ``{'s3fd': path,
+    'mnet050': path}`` (another detector; RetinaFace of another width)."""
+    from tests.test_apis.face_api_utils import (REPO_ROOT, S3FD_CFG,
+                                                make_checkpoint)
+    root = tmp_path_factory.mktemp('other_model_ckpts')
+    mnet050 = (f'{REPO_ROOT}/configs/retinaface/'
+               'retinaface_mnet050_yakhyo_1xb32-250e_widerface.py')
+    return {name: make_checkpoint(cfg, str(root / f'{name}.pth'))
+            for name, cfg in (('s3fd', S3FD_CFG), ('mnet050', mnet050))}
+
+
+@pytest.fixture(scope='session')
 def scrfd_ckpts(tmp_path_factory):
     """Face-like random SCRFD-500M checkpoints, ``{'500m': path,
     '500m_kps': path}`` (``scrfd_utils.face_like_checkpoint``)."""

@@ -25,6 +25,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from mmcv_patches.checkpoint import safe_load
 from mmcv_patches.reference_checkpoints import (check_not_reference,
                                                 reference_state_dict)
+from .checkpoint_fit import strict_checkpoint_loading
 
 __all__ = [
     'FaceInferencer', 'FaceDetections', 'make_test_pipeline_cfg',
@@ -204,17 +205,19 @@ def load_face_checkpoint(model: torch.nn.Module, checkpoint: str) -> None:
     """
     if checkpoint.startswith(('http://', 'https://')):
         # mmengine's loader, routed through safe_load by mmcv_patches
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                               strict=True)
+        with strict_checkpoint_loading(checkpoint):
+            ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
+                                   strict=True)
     else:
         ckpt = safe_load(checkpoint, map_location='cpu')
         sd = reference_state_dict(ckpt)
         if not isinstance(sd, dict):
             raise ValueError(f'{checkpoint} holds no state dict')
         check_not_reference(sd, checkpoint)
-        _load_checkpoint_to_model(
-            model, ckpt if sd is ckpt or sd is ckpt.get('state_dict') else
-            dict(state_dict=sd), strict=True)
+        with strict_checkpoint_loading(checkpoint):
+            _load_checkpoint_to_model(
+                model, ckpt if sd is ckpt or sd is ckpt.get('state_dict')
+                else dict(state_dict=sd), strict=True)
     meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
     ds_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
     if ds_meta:
@@ -281,8 +284,10 @@ class FaceInferencer(DetInferencer):
     * ``amp`` (network under ``torch.autocast``, decoding and NMS in
       float32) and ``channels_last``;
     * checkpoints loaded strictly as weights only, an unconverted reference
-      checkpoint refused with its converter, ``('face',)`` as class names
-      when the checkpoint has none;
+      checkpoint refused with its converter, one that does not fit the
+      config (another detector, another width) refused in one line naming
+      it and what does not fit (a ``ValueError``), ``('face',)`` as class
+      names when the checkpoint has none;
     * :meth:`to_detections`: numpy :class:`FaceDetections`.
 
     Images run through the config's test pipeline, the model's data

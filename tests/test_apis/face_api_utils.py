@@ -86,3 +86,16 @@ def write_video(path: str, frames, fourcc: str = 'mp4v', fps: float = 10):
         writer.write(frame)
     writer.release()
     return path
+
+
+def demo_argv(name, checkpoint, folder):
+    """Command line of ``demo/<name>.py`` with ``MNET_CFG`` and
+    ``checkpoint`` (inputs need not exist: the model is built first)."""
+    if name == 'image_demo':
+        return [str(folder / 'x.jpg'), MNET_CFG, '--weights', checkpoint,
+                '--device', 'cpu', '--out-dir', str(folder / 'out')]
+    if name == 'video_demo':
+        return [str(folder / 'clip.avi'), MNET_CFG, checkpoint, '--device',
+                'cpu', '--out', str(folder / 'out.mp4')]
+    return [MNET_CFG, checkpoint, '--device', 'cpu', '--camera-id', '7']
+

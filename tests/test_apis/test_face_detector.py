@@ -234,7 +234,7 @@ def test_errors(mnet, mnet_ckpt, tmp_path):
     model = FaceDetector(S3FD_CFG).model
     other = save_checkpoint(model, str(tmp_path / 'other.pth'),
                             with_meta=True)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ValueError, match='other.pth does not fit the model'):
         FaceDetector(MNET_CFG, other)
 
 

@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 
 from mmcv_patches import UnsafeCheckpointError
-from tests.test_apis.face_api_utils import MNET_CFG
+from tests.test_apis.face_api_utils import MNET_CFG, demo_argv
 from tests.test_mmcv_patches.checkpoint_cases import (CONVERTERS,
                                                       save_code_checkpoint,
                                                       tree_digest)
@@ -70,6 +70,18 @@ def test_infer_and_export_cli(evil, check, tmp_path, capsys):
     assert export.main([MNET_CFG, evil[0], str(onnx_file)]) == 2
     check(capsys.readouterr().err)
     assert not onnx_file.exists()
+
+
+@pytest.mark.parametrize('name', ['image_demo', 'video_demo', 'webcam_demo'])
+def test_demos(evil, check, tmp_path, capsys, name):
+    """demo/*.py (mmdet's DetInferencer / init_detector inside): exit code
+    2 and the refusal line, nothing written."""
+    demo = load_script(f'demo/{name}.py')
+    assert demo.run_cli(demo.main, f'{name}.py',
+                        demo_argv(name, evil[0], tmp_path)) == 2
+    check(capsys.readouterr().err)
+    assert not (tmp_path / 'out').exists()
+    assert not (tmp_path / 'out.mp4').exists()
 
 
 @pytest.mark.parametrize('name', CONVERTERS)

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from tests.test_apis.face_api_utils import (MNET_CFG, REPO_ROOT, S3FD_CFG,
-                                            make_checkpoint, random_images,
-                                            save_checkpoint, write_video)
+                                            demo_argv, make_checkpoint,
+                                            random_images, save_checkpoint,
+                                            write_video)
 from tests.testing import load_script
 
 _NAMES = itertools.count()
@@ -302,3 +303,27 @@ def test_webcam_demo(mnet_ckpt, detector, tmp_path, monkeypatch):
     keys[:] = [ord('q')]
     demo.main(argv)
     assert len(shown) == 1 and opened[1].released
+
+
+@pytest.mark.parametrize('name', ['image_demo', 'video_demo', 'webcam_demo'])
+def test_demo_refuses_missing_or_mismatched_checkpoint(
+        name, other_model_ckpts, tmp_path, capsys):
+    """A missing checkpoint, or one of another detector / width (which
+    mmdet's non-strict loading would take with a warning, leaving random
+    weights): one line naming it, exit code 2, no traceback, no output."""
+    demo = _load(name)
+    cases = [(str(tmp_path / 'missing.pth'), 'not found')] + [
+        (path, 'does not fit the model of the config (RetinaFace)')
+        for path in other_model_ckpts.values()
+    ]
+    for path, words in cases:
+        rc = demo.run_cli(demo.main, f'{name}.py',
+                          demo_argv(name, path, tmp_path))
+        out = capsys.readouterr()
+        assert rc == 2
+        last = out.err.strip().splitlines()[-1]
+        assert last.startswith(f'{name}.py: error: ') and path in last
+        assert words in last, last
+        assert 'Traceback' not in out.err + out.out
+        assert not (tmp_path / 'out').exists()
+        assert not (tmp_path / 'out.mp4').exists()
