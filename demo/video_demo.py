@@ -77,6 +77,7 @@ class FrameDetector:
         from mmcv.transforms import Compose
         from mmdet.apis import init_detector
         from mmdet.registry import VISUALIZERS
+
         from mmdet_faces.apis import strict_checkpoint_loading
         with strict_checkpoint_loading(checkpoint):
             self.model = init_detector(

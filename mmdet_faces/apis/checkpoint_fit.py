@@ -14,8 +14,7 @@ from typing import Dict, Iterator, List
 import torch
 
 __all__ = [
-    'CheckpointFitError', 'check_state_dict_fits',
-    'strict_checkpoint_loading'
+    'CheckpointFitError', 'check_state_dict_fits', 'strict_checkpoint_loading'
 ]
 
 #: keys shown per kind of mismatch
@@ -28,8 +27,8 @@ class CheckpointFitError(ValueError):
 
 def _examples(keys: List[str]) -> str:
     more = len(keys) - _SHOWN
-    return ', '.join(keys[:_SHOWN]) + (f', ... ({more} more)'
-                                       if more > 0 else '')
+    return ', '.join(
+        keys[:_SHOWN]) + (f', ... ({more} more)' if more > 0 else '')
 
 
 def check_state_dict_fits(model: torch.nn.Module, state_dict: Dict,
@@ -90,8 +89,8 @@ def strict_checkpoint_loading(checkpoint: str) -> Iterator[None]:
 
     def load_state_dict(module, state_dict, strict=False, logger=None):
         check_state_dict_fits(
-            module.module if is_model_wrapper(module) else module,
-            state_dict, checkpoint)
+            module.module if is_model_wrapper(module) else module, state_dict,
+            checkpoint)
         return stock(module, state_dict, strict, logger)
 
     mmengine_checkpoint.load_state_dict = load_state_dict

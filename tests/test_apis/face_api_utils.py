@@ -98,4 +98,3 @@ def demo_argv(name, checkpoint, folder):
         return [str(folder / 'clip.avi'), MNET_CFG, checkpoint, '--device',
                 'cpu', '--out', str(folder / 'out.mp4')]
     return [MNET_CFG, checkpoint, '--device', 'cpu', '--camera-id', '7']
-

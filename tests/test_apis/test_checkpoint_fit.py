@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmdet_faces.apis import (CheckpointFitError, FaceDetector,
-                              FaceInferencer, check_state_dict_fits)
+from mmdet_faces.apis import (CheckpointFitError, FaceDetector, FaceInferencer,
+                              check_state_dict_fits)
 from tests.test_apis.face_api_utils import MNET_CFG
 from tests.testing import load_script
 
@@ -50,8 +50,10 @@ def test_infer_cli_refuses_checkpoint_of_another_model(other_model_ckpts,
     infer = load_script('tools/infer.py')
     for name, path in sorted(other_model_ckpts.items()):
         out = tmp_path / name
-        assert infer.main([str(img), '--config', MNET_CFG, '--checkpoint',
-                           path, '--out-dir', str(out)]) == 2
+        assert infer.main([
+            str(img), '--config', MNET_CFG, '--checkpoint', path, '--out-dir',
+            str(out)
+        ]) == 2
         err = capsys.readouterr().err
         assert err.startswith('infer.py: error: checkpoint'), err
         _assert_refusal(err, path, name)
@@ -61,8 +63,8 @@ def test_infer_cli_refuses_checkpoint_of_another_model(other_model_ckpts,
 def test_check_state_dict_fits():
     """Strict as torch: a BatchNorm's num_batches_tracked may be absent
     (torch fills it in); a missing, extra or reshaped key is named."""
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3),
-                                torch.nn.BatchNorm2d(4))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
     sd = OrderedDict((k, v) for k, v in model.state_dict().items()
                      if not k.endswith('num_batches_tracked'))
     check_state_dict_fits(model, sd, 'ok.pth')

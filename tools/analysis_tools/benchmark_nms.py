@@ -47,27 +47,35 @@ from mmcv_patches.ops import FORCE_ENV  # noqa: E402
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='pure-torch NMS vs mmcv CPU kernel')
-    parser.add_argument('--cases', nargs='+', default=['chain', 'faces',
-                                                       'batch'],
-                        choices=['chain', 'faces', 'batch'])
-    parser.add_argument('--sizes', nargs='+', type=int,
-                        default=[1000, 6000, 16000],
-                        help='boxes per image (default 1000 6000 16000)')
-    parser.add_argument('--device', default='cpu',
-                        help='device of the pure-torch op (default cpu)')
+    parser.add_argument(
+        '--cases',
+        nargs='+',
+        default=['chain', 'faces', 'batch'],
+        choices=['chain', 'faces', 'batch'])
+    parser.add_argument(
+        '--sizes',
+        nargs='+',
+        type=int,
+        default=[1000, 6000, 16000],
+        help='boxes per image (default 1000 6000 16000)')
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        help='device of the pure-torch op (default cpu)')
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--iou-thr', type=float, default=0.4)
     parser.add_argument('--offset', type=int, default=1, choices=[0, 1])
-    parser.add_argument('--baseline', default=None,
-                        help="another revision's mmcv_patches/torch_ops.py")
+    parser.add_argument(
+        '--baseline',
+        default=None,
+        help="another revision's mmcv_patches/torch_ops.py")
     return parser.parse_args(argv)
 
 
 def chain_boxes(n: int):
     """(boxes, scores): n boxes of 10 px, 2 px apart, descending scores."""
     x = torch.arange(n, dtype=torch.float32) * 2
-    boxes = torch.stack([x, torch.zeros(n), x + 10, torch.full((n, ), 10.)],
-                        1)
+    boxes = torch.stack([x, torch.zeros(n), x + 10, torch.full((n, ), 10.)], 1)
     return boxes, torch.linspace(1, 0.05, n)
 
 
@@ -175,8 +183,10 @@ def main(argv=None) -> list:
                 cells.append(f'{best:.1f} ({median:.1f})' +
                              ('' if same else ' DIFFERS'))
             total = f'32 x {n}' if case == 'batch' else f'{n}'
-            print(f'| {case} | {total} | {row["kept"]} | ' +
-                  ' | '.join(cells) + ' |', flush=True)
+            print(
+                f'| {case} | {total} | {row["kept"]} | ' + ' | '.join(cells) +
+                ' |',
+                flush=True)
     return rows
 
 
