@@ -16,9 +16,9 @@ no ``VideoReader``), frames are drawn in their own colours (mmdet's passes
 the BGR frame as RGB) and ``--device`` defaults to ``cuda:0`` only where
 CUDA is available.
 """
-import argparse
 import os.path as osp
 import sys
+from argparse import ArgumentParser
 from typing import Tuple
 
 import numpy as np
@@ -37,11 +37,11 @@ def default_device() -> str:
 
 
 def demo_parser(description: str, score_thr: float,
-                inputs: tuple = ()) -> argparse.ArgumentParser:
+                inputs: tuple = ()) -> ArgumentParser:
     """The arguments of mmdet's video and webcam demos: ``inputs``
     (``(name, help)`` pairs) before the config and checkpoint, then
     ``--device`` and ``--score-thr`` (default ``score_thr``)."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = ArgumentParser(description=description)
     for name, text in inputs + (('config', 'config file'),
                                 ('checkpoint', 'checkpoint file')):
         parser.add_argument(name, help=text)

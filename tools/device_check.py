@@ -58,7 +58,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from typing import Dict, List, Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -626,6 +625,7 @@ def read_losses(work_dir: str) -> List[float]:
 # ------------------------------------------- steps in a subprocess
 def step_env(result: str) -> None:
     """Imports, versions, the accelerator, the patches."""
+    # isort: off
     import torch
 
     import mmcv
@@ -635,6 +635,7 @@ def step_env(result: str) -> None:
     import mmdet.models  # noqa: F401
     import mmengine
     from mmcv_patches import ops
+    # isort: on
     out = dict(
         python=platform.python_version(), torch=torch.__version__,
         torch_cuda=torch.version.cuda, mmcv=mmcv.__version__,
