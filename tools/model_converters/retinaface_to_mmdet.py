@@ -38,7 +38,11 @@ of it runs), MindSpore and ONNX files as protobuf data (nothing in them is
 executed either). DST must not be SRC; it is written atomically. Keys that do
 not map, expected keys that are missing and shapes that do not fit are listed
 and the file is refused, also when ``--from`` names a family the file does
-not belong to. DST is an
+not belong to. Every refusal starts with SRC and what the file is (a
+PyTorch or MindSpore checkpoint, an ONNX model); ``--from onnx`` or
+``--from mindspore`` on a file of another format, or ``--from FAMILY`` on
+an ONNX export of another family, names the ``--from`` that reads it.
+DST is an
 mmengine checkpoint ``{'state_dict': ..., 'meta': {...}}`` whose meta names
 the source, the architecture and the recipe config. docs/checkpoints.md has
 the key mappings, test recipes and published numbers.
@@ -449,38 +453,104 @@ def sniff_format(path: str) -> str:
     return 'pytorch'
 
 
+#: what each file format is called in a refusal
+_FORMAT_NAMES = dict(onnx='an ONNX model', mindspore='a MindSpore checkpoint',
+                     pytorch='a PyTorch checkpoint')
+
+
+def _file_kind(src: str, fmt: str) -> Optional[str]:
+    """``fmt`` if ``src`` really is such a file (for ``'pytorch'``: starts
+    as torch.save writes), else None."""
+    if fmt != 'pytorch':
+        return fmt
+    with open(src, 'rb') as f:
+        head = f.read(4)
+    return fmt if head == b'PK\x03\x04' or head[:1] == b'\x80' else None
+
+
+def _wrong_format(src: str, kind: Optional[str], family: str) -> str:
+    """The refusal of ``--from family`` (``onnx`` or ``mindspore``) for a
+    file of another ``kind``: what the file is and the right ``--from``."""
+    from mmcv_patches.checkpoint import _looks_like
+    expects = _FORMAT_NAMES[family if family == 'onnx' else 'mindspore']
+    if kind is None:
+        with open(src, 'rb') as f:
+            looks = _looks_like(f.read(64), src)
+        return (f'--from {family} expects {expects}, but {looks}: no --from '
+                'reads this file')
+    right = ('--from auto (the family is told from the keys)'
+             if kind == 'pytorch' else f'--from {kind} (or --from auto)')
+    return (f'--from {family} expects {expects}, but this is '
+            f'{_FORMAT_NAMES[kind]}: use {right}')
+
+
+def _load_onnx_source(src: str, family: str, arch: str) -> Conversion:
+    """An ONNX export, its family from the graph's module names (or
+    ``family``: one the names are not is refused with the one they are)."""
+    onnx_import = _load_sibling('_onnx_retinaface')
+    hooks = types.SimpleNamespace(
+        to_canonical=fam.TO_CANONICAL, map_key=map_key,
+        detect_arch=detect_arch, target_state_dict=target_state_dict,
+        target_model=target_model)
+
+    def read(fam_name):
+        return onnx_import.onnx_to_state_dict(src, fam_name, arch, hooks,
+                                              CheckpointMismatchError)
+
+    try:
+        sd, found = read(family)
+    except CheckpointMismatchError as e:
+        if family == 'auto':
+            raise
+        try:
+            found = read('auto')[1]
+        except CheckpointMismatchError:
+            raise e from None
+        if found == family:
+            raise
+        raise CheckpointMismatchError(
+            f'--from {family}, but the module names of the ONNX graph are '
+            f"{found}'s: use --from {found} (or --from auto)") from None
+    result = convert_state_dict(sd, found, arch, src)
+    result.source_format = 'onnx'
+    result.why = f'module names of the ONNX graph are {found}\'s'
+    return result
+
+
 def load_source(src: str, family: str = 'auto', arch: str = 'auto'
                 ) -> Conversion:
-    """Read ``src`` in its own format and convert it (nothing is saved)."""
+    """Read ``src`` in its own format and convert it (nothing is saved).
+    A refusal (:class:`CheckpointMismatchError`) starts with ``src`` and
+    what the file is; ``--from onnx`` / ``mindspore`` on a file of another
+    format names the ``--from`` that reads it."""
     if not osp.isfile(src) or osp.getsize(src) == 0:
         cu.load_source(src)  # the one-line error for a missing/empty file
-    fmt = 'onnx' if family == 'onnx' else sniff_format(src)
-    if fmt == 'onnx':
-        onnx_import = _load_sibling('_onnx_retinaface')
-        hooks = types.SimpleNamespace(
-            to_canonical=fam.TO_CANONICAL, map_key=map_key,
-            detect_arch=detect_arch, target_state_dict=target_state_dict,
-            target_model=target_model)
-        sd, found = onnx_import.onnx_to_state_dict(
-            src, 'auto' if family == 'onnx' else family, arch, hooks,
-            CheckpointMismatchError)
-        result = convert_state_dict(sd, found, arch, src)
-        result.source_format = 'onnx'
-        result.why = f'module names of the ONNX graph are {found}\'s'
-        return result
-    if fmt == 'mindspore':
-        ms = _load_sibling('_mindspore_ckpt')
-        try:
-            checkpoint = ms.read_mindspore_checkpoint(src)
-        except ms.MindSporeCheckpointError as e:
-            raise CheckpointMismatchError(str(e)) from None
-        result = convert_state_dict(
-            checkpoint, 'mindspore' if family == 'auto' else family, arch,
-            src)
-        result.source_format = 'mindspore'
-        return result
-    checkpoint = cu.load_source(src)
-    return convert_state_dict(checkpoint, family, arch, src)
+    kind = _file_kind(src, sniff_format(src))
+    try:
+        if family in ('onnx', 'mindspore') and kind != family and not (
+                family == 'mindspore' and kind == 'onnx'):
+            raise CheckpointMismatchError(_wrong_format(src, kind, family))
+        if kind == 'onnx':
+            return _load_onnx_source(
+                src, 'auto' if family == 'onnx' else family, arch)
+        if kind == 'mindspore':
+            ms = _load_sibling('_mindspore_ckpt')
+            try:
+                checkpoint = ms.read_mindspore_checkpoint(src)
+            except ms.MindSporeCheckpointError as e:
+                raise CheckpointMismatchError(str(e)) from None
+            result = convert_state_dict(
+                checkpoint, 'mindspore' if family == 'auto' else family,
+                arch, src)
+            result.source_format = 'mindspore'
+            return result
+        checkpoint = cu.load_source(src)
+        return convert_state_dict(checkpoint, family, arch, src)
+    except CheckpointMismatchError as e:
+        if str(e).startswith(src):
+            raise
+        what = _FORMAT_NAMES.get(kind, 'not a checkpoint')
+        raise CheckpointMismatchError(f'{src} ({what}): {e}') from None
 
 
 def convert_any(src: str, dst: str, family: str = 'auto',
@@ -542,7 +612,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     return cu.run_conversion(
         lambda: convert_any(args.src, args.dst, args.family, args.arch),
-        CheckpointMismatchError, f'refused {args.src}',
+        CheckpointMismatchError, 'refused',
         lambda result: describe(result, args.src, args.dst))
 
 
