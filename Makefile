@@ -6,7 +6,7 @@ PY      := .venv/bin/python
 DATA    := data/widerface
 COCO    := data/coco_tiny
 
-.PHONY: setup data demo test lint bench clean-data device-wheels bench-scrfd
+.PHONY: setup data demo test lint bench clean-data device-wheels bench-scrfd demo-scrfd
 setup:
 	@bash tools/setup_env.sh
 
@@ -17,6 +17,10 @@ data: $(DATA)/.complete
 
 demo: setup data
 	@bash tools/run_demo.sh
+
+# the same with SCRFD-2.5G-KPS (configs/scrfd/README.md)
+demo-scrfd: setup data
+	@CONFIG=configs/scrfd/scrfd_2.5g_kps_1xb8-12e_widerface-synthetic.py bash tools/run_demo.sh
 
 test: setup
 	OMP_NUM_THREADS=1 $(PY) -m pytest tests -q -p no:cacheprovider

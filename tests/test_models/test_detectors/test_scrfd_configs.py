@@ -96,3 +96,23 @@ def test_every_variant_builds_with_the_published_size(arch):
     assert round(params / 1e6, 2) == PARAMS_M[arch]
     assert (model.bbox_head.use_kps, arch.endswith('_kps')) in (
         (True, True), (False, False))
+
+
+DEMO = 'configs/scrfd/scrfd_2.5g_kps_1xb8-12e_widerface-synthetic.py'
+
+
+def test_demo_is_the_2_5g_kps_model_at_320():
+    """The demo changes crops, clipping, distortion and schedule only."""
+    demo = Config.fromfile(osp.join(REPO_ROOT, DEMO))
+    base = _cfg('2.5g_kps')
+    assert demo.model == base.model
+    assert demo.test_dataloader.dataset.pipeline == \
+        base.test_dataloader.dataset.pipeline
+    train = {t.type: t for t in demo.train_dataloader.dataset.pipeline}
+    assert 'PhotoMetricDistortion' not in train
+    assert 'FacePhotoMetricDistortion' in train
+    crop, resize = train['SCRFDRandomSquareCrop'], train['Resize']
+    assert crop.crop_choice == (0.3, 0.45, 0.6, 0.8, 1.0)
+    assert crop.clip_border and resize.clip_object_border
+    assert resize.scale == (320, 320)
+    assert demo.train_cfg.max_epochs == 12
