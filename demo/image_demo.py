@@ -37,15 +37,22 @@ def parse_args(argv=None):
     parser.add_argument(
         'model', help='config file, or a checkpoint that holds its config')
     parser.add_argument('--weights', default=None, help='checkpoint file')
-    parser.add_argument('--out-dir', default='outputs',
-                        help='output folder (default outputs)')
-    parser.add_argument('--texts', default=None,
-                        help='text prompt (open-vocabulary models only)')
-    parser.add_argument('--device', default=None,
-                        help='cpu, cuda:0, ... (default: cuda:0 when '
-                        'available, else cpu)')
-    parser.add_argument('--pred-score-thr', type=float, default=0.3,
-                        help='draw detections scoring above this')
+    parser.add_argument(
+        '--out-dir', default='outputs', help='output folder (default outputs)')
+    parser.add_argument(
+        '--texts',
+        default=None,
+        help='text prompt (open-vocabulary models only)')
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='cpu, cuda:0, ... (default: cuda:0 when '
+        'available, else cpu)')
+    parser.add_argument(
+        '--pred-score-thr',
+        type=float,
+        default=0.3,
+        help='draw detections scoring above this')
     parser.add_argument('--batch-size', type=int, default=1)
     for flag, text in (('--show', 'show each image in a window'),
                        ('--no-save-vis', 'do not write the drawings'),
@@ -53,10 +60,14 @@ def parse_args(argv=None):
                        ('--print-result', 'print the predictions')):
         parser.add_argument(flag, action='store_true', help=text)
     parser.add_argument(
-        '--palette', default='none',
+        '--palette',
+        default='none',
         choices=['coco', 'voc', 'citys', 'random', 'none'])
-    parser.add_argument('--custom-entities', '-c', action='store_true',
-                        help='open-vocabulary models only')
+    parser.add_argument(
+        '--custom-entities',
+        '-c',
+        action='store_true',
+        help='open-vocabulary models only')
     call_args = vars(parser.parse_args(argv))
     if call_args['no_save_vis'] and call_args['no_save_pred']:
         call_args['out_dir'] = ''

@@ -45,11 +45,16 @@ def demo_parser(description: str, score_thr: float,
     for name, text in inputs + (('config', 'config file'),
                                 ('checkpoint', 'checkpoint file')):
         parser.add_argument(name, help=text)
-    parser.add_argument('--device', default=None,
-                        help='cpu, cuda:0, ... (default: cuda:0 when '
-                        'available, else cpu)')
-    parser.add_argument('--score-thr', type=float, default=score_thr,
-                        help='draw detections scoring above this')
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='cpu, cuda:0, ... (default: cuda:0 when '
+        'available, else cpu)')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=score_thr,
+        help='draw detections scoring above this')
     return parser
 
 
@@ -57,8 +62,11 @@ def parse_args(argv=None):
     parser = demo_parser('mmdet video demo', 0.3, (('video', 'video file'), ))
     parser.add_argument('--out', type=str, help='output video file')
     parser.add_argument('--show', action='store_true', help='show video')
-    parser.add_argument('--wait-time', type=float, default=1,
-                        help='the interval of show (s), 0 is block')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=1,
+        help='the interval of show (s), 0 is block')
     return parser.parse_args(argv)
 
 

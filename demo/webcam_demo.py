@@ -22,8 +22,8 @@ from video_demo import FrameDetector, demo_parser, run_cli  # noqa: E402
 
 def parse_args(argv=None):
     parser = demo_parser('mmdet webcam demo', 0.5)
-    parser.add_argument('--camera-id', type=int, default=0,
-                        help='camera device id')
+    parser.add_argument(
+        '--camera-id', type=int, default=0, help='camera device id')
     return parser.parse_args(argv)
 
 

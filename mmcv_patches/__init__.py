@@ -27,7 +27,7 @@ from . import checkpoint, checkpoint_io, compat, dist  # noqa: F401
 from . import evaluation, inferencer, reference_checkpoints  # noqa: F401
 from . import reproducible, runner  # noqa: F401
 # isort: on
-from ._patching import apply_all, applied_patches, patch_report
+from ._patching import applied_patches, apply_all, patch_report
 from .amp import LossScaler, MixedPrecisionOptimWrapper, convert_model_o2
 from .checkpoint import (CheckpointLoadError, CheckpointNotFoundError,
                          UnsafeCheckpointError, safe_load)
@@ -52,14 +52,13 @@ apply_all()
 __all__ = [
     'apply_all', 'applied_patches', 'patch_report', 'CheckpointLoadError',
     'CheckpointNotFoundError', 'UnsafeCheckpointError', 'safe_load',
-    'MetricInputError', 'ReferenceCheckpointError',
-    'LossScaler',
+    'MetricInputError', 'ReferenceCheckpointError', 'LossScaler',
     'MixedPrecisionOptimWrapper', 'convert_model_o2', 'DistEnv',
     'DistEnvError', 'init_dist_pytorch', 'read_dist_env', 'select_backend',
     'select_device', 'DeviceDistributedDataParallel',
     'DeviceOptimWrapperConstructor', 'get_apex', 'resolve_fused_optimizer',
-    'DistributedCheckHook', 'CheckpointError',
-    'atomic_write', 'checkpoint_problem', 'KeyedSampler', 'KeyedSeedDataset',
+    'DistributedCheckHook', 'CheckpointError', 'atomic_write',
+    'checkpoint_problem', 'KeyedSampler', 'KeyedSeedDataset',
     'reproducibility_options', 'ResumableBatchSampler', 'SampleKey',
     'keyed_rng', 'seed_iteration', 'TorchOpsExt', 'fallback_calls'
 ]

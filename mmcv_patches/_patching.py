@@ -86,8 +86,8 @@ def replace_attr(owner: object, attr: str, new: Callable) -> bool:
     if hasattr(raw, ORIGINAL_ATTR) or hasattr(
             getattr(raw, '__func__', None), ORIGINAL_ATTR):
         return False
-    target = new.__func__ if isinstance(new, (staticmethod,
-                                              classmethod)) else new
+    target = new.__func__ if isinstance(new,
+                                        (staticmethod, classmethod)) else new
     setattr(target, ORIGINAL_ATTR, raw)
     setattr(owner, attr, new)
     return True

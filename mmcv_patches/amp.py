@@ -16,11 +16,10 @@ from typing import Dict, Iterable, List, Optional, Union
 
 import torch
 import torch.nn as nn
-from torch.nn.modules.batchnorm import _BatchNorm
-
 from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
+from torch.nn.modules.batchnorm import _BatchNorm
 
 OPT_LEVELS = ('O0', 'O1', 'O2')
 HALF_DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16}
@@ -77,8 +76,8 @@ class LossScaler:
         """``'dynamic'``, a number (static scale) or a dict of arguments."""
         if loss_scale == 'dynamic':
             return cls()
-        if isinstance(loss_scale, (int, float)) and not isinstance(
-                loss_scale, bool):
+        if isinstance(loss_scale,
+                      (int, float)) and not isinstance(loss_scale, bool):
             return cls(init_scale=float(loss_scale), dynamic=False)
         if isinstance(loss_scale, dict):
             return cls(**loss_scale)
@@ -102,7 +101,9 @@ class LossScaler:
         found_inf = False
         for (device, _), grads in groups.items():
             found = torch.zeros(1, device=device, dtype=torch.float32)
-            inv = torch.full((1, ), 1. / self.scale, device=device,
+            inv = torch.full((1, ),
+                             1. / self.scale,
+                             device=device,
                              dtype=torch.float32)
             try:
                 torch._amp_foreach_non_finite_check_and_unscale_(
@@ -158,8 +159,8 @@ def _cast_floats(obj, dtype: torch.dtype, elements: bool = True):
                 obj.set_field(
                     casted,
                     key,
-                    field_type='metainfo' if key in obj.metainfo_keys() else
-                    'data')
+                    field_type='metainfo'
+                    if key in obj.metainfo_keys() else 'data')
         return obj
     if isinstance(obj, dict):
         return type(obj)(
@@ -222,8 +223,8 @@ def convert_model_o2(model: nn.Module,
     for m in model.modules():
         if id(m) in skip:
             continue
-        if keep_batchnorm_fp32 and isinstance(m, (_BatchNorm, nn.GroupNorm,
-                                                  nn.LayerNorm)):
+        if keep_batchnorm_fp32 and isinstance(
+                m, (_BatchNorm, nn.GroupNorm, nn.LayerNorm)):
             m._mmcv_patches_io_dtype = dtype
             m.register_forward_pre_hook(_bn_pre_hook)
             m.register_forward_hook(_bn_post_hook)
@@ -327,8 +328,9 @@ class MixedPrecisionOptimWrapper(OptimWrapper):
             masters = []
             for p in group['params']:
                 if p.is_floating_point() and p.dtype != torch.float32:
-                    m = nn.Parameter(p.detach().clone().float(),
-                                     requires_grad=p.requires_grad)
+                    m = nn.Parameter(
+                        p.detach().clone().float(),
+                        requires_grad=p.requires_grad)
                     pairs.append((p, m))
                     masters.append(m)
                 else:
@@ -383,8 +385,7 @@ class MixedPrecisionOptimWrapper(OptimWrapper):
             **kwargs: passed to ``Tensor.backward``.
         """
         if self.apex_amp is not None:
-            with self.apex_amp.scale_loss(loss,
-                                          self.optimizer) as scaled_loss:
+            with self.apex_amp.scale_loss(loss, self.optimizer) as scaled_loss:
                 scaled_loss.backward(**kwargs)
         else:
             (loss.float() * self.loss_scaler.scale).backward(**kwargs)

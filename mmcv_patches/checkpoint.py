@@ -106,8 +106,8 @@ def _is_mindspore(head: bytes) -> bool:
             if not head[pos - 1] & 0x80:
                 break
     name = head[pos:pos + min(size, 8)]
-    return len(name) == min(size, 8) > 0 and re.fullmatch(
-        rb'[\w.]+', name) is not None
+    return len(name) == min(size, 8) > 0 and re.fullmatch(rb'[\w.]+',
+                                                          name) is not None
 
 
 def _check_file(path: str) -> str:
@@ -135,8 +135,9 @@ def _check_file(path: str) -> str:
                 'it again')
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
-        if any(n.split('/', 1)[-1].startswith(('code/', 'constants.pkl'))
-               for n in names):
+        if any(
+                n.split('/', 1)[-1].startswith(('code/', 'constants.pkl'))
+                for n in names):
             raise CheckpointLoadError(
                 f'{path} is a TorchScript archive (torch.jit.save), not a '
                 f'checkpoint; {_EXPECTED}')
@@ -192,15 +193,16 @@ def _explain(err: BaseException, name: str,
             f'refused checkpoint {name}: it asks to load {what}, which is '
             'neither a tensor, a number nor mmengine training state (a '
             'pickle that can run code); nothing of it was run')
-    unreadable = isinstance(err, RuntimeError) and (
-        'PytorchStreamReader' in msg or 'central directory' in msg)
+    unreadable = isinstance(err,
+                            RuntimeError) and ('PytorchStreamReader' in msg
+                                               or 'central directory' in msg)
     if isinstance(err, EOFError) or truncated or unreadable:
         return CheckpointLoadError(
             f'checkpoint {name} is truncated or corrupt (it ends early or '
             'its records do not read back); download or copy it again')
     detail = re.search(r'WeightsUnpickler error: ([^\n]*)', msg)
-    detail = detail.group(1) if detail else (
-        msg.strip().splitlines() or [type(err).__name__])[0]
+    detail = detail.group(1) if detail else (msg.strip().splitlines()
+                                             or [type(err).__name__])[0]
     return CheckpointLoadError(
         f'cannot load checkpoint {name}: corrupt or not a PyTorch checkpoint '
         f'({type(err).__name__}: {detail[:200]}); {_EXPECTED}')
@@ -237,8 +239,8 @@ def safe_load(file: Union[str, os.PathLike, BinaryIO],
     try:
         return torch.load(file, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError,
-            ValueError, AttributeError, TypeError, ImportError,
-            IndexError, UnicodeDecodeError) as e:
+            ValueError, AttributeError, TypeError, ImportError, IndexError,
+            UnicodeDecodeError) as e:
         raise _explain(e, name, kind) from None
 
 
@@ -288,8 +290,7 @@ def _load_url(url: str,
     if not osp.exists(cached):
         found = HASH_REGEX.search(filename) if check_hash else None
         download_url_to_file(
-            url, cached, found.group(1) if found else None,
-            progress=progress)
+            url, cached, found.group(1) if found else None, progress=progress)
     return safe_load(cached, map_location)
 
 

@@ -90,12 +90,10 @@ def _save_checkpoint(checkpoint,
     from mmengine.fileio import LocalBackend, get_file_backend
     upstream = original(_save_checkpoint)
     if file_client_args is not None or str(filename).startswith('pavi://'):
-        return upstream(checkpoint, filename, file_client_args,
-                        backend_args)
+        return upstream(checkpoint, filename, file_client_args, backend_args)
     backend = get_file_backend(filename, backend_args=backend_args)
     if not isinstance(backend, LocalBackend):
-        return upstream(checkpoint, filename, file_client_args,
-                        backend_args)
+        return upstream(checkpoint, filename, file_client_args, backend_args)
     atomic_write(str(filename), lambda f: torch.save(checkpoint, f))
 
 

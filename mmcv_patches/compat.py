@@ -13,8 +13,8 @@ from ._patching import original, patch, replace_attr
 
 
 def _torch_version() -> tuple:
-    return tuple(int(x) for x in torch.__version__.split('+')[0].split('.')
-                 [:2])
+    return tuple(
+        int(x) for x in torch.__version__.split('+')[0].split('.')[:2])
 
 
 #: Method names of ``HistoryBuffer`` that its pickles fetch with ``getattr``.
@@ -53,7 +53,6 @@ def checkpoint_safe_globals() -> list:
         ``builtins.getattr`` its pickle uses.
     """
     import numpy as np
-
     from mmengine.logging import HistoryBuffer
     try:
         from numpy._core import multiarray
@@ -98,7 +97,10 @@ def patch_torch_load_safe_globals():
     return True
 
 
-def _amp_init(self, loss_scale='dynamic', dtype=None, use_fsdp=False,
+def _amp_init(self,
+              loss_scale='dynamic',
+              dtype=None,
+              use_fsdp=False,
               **kwargs):
     """mmcv_patches replacement of ``AmpOptimWrapper.__init__``.
 
@@ -115,7 +117,10 @@ def _amp_init(self, loss_scale='dynamic', dtype=None, use_fsdp=False,
     if is_cuda_available() or is_npu_available() or is_mlu_available() or \
             is_musa_available() or use_fsdp:
         return original(AmpOptimWrapper.__dict__['__init__'])(
-            self, loss_scale=loss_scale, dtype=dtype, use_fsdp=use_fsdp,
+            self,
+            loss_scale=loss_scale,
+            dtype=dtype,
+            use_fsdp=use_fsdp,
             **kwargs)
     OptimWrapper.__init__(self, **kwargs)
     self._scale_update_param = None

@@ -130,7 +130,8 @@ class DistEnv:
         return self.local_rank + self.device_id_offset
 
 
-def _int_var(env: Mapping[str, str], name: str,
+def _int_var(env: Mapping[str, str],
+             name: str,
              default: Optional[int] = None) -> int:
     value = env.get(name)
     if value is None or value == '':
@@ -158,8 +159,7 @@ def _require(env: Mapping[str, str], launcher: str, what: str,
         raise DistEnvError(
             f'--launcher {launcher} needs {what} ({", ".join(names)}); '
             f'missing: {", ".join(missing)}' +
-            (f' (set: {", ".join(present)})' if present else '') + '. ' +
-            hint)
+            (f' (set: {", ".join(present)})' if present else '') + '. ' + hint)
 
 
 def _validate(d: DistEnv, names: Mapping[str, str], check_local: bool,
@@ -238,12 +238,15 @@ def read_dist_env(environ: Optional[Mapping[str, str]] = None) -> DistEnv:
                                 max(world_size // max(nnodes, 1), 1))
     offset = _int_var(env, 'DEVICE_ID_OFFSET', 0)
     return _validate(
-        DistEnv(rank, local_rank, world_size, env['MASTER_ADDR'],
-                master_port, nnodes, node_rank, local_world_size, offset,
-                'pytorch'),
-        dict(rank='RANK', world_size='WORLD_SIZE', local_rank='LOCAL_RANK',
-             local_world_size='LOCAL_WORLD_SIZE', node_rank='NODE_RANK',
-             nnodes='NNODES'),
+        DistEnv(rank, local_rank, world_size, env['MASTER_ADDR'], master_port,
+                nnodes, node_rank, local_world_size, offset, 'pytorch'),
+        dict(
+            rank='RANK',
+            world_size='WORLD_SIZE',
+            local_rank='LOCAL_RANK',
+            local_world_size='LOCAL_WORLD_SIZE',
+            node_rank='NODE_RANK',
+            nnodes='NNODES'),
         check_local=True,
         check_product='LOCAL_WORLD_SIZE' in env)
 
@@ -272,7 +275,9 @@ def slurm_master_addr(nodelist: str,
             fix)
     try:
         proc = subprocess.run([exe, 'show', 'hostname', nodelist],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True,
+                              text=True,
+                              timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise DistEnvError(f'`scontrol show hostname {nodelist}` failed: '
                            f'{e}. ' + fix) from None
@@ -280,8 +285,8 @@ def slurm_master_addr(nodelist: str,
     if proc.returncode != 0 or not hosts:
         raise DistEnvError(
             f'`scontrol show hostname {nodelist}` exited with '
-            f'{proc.returncode} and printed no host'
-            + (f': {proc.stderr.strip()}' if proc.stderr.strip() else '') +
+            f'{proc.returncode} and printed no host' +
+            (f': {proc.stderr.strip()}' if proc.stderr.strip() else '') +
             '. ' + fix)
     return hosts[0]
 
@@ -352,12 +357,15 @@ def read_slurm_env(environ: Optional[Mapping[str, str]] = None,
                 node_rank, node_size, offset, 'slurm')
     _validate(
         d,
-        dict(rank='SLURM_PROCID', world_size='SLURM_NTASKS',
-             local_rank='SLURM_LOCALID',
-             local_world_size='SLURM_NTASKS_PER_NODE',
-             node_rank='SLURM_NODEID', nnodes=nnodes_var),
-        check_local=bool(_slurm_tasks_per_node(env)
-                         and env.get('SLURM_LOCALID')),
+        dict(
+            rank='SLURM_PROCID',
+            world_size='SLURM_NTASKS',
+            local_rank='SLURM_LOCALID',
+            local_world_size='SLURM_NTASKS_PER_NODE',
+            node_rank='SLURM_NODEID',
+            nnodes=nnodes_var),
+        check_local=bool(
+            _slurm_tasks_per_node(env) and env.get('SLURM_LOCALID')),
         check_product=False)
     d.master_addr = env.get('MASTER_ADDR') or slurm_master_addr(
         env['SLURM_NODELIST'], env)
@@ -395,17 +403,20 @@ def read_mpi_env(environ: Optional[Mapping[str, str]] = None) -> DistEnv:
                 _int_var(env, 'MASTER_PORT', DEFAULT_PORT),
                 max(math.ceil(world_size / per_node), 1), rank // per_node,
                 per_node, _int_var(env, 'DEVICE_ID_OFFSET', 0), 'mpi'),
-        dict(rank='OMPI_COMM_WORLD_RANK', world_size='OMPI_COMM_WORLD_SIZE',
-             local_rank='OMPI_COMM_WORLD_LOCAL_RANK',
-             local_world_size='OMPI_COMM_WORLD_LOCAL_SIZE',
-             node_rank='node rank', nnodes='nodes'),
+        dict(
+            rank='OMPI_COMM_WORLD_RANK',
+            world_size='OMPI_COMM_WORLD_SIZE',
+            local_rank='OMPI_COMM_WORLD_LOCAL_RANK',
+            local_world_size='OMPI_COMM_WORLD_LOCAL_SIZE',
+            node_rank='node rank',
+            nnodes='nodes'),
         check_local=local_size > 0,
         check_product=False)
 
 
-def export_dist_env(d: DistEnv,
-                    environ: Optional[MutableMapping[str, str]] = None
-                    ) -> None:
+def export_dist_env(
+        d: DistEnv,
+        environ: Optional[MutableMapping[str, str]] = None) -> None:
     """Write ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``,
     ``MASTER_PORT`` of ``d`` into ``environ`` (default ``os.environ``).
 
@@ -413,9 +424,12 @@ def export_dist_env(d: DistEnv,
     reads ``LOCAL_RANK``) expect, whatever the launcher.
     """
     env = os.environ if environ is None else environ
-    env.update(RANK=str(d.rank), LOCAL_RANK=str(d.local_rank),
-               WORLD_SIZE=str(d.world_size), MASTER_ADDR=d.master_addr,
-               MASTER_PORT=str(d.master_port))
+    env.update(
+        RANK=str(d.rank),
+        LOCAL_RANK=str(d.local_rank),
+        WORLD_SIZE=str(d.world_size),
+        MASTER_ADDR=d.master_addr,
+        MASTER_PORT=str(d.master_port))
 
 
 def select_device() -> str:
@@ -458,7 +472,9 @@ def select_backend(device: str, requested: Optional[str] = None) -> str:
     from mmengine.logging import print_log
     print_log(
         f'dist backend {requested!r} cannot run on {device}; using '
-        f'{default!r}', logger='current', level=logging.WARNING)
+        f'{default!r}',
+        logger='current',
+        level=logging.WARNING)
     return default
 
 
@@ -545,7 +561,9 @@ def init_from_env(d: DistEnv,
         import colossalai
         if d.launcher == 'slurm':
             colossalai.launch_from_slurm(
-                backend=backend, host=d.master_addr, port=d.master_port,
+                backend=backend,
+                host=d.master_addr,
+                port=d.master_port,
                 **kwargs)
         else:
             colossalai.launch_from_torch(backend=backend, **kwargs)
@@ -666,7 +684,8 @@ def shutdown_process_group() -> None:
         pass
 
 
-def _patched_init_dist_pytorch(backend='nccl', init_backend='torch',
+def _patched_init_dist_pytorch(backend='nccl',
+                               init_backend='torch',
                                **kwargs) -> None:
     """mmcv_patches replacement of ``mmengine.dist.utils._init_dist_pytorch``.
 
@@ -680,7 +699,9 @@ def _patched_init_dist_pytorch(backend='nccl', init_backend='torch',
     _init_dist('pytorch', backend, init_backend, None, True, kwargs)
 
 
-def _patched_init_dist_slurm(backend='nccl', port=None, init_backend='torch',
+def _patched_init_dist_slurm(backend='nccl',
+                             port=None,
+                             init_backend='torch',
                              **kwargs) -> None:
     """mmcv_patches replacement of ``mmengine.dist.utils._init_dist_slurm``.
 

@@ -105,8 +105,9 @@ def _evaluate(self, size: int) -> dict:
                 del metric.compute_metrics
             else:
                 metric.compute_metrics = own
-        message = next((v for k, v in (results or {}).items()
-                        if k.endswith(_FAILED)), None)
+        message = next(
+            (v for k, v in (results or {}).items() if k.endswith(_FAILED)),
+            None)
         if message is not None:
             failed.append(failures[0] if failures else RuntimeError(message))
             print_log(

@@ -13,7 +13,6 @@ import logging
 import os.path as osp
 
 import torch
-
 from mmengine.dist import all_gather_object, get_dist_info
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -130,7 +129,10 @@ class DistributedCheckHook(Hook):
         """Check the weights after loading or resuming (``before_train``)."""
         self.check(runner, 'before_train')
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         """Check the weights every ``interval`` iterations (``iter_<N>``)."""
         if self.interval and self.every_n_train_iters(runner, self.interval):
@@ -195,7 +197,10 @@ class DistributedCheckHook(Hook):
         """Start recording a validation epoch."""
         self._instrument(runner, runner.val_evaluator, 'val')
 
-    def after_val_iter(self, runner, batch_idx, data_batch=None,
+    def after_val_iter(self,
+                       runner,
+                       batch_idx,
+                       data_batch=None,
                        outputs=None) -> None:
         """Count the samples this rank validated."""
         self._count(outputs)
@@ -208,7 +213,10 @@ class DistributedCheckHook(Hook):
         """Start recording a test epoch."""
         self._instrument(runner, runner.test_evaluator, 'test')
 
-    def after_test_iter(self, runner, batch_idx, data_batch=None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx,
+                        data_batch=None,
                         outputs=None) -> None:
         """Count the samples this rank tested."""
         self._count(outputs)

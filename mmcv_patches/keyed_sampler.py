@@ -9,7 +9,6 @@ from torch.utils.data import Sampler
 
 from .sample_key import SampleKey
 
-
 #: Samplers whose ``set_epoch`` starts a finite pass over the data set.
 BY_EPOCH = ('DefaultSampler', 'ClassAwareSampler', 'CustomSampleSizeSampler',
             'MultiDataSampler')

@@ -43,8 +43,12 @@ class KeyedSeedDataset(Dataset):
             idx (SampleKey | int): what the sampler yielded.
         """
         if isinstance(idx, SampleKey):
-            with keyed_rng(idx.seed, idx.epoch, int(idx), idx.repeat,
-                           restore=get_worker_info() is None):
+            with keyed_rng(
+                    idx.seed,
+                    idx.epoch,
+                    int(idx),
+                    idx.repeat,
+                    restore=get_worker_info() is None):
                 return self.dataset[int(idx)]
         return self.dataset[idx]
 

@@ -9,7 +9,6 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
 

@@ -20,15 +20,14 @@ from typing import List, Optional
 
 import torch
 import torch.nn as nn
-
 from mmengine.logging import print_log
 from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.registry import (OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
                                OPTIMIZERS)
 
 from ._patching import patch
-from .amp import MixedPrecisionOptimWrapper, _to_dtype, convert_model_o2
-from .amp import default_half_dtype
+from .amp import (MixedPrecisionOptimWrapper, _to_dtype, convert_model_o2,
+                  default_half_dtype)
 
 
 def get_apex():
@@ -114,15 +113,16 @@ def _optimizer_class(type_):
 
 def _fused_supported_devices() -> List[str]:
     try:
-        from torch.optim.optimizer import \
-            _get_fused_kernels_supported_devices
+        from torch.optim.optimizer import _get_fused_kernels_supported_devices
         return list(_get_fused_kernels_supported_devices())
     except ImportError:  # pragma: no cover - old torch
         return ['cuda']
 
 
-def resolve_fused_optimizer(optimizer_cfg: dict, device_type: str,
-                            apex=None, fused='auto') -> dict:
+def resolve_fused_optimizer(optimizer_cfg: dict,
+                            device_type: str,
+                            apex=None,
+                            fused='auto') -> dict:
     """Pick a fused implementation of ``optimizer_cfg`` for a device.
 
     Args:
@@ -191,7 +191,8 @@ class DeviceOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         paramwise_cfg (dict, optional): as upstream.
     """
 
-    def __init__(self, optim_wrapper_cfg: dict,
+    def __init__(self,
+                 optim_wrapper_cfg: dict,
                  paramwise_cfg: Optional[dict] = None):
         optim_wrapper_cfg = dict(optim_wrapper_cfg)
         self.fused = optim_wrapper_cfg.pop('fused', 'auto')
@@ -219,8 +220,7 @@ class DeviceOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                         f'{device_type!r}, apex '
                         f'{"found" if get_apex() else "not importable"}')
         optimizer_cfg = resolve_fused_optimizer(self.optimizer_cfg,
-                                                device_type, apex,
-                                                self.fused)
+                                                device_type, apex, self.fused)
         converted = False
         if mixed and apex is None and opt_level == 'O2':
             dtype = _to_dtype(wrapper_cfg.get('dtype')) or \
@@ -240,8 +240,8 @@ class DeviceOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             self.optim_wrapper_cfg = saved_wrapper_cfg
         if apex is not None:
             self._apex_initialize(apex, module, optim_wrapper, device_type)
-        optim_wrapper.requires_rewrap = converted or (
-            apex is not None and opt_level != 'O1')
+        optim_wrapper.requires_rewrap = converted or (apex is not None
+                                                      and opt_level != 'O1')
         if optimizer_cfg['type'] is not self.optimizer_cfg['type']:
             impl = 'apex fused'
         elif optimizer_cfg.get('fused'):
@@ -253,8 +253,8 @@ class DeviceOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         print_log(
             f'{type(self).__name__}: optimizer '
             f'{type(optim_wrapper.optimizer).__name__} ({impl} '
-            f'implementation) on {device_type}'
-            + (f', {opt_level} mixed precision' if mixed else ''),
+            f'implementation) on {device_type}' +
+            (f', {opt_level} mixed precision' if mixed else ''),
             logger='current',
             level=logging.INFO)
         return optim_wrapper

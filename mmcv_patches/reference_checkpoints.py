@@ -27,16 +27,16 @@ __all__ = [
 #: the reference families: (name, architecture, key prefixes after a
 #: ``module.`` prefix), the first match wins
 REFERENCE_FAMILIES = (
-    ('yakhyo RetinaFace', 'retinaface',
-     ('fx.', 'class_head.', 'landmark_head.')),
+    ('yakhyo RetinaFace', 'retinaface', ('fx.', 'class_head.',
+                                         'landmark_head.')),
     ('MindSpore RetinaFace', 'retinaface', ('base.', 'network.base.')),
     ('biubug6 / bubbliiiing RetinaFace', 'retinaface',
      ('body.', 'ClassHead.', 'BboxHead.', 'LandmarkHead.')),
     ('S3FD.pytorch', 's3fd', ('vgg.', 'L2Norm3_3.', 'extras.', 'loc.',
                               'conf.')),
     # insightface's mmdet 2.x layout shares backbone. / bbox_head.
-    ('insightface SCRFD', 'scrfd',
-     ('bbox_head.cls_stride_convs.', 'bbox_head.stride_cls.')),
+    ('insightface SCRFD', 'scrfd', ('bbox_head.cls_stride_convs.',
+                                    'bbox_head.stride_cls.')),
 )
 #: the converter of each architecture
 CONVERTERS = {

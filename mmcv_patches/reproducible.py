@@ -112,8 +112,8 @@ def _build_train_loop(self, loop):
     """
     if isinstance(loop, dict) and isinstance(self._train_dataloader, dict) \
             and reproducibility_options(self.cfg)['enable']:
-        self._train_dataloader = keyed_dataloader_cfg(
-            self._train_dataloader, base_seed(self))
+        self._train_dataloader = keyed_dataloader_cfg(self._train_dataloader,
+                                                      base_seed(self))
     return original(_build_train_loop)(self, loop)
 
 
@@ -189,9 +189,10 @@ def _run_epoch(self) -> None:
     exact = _check_geometry(self, batches)
     if not 0 <= start <= num_batches:
         if exact:
-            _log(f'reproducibility: iteration {self._iter} is not in epoch '
-                 f'{self._epoch} of {num_batches} batches; starting the '
-                 'epoch at its first batch', logging.WARNING)
+            _log(
+                f'reproducibility: iteration {self._iter} is not in epoch '
+                f'{self._epoch} of {num_batches} batches; starting the '
+                'epoch at its first batch', logging.WARNING)
         start = 0
     _enter_pass(self, batches, self._epoch, start)
     if start < num_batches:
@@ -236,8 +237,7 @@ def _run_iter_based(self):
         self.run_iter(data_batch)
 
         self._decide_current_val_interval()
-        if (self.runner.val_loop is not None
-                and self._iter >= self.val_begin
+        if (self.runner.val_loop is not None and self._iter >= self.val_begin
                 and (self._iter % self.val_interval == 0
                      or self._iter == self._max_iters)):
             self.runner.val_loop.run()

@@ -47,6 +47,7 @@ def _wrap_model(self, model_wrapper_cfg, model):
 
 def _prepares_model(optim_wrapper_cfg) -> bool:
     from mmengine.registry import OPTIM_WRAPPERS
+
     from .amp import MixedPrecisionOptimWrapper
     if not isinstance(optim_wrapper_cfg, dict):
         return False
@@ -80,8 +81,10 @@ def _build_optim_wrapper(self, optim_wrapper):
     bare = self.model.module if wrapped else self.model
     built = OPTIM_WRAPPER_CONSTRUCTORS.build(
         dict(
-            type=constructor, optim_wrapper_cfg=cfg,
-            paramwise_cfg=paramwise_cfg))(bare)
+            type=constructor,
+            optim_wrapper_cfg=cfg,
+            paramwise_cfg=paramwise_cfg))(
+                bare)
     if wrapped and getattr(built, 'requires_rewrap', False):
         self.model = None  # drop the old wrapper before wrapping again
         self.model = self.wrap_model(self.cfg.get('model_wrapper_cfg'), bare)

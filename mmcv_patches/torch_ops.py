@@ -100,8 +100,7 @@ def _to_host(mask: Tensor, pack: Optional[bool] = None) -> np.ndarray:
     packed = (mask.view(rows, -1, 8).to(torch.uint8) * bits).sum(
         -1, dtype=torch.uint8)
     return np.unpackbits(
-        packed.cpu().numpy(), axis=1, count=cols,
-        bitorder='little').view(bool)
+        packed.cpu().numpy(), axis=1, count=cols, bitorder='little').view(bool)
 
 
 def _greedy_keep(boxes: Tensor, valid: Tensor, iou_threshold: float,
@@ -126,8 +125,8 @@ def _greedy_keep(boxes: Tensor, valid: Tensor, iou_threshold: float,
     num_groups, m = valid.shape
     device = boxes.device
     x1, y1, x2, y2 = boxes.to(_compute_dtype(boxes)).unbind(-1)
-    coords = torch.stack([x1, y1, x2, y2, (x2 - x1 + offset) *
-                          (y2 - y1 + offset)])  # (5, G, M)
+    coords = torch.stack(
+        [x1, y1, x2, y2, (x2 - x1 + offset) * (y2 - y1 + offset)])  # (5, G, M)
     thr = _float32_scalar(iou_threshold)
     tile = _TILE_ELEMS if device.type == 'cpu' else _DEVICE_TILE_ELEMS
     alive = valid.cpu().numpy().copy()  # not suppressed so far
@@ -162,7 +161,9 @@ def _greedy_keep(boxes: Tensor, valid: Tensor, iou_threshold: float,
     return torch.from_numpy(keep).to(device)
 
 
-def nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
+def nms(boxes: Tensor,
+        scores: Tensor,
+        iou_threshold: float,
         offset: int = 0) -> Tensor:
     """``mmcv._ext.nms``: indices of the kept boxes, by descending score.
 
@@ -181,13 +182,17 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float,
         return boxes.new_empty((0, ), dtype=torch.long)
     # the same (unstable) sort call as mmcv's kernel: same order of ties
     order = scores.sort(0, descending=True)[1]
-    keep = _greedy_keep(boxes[order][None], order.new_ones(
-        (1, order.numel()), dtype=torch.bool), iou_threshold, offset)[0]
+    keep = _greedy_keep(boxes[order][None],
+                        order.new_ones((1, order.numel()), dtype=torch.bool),
+                        iou_threshold, offset)[0]
     return order[keep]
 
 
-def grouped_nms(boxes: Tensor, scores: Tensor, groups: Tensor,
-                iou_threshold: float, offset: int = 0) -> Tensor:
+def grouped_nms(boxes: Tensor,
+                scores: Tensor,
+                groups: Tensor,
+                iou_threshold: float,
+                offset: int = 0) -> Tensor:
     """Greedy NMS inside each group, all groups in one call.
 
     Within a group the result is :func:`nms` of the group's boxes with ties
@@ -222,8 +227,7 @@ def grouped_nms(boxes: Tensor, scores: Tensor, groups: Tensor,
     m = int(counts.max())
     padded = boxes.new_zeros((num_groups, m, 4))
     padded[gid, pos] = boxes[order]
-    valid = torch.zeros((num_groups, m), dtype=torch.bool,
-                        device=boxes.device)
+    valid = torch.zeros((num_groups, m), dtype=torch.bool, device=boxes.device)
     valid[gid, pos] = True
     keep = _greedy_keep(padded, valid, iou_threshold, offset)
     return order[keep[gid, pos]]
@@ -248,8 +252,7 @@ def _focal_terms(input: Tensor, target: Tensor, gamma: float, alpha: float,
     else:
         term_p = (1. - p).pow(gamma) * log_p
         term_n = p.pow(gamma) * log_1mp
-    is_pos = target[:, None] == torch.arange(
-        num_classes, device=input.device)
+    is_pos = target[:, None] == torch.arange(num_classes, device=input.device)
     return torch.where(is_pos, term_p * -alpha, term_n * -one_minus_alpha)
 
 

@@ -54,8 +54,13 @@ def tiny_widerface(tmp_path_factory):
     """A small synthetic WIDER Face data set: 24 train and 12 val images."""
     from tools.dataset_converters.synthetic import generate_widerface
     root = tmp_path_factory.mktemp('tiny_widerface')
-    generate_widerface(str(root), num_train=24, num_val=12, seed=0,
-                       max_size=320, progress=False)
+    generate_widerface(
+        str(root),
+        num_train=24,
+        num_val=12,
+        seed=0,
+        max_size=320,
+        progress=False)
     return str(root)
 
 
@@ -77,8 +82,10 @@ def other_model_ckpts(tmp_path_factory):
     root = tmp_path_factory.mktemp('other_model_ckpts')
     mnet050 = (f'{REPO_ROOT}/configs/retinaface/'
                'retinaface_mnet050_yakhyo_1xb32-250e_widerface.py')
-    return {name: make_checkpoint(cfg, str(root / f'{name}.pth'))
-            for name, cfg in (('s3fd', S3FD_CFG), ('mnet050', mnet050))}
+    return {
+        name: make_checkpoint(cfg, str(root / f'{name}.pth'))
+        for name, cfg in (('s3fd', S3FD_CFG), ('mnet050', mnet050))
+    }
 
 
 @pytest.fixture(scope='session')
@@ -87,8 +94,10 @@ def scrfd_ckpts(tmp_path_factory):
     '500m_kps': path}`` (``scrfd_utils.face_like_checkpoint``)."""
     from tests.test_models.scrfd_utils import face_like_checkpoint
     root = tmp_path_factory.mktemp('scrfd_ckpts')
-    return {arch: face_like_checkpoint(arch, str(root / f'{arch}.pth'))
-            for arch in ('500m', '500m_kps')}
+    return {
+        arch: face_like_checkpoint(arch, str(root / f'{arch}.pth'))
+        for arch in ('500m', '500m_kps')
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +110,6 @@ def _mmdet_default_scope(request):
     process with another default scope.
     """
     from mmengine.registry import DefaultScope
-    DefaultScope.get_instance(f'mmdet_faces_test_{request.node.nodeid}',
-                              scope_name='mmdet')
+    DefaultScope.get_instance(
+        f'mmdet_faces_test_{request.node.nodeid}', scope_name='mmdet')
     yield

@@ -8,9 +8,8 @@ import os.path as osp
 
 import pytest
 import yaml
-from mmengine.config import Config
-
 from mmdet.registry import MODELS
+from mmengine.config import Config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # old path -> the config it now names (aliases kept for one release)
@@ -21,7 +20,8 @@ ALIASES = {
     'retinaface/retinaface_r50_1xb24-100e_widerface.py',
     'retinaface_mnet025_demo.py':
     'retinaface/retinaface_mnet025_1xb16-12e_widerface-synthetic.py',
-    's3fd_vgg16_widerface.py': 's3fd/s3fd_vgg16_1xb16-200k_widerface.py',
+    's3fd_vgg16_widerface.py':
+    's3fd/s3fd_vgg16_1xb16-200k_widerface.py',
     's3fd_vgg16_widerface_demo.py':
     's3fd/s3fd_vgg16-w0.125_1xb8-300iter_widerface-synthetic.py',
     'retinanet_r50_fpn_1x_coco.py':
@@ -68,12 +68,13 @@ def test_index_lists_every_family_config():
     assert set(ALIASES.values()) <= {c[len('configs/'):] for c in listed}
 
 
-@pytest.mark.parametrize('metafile, model',
-                         [(f, m) for f, m, _ in MODELS_LISTED],
-                         ids=[m['Name'] for _, m, _ in MODELS_LISTED])
+@pytest.mark.parametrize(
+    'metafile, model', [(f, m) for f, m, _ in MODELS_LISTED],
+    ids=[m['Name'] for _, m, _ in MODELS_LISTED])
 def test_listed_config_exists_and_builds(metafile, model):
     collections = {
-        c for f, _, cs in MODELS_LISTED if f == metafile for c in cs
+        c
+        for f, _, cs in MODELS_LISTED if f == metafile for c in cs
     }
     assert model['In Collection'] in collections
     assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
@@ -96,8 +97,10 @@ def test_listed_config_exists_and_builds(metafile, model):
 def test_old_path_is_an_alias_of_its_target(alias, target):
     alias_path = osp.join(REPO_ROOT, 'configs', alias)
     with open(alias_path) as f:
-        code = [ln for ln in f.read().splitlines()
-                if ln.strip() and not ln.startswith('#')]
+        code = [
+            ln for ln in f.read().splitlines()
+            if ln.strip() and not ln.startswith('#')
+        ]
     assert code == [f"_base_ = './{target}'"]
     assert Config.fromfile(alias_path).to_dict() == Config.fromfile(
         osp.join(REPO_ROOT, 'configs', target)).to_dict()

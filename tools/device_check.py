@@ -81,8 +81,8 @@ TARGETS = [
      'included', 400., 'img/s', True),
     ('mnet_train', 'RetinaFace-MobileNet0.25 training, 640x640, AMP, data '
      'pipeline included', 1500., 'img/s', True),
-    ('mnet_vga_b1', 'RetinaFace-MobileNet0.25, VGA, batch 1, end to end',
-     3., 'ms', False),
+    ('mnet_vga_b1', 'RetinaFace-MobileNet0.25, VGA, batch 1, end to end', 3.,
+     'ms', False),
     ('mnet_vga_b32', 'RetinaFace-MobileNet0.25, VGA, batch 32, end to end',
      3000., 'img/s', True),
 ]
@@ -95,37 +95,62 @@ BENCH = 'tools/analysis_tools/benchmark_speed.py'
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description='One-shot accelerator check (see module docstring)')
-    p.add_argument('--out', default=os.environ.get('OUT'),
-                   help='output folder (default $OUT, else '
-                   'work_dirs/device_check)')
-    p.add_argument('--dry-run', action='store_true',
-                   help='CPU, tiny sizes: every step that needs no GPU')
-    p.add_argument('--wheels', default=osp.join(REPO_ROOT, '.whl'),
-                   help='folder of carried wheels (default .whl)')
-    p.add_argument('--mmcv', choices=['lite', 'build', 'installed'],
-                   default='lite',
-                   help='lite: mmcv-lite + pure-torch ops (default); build: '
-                   'build the carried mmcv sdist with CPU ops; installed: '
-                   'use the installed mmcv')
-    p.add_argument('--site', default=None,
-                   help='install target (default: a temporary folder)')
-    p.add_argument('--data-root', default=osp.join(REPO_ROOT, 'data',
-                                                   'widerface'),
-                   help='WIDER-format data set; generated when absent')
-    p.add_argument('--work-dir', default=None,
-                   help='scratch folder (default: a temporary one)')
-    p.add_argument('--budget', type=float, default=None,
-                   help='seconds for all steps (default 450; dry run: '
-                   'no limit)')
+    p.add_argument(
+        '--out',
+        default=os.environ.get('OUT'),
+        help='output folder (default $OUT, else '
+        'work_dirs/device_check)')
+    p.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='CPU, tiny sizes: every step that needs no GPU')
+    p.add_argument(
+        '--wheels',
+        default=osp.join(REPO_ROOT, '.whl'),
+        help='folder of carried wheels (default .whl)')
+    p.add_argument(
+        '--mmcv',
+        choices=['lite', 'build', 'installed'],
+        default='lite',
+        help='lite: mmcv-lite + pure-torch ops (default); build: '
+        'build the carried mmcv sdist with CPU ops; installed: '
+        'use the installed mmcv')
+    p.add_argument(
+        '--site',
+        default=None,
+        help='install target (default: a temporary folder)')
+    p.add_argument(
+        '--data-root',
+        default=osp.join(REPO_ROOT, 'data', 'widerface'),
+        help='WIDER-format data set; generated when absent')
+    p.add_argument(
+        '--work-dir',
+        default=None,
+        help='scratch folder (default: a temporary one)')
+    p.add_argument(
+        '--budget',
+        type=float,
+        default=None,
+        help='seconds for all steps (default 450; dry run: '
+        'no limit)')
     p.add_argument('--skip', nargs='*', default=[], help='steps to skip')
-    p.add_argument('--train-iters', type=int, default=None,
-                   help='AMP training iterations (default 50; dry run 6)')
-    p.add_argument('--workers', type=int, default=None,
-                   help='data loader workers (default min(16, CPUs); dry '
-                   'run 0)')
-    p.add_argument('--prepare-wheels', metavar='DIR', default=None,
-                   help='download the wheels to carry into DIR and check '
-                   'the size of what travels; no check is run')
+    p.add_argument(
+        '--train-iters',
+        type=int,
+        default=None,
+        help='AMP training iterations (default 50; dry run 6)')
+    p.add_argument(
+        '--workers',
+        type=int,
+        default=None,
+        help='data loader workers (default min(16, CPUs); dry '
+        'run 0)')
+    p.add_argument(
+        '--prepare-wheels',
+        metavar='DIR',
+        default=None,
+        help='download the wheels to carry into DIR and check '
+        'the size of what travels; no check is run')
     p.add_argument('--step', default=None, help=argparse.SUPPRESS)
     p.add_argument('--step-args', default='{}', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -150,7 +175,9 @@ def travelling_bytes(extra: Optional[str] = None) -> Dict[str, int]:
     untracked-not-ignored files, plus the carried folder ``extra``."""
     files = subprocess.run(
         ['git', 'ls-files', '-co', '--exclude-standard', '-z'],
-        cwd=REPO_ROOT, capture_output=True, check=True).stdout.split(b'\0')
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True).stdout.split(b'\0')
     tree = sum(
         osp.getsize(osp.join(REPO_ROOT, f.decode())) for f in files
         if f and osp.isfile(osp.join(REPO_ROOT, f.decode())))
@@ -167,20 +194,26 @@ def prepare_wheels(dest: str) -> int:
     ``dest`` and check the size of what travels. Returns an exit code."""
     os.makedirs(dest, exist_ok=True)
     mmcv_version = _dist_version('mmcv')
-    platform_args = ['--only-binary=:all:', '--python-version',
-                     DEVICE_PYTHON, '--implementation', 'cp']
+    platform_args = [
+        '--only-binary=:all:', '--python-version', DEVICE_PYTHON,
+        '--implementation', 'cp'
+    ]
     for plat in PLATFORMS:
         platform_args += ['--platform', plat]
-    wanted = [f'{d}=={_dist_version(d)}'
-              for d, _ in PURE_WHEELS + BINARY_WHEELS]
+    wanted = [
+        f'{d}=={_dist_version(d)}' for d, _ in PURE_WHEELS + BINARY_WHEELS
+    ]
     wanted += [f'mmcv-lite=={mmcv_version}', 'setuptools<70']
     for req in wanted:
-        subprocess.run(_pip('download', '-q', '--no-deps', '-d', dest, req,
-                            *platform_args), check=True)
+        subprocess.run(
+            _pip('download', '-q', '--no-deps', '-d', dest, req,
+                 *platform_args),
+            check=True)
     # the mmcv sdist, for --mmcv build (CPU ops only)
-    subprocess.run(_pip('download', '-q', '--no-deps', '--no-binary=:all:',
-                        '--no-build-isolation', '-d', dest,
-                        f'mmcv=={mmcv_version}'), check=True)
+    subprocess.run(
+        _pip('download', '-q', '--no-deps', '--no-binary=:all:',
+             '--no-build-isolation', '-d', dest, f'mmcv=={mmcv_version}'),
+        check=True)
     names = sorted(os.listdir(dest))
     seen: Dict[str, str] = {}
     for n in names:  # one version of each package
@@ -217,8 +250,7 @@ class Check:
 
     def __init__(self, args) -> None:
         self.args = args
-        self.out = args.out or osp.join(REPO_ROOT, 'work_dirs',
-                                        'device_check')
+        self.out = args.out or osp.join(REPO_ROOT, 'work_dirs', 'device_check')
         os.makedirs(self.out, exist_ok=True)
         self.log_path = osp.join(self.out, 'device_check.log')
         self.json_path = osp.join(self.out, 'device_check.json')
@@ -228,22 +260,26 @@ class Check:
         self.start = time.time()
         self.steps: List[dict] = []
         self.result = dict(
-            dry_run=args.dry_run, mmcv=args.mmcv, budget_s=args.budget,
-            host=dict(python=platform.python_version(),
-                      machine=platform.machine(), cpus=os.cpu_count(),
-                      hostname=socket.gethostname()),
+            dry_run=args.dry_run,
+            mmcv=args.mmcv,
+            budget_s=args.budget,
+            host=dict(
+                python=platform.python_version(),
+                machine=platform.machine(),
+                cpus=os.cpu_count(),
+                hostname=socket.gethostname()),
             steps=self.steps)
         self._log = open(self.log_path, 'w')
         self.env = dict(os.environ)
         self.env['PYTHONUNBUFFERED'] = '1'
-        self.env['PYTHONPATH'] = os.pathsep.join(
-            [self.site, REPO_ROOT] +
-            ([self.env['PYTHONPATH']] if self.env.get('PYTHONPATH') else []))
+        self.env['PYTHONPATH'] = os.pathsep.join([self.site, REPO_ROOT] + (
+            [self.env['PYTHONPATH']] if self.env.get('PYTHONPATH') else []))
         if args.dry_run:
             self.env['CUDA_VISIBLE_DEVICES'] = ''
             self.env.setdefault('OMP_NUM_THREADS', '1')
         self.workers = args.workers if args.workers is not None else (
-            0 if args.dry_run else min(16, os.cpu_count() or 1))
+            0 if args.dry_run else min(16,
+                                       os.cpu_count() or 1))
         self.train_iters = args.train_iters or (6 if args.dry_run else 50)
 
     # ----------------------------------------------------------- helpers
@@ -256,13 +292,20 @@ class Check:
     def remaining(self) -> float:
         return self.args.budget - (time.time() - self.start)
 
-    def run(self, cmd: List[str], timeout: float,
+    def run(self,
+            cmd: List[str],
+            timeout: float,
             env: Optional[dict] = None) -> subprocess.CompletedProcess:
         """Run ``cmd`` in the repository, output into the log."""
         self.log('$ ' + ' '.join(cmd))
         proc = subprocess.run(
-            cmd, cwd=REPO_ROOT, env=env or self.env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, timeout=max(1., timeout), text=True)
+            cmd,
+            cwd=REPO_ROOT,
+            env=env or self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=max(1., timeout),
+            text=True)
         self._log.write(proc.stdout)
         self._log.flush()
         if proc.returncode != 0:
@@ -276,12 +319,18 @@ class Check:
         subprocess (with the installed packages) and return its JSON."""
         res = osp.join(self.work, f'{name}.json')
         kwargs['result'] = res
-        self.run([sys.executable, osp.abspath(__file__), '--step', name,
-                  '--step-args', json.dumps(kwargs)], timeout)
+        self.run([
+            sys.executable,
+            osp.abspath(__file__), '--step', name, '--step-args',
+            json.dumps(kwargs)
+        ], timeout)
         with open(res) as f:
             return json.load(f)
 
-    def step(self, name: str, fn, min_seconds: float = 10.,
+    def step(self,
+             name: str,
+             fn,
+             min_seconds: float = 10.,
              timeout: float = 600.) -> Optional[dict]:
         """Run step ``name`` (``fn(timeout)``), record status and time."""
         rec = dict(name=name)
@@ -291,9 +340,10 @@ class Check:
             self.log(f'{name}: skipped (--skip)')
             return None
         if self.remaining() < min_seconds:
-            rec.update(status='skipped',
-                       reason=f'{self.remaining():.0f} s of the budget '
-                       f'left, the step needs at least {min_seconds:.0f}')
+            rec.update(
+                status='skipped',
+                reason=f'{self.remaining():.0f} s of the budget '
+                f'left, the step needs at least {min_seconds:.0f}')
             self.log(f'{name}: skipped ({rec["reason"]})')
             return None
         self.log(f'{name}: start')
@@ -332,8 +382,9 @@ class Check:
             wheels=[osp.basename(w) for w in chosen],
             not_for_this_python=[osp.basename(w) for w in incompatible])
         if mode == 'lite':
-            lite = [w for w in wheels
-                    if osp.basename(w).startswith('mmcv_lite')]
+            lite = [
+                w for w in wheels if osp.basename(w).startswith('mmcv_lite')
+            ]
             if not lite:
                 raise FileNotFoundError(
                     f'no mmcv_lite wheel in {self.args.wheels}: run make '
@@ -342,9 +393,10 @@ class Check:
             info['wheels'].append(osp.basename(lite[0]))
         if chosen:
             t0 = time.time()
-            self.run(_pip('install', '-q', '--no-index', '--no-deps',
-                          '--no-compile', '--upgrade', '--target', self.site,
-                          *chosen), timeout)
+            self.run(
+                _pip('install', '-q', '--no-index', '--no-deps',
+                     '--no-compile', '--upgrade', '--target', self.site,
+                     *chosen), timeout)
             info['install_s'] = round(time.time() - t0, 2)
         if mode == 'build':
             info.update(self._build_mmcv(timeout - (time.time() - start)))
@@ -359,22 +411,28 @@ class Check:
         # CPU ops only: hide the GPU from mmcv's setup.py (it builds the
         # CUDA ops whenever torch sees one), all cores, mmcv 2.1's old
         # setuptools first on the path
-        build_env.update(CUDA_VISIBLE_DEVICES='', FORCE_CUDA='0',
-                         MMCV_WITH_OPS='1', MAX_JOBS=str(os.cpu_count()))
+        build_env.update(
+            CUDA_VISIBLE_DEVICES='',
+            FORCE_CUDA='0',
+            MMCV_WITH_OPS='1',
+            MAX_JOBS=str(os.cpu_count()))
         tools = osp.join(self.work, 'build_tools')
         st = glob.glob(osp.join(self.args.wheels, 'setuptools-*.whl'))
         if st:
-            self.run(_pip('install', '-q', '--no-index', '--no-deps',
-                          '--target', tools, st[0]), timeout)
+            self.run(
+                _pip('install', '-q', '--no-index', '--no-deps', '--target',
+                     tools, st[0]), timeout)
             build_env['PYTHONPATH'] = tools + os.pathsep + \
                 build_env['PYTHONPATH']
         t0 = time.time()
-        self.run(_pip('install', '--no-index', '--no-deps',
-                      '--no-build-isolation', '--target', self.site,
-                      sdists[0]), timeout - (time.time() - t0),
-                 env=build_env)
-        return dict(mmcv_build_s=round(time.time() - t0, 1),
-                    mmcv_build_jobs=os.cpu_count())
+        self.run(
+            _pip('install', '--no-index', '--no-deps', '--no-build-isolation',
+                 '--target', self.site, sdists[0]),
+            timeout - (time.time() - t0),
+            env=build_env)
+        return dict(
+            mmcv_build_s=round(time.time() - t0, 1),
+            mmcv_build_jobs=os.cpu_count())
 
     def data(self, timeout: float) -> dict:
         root = self.args.data_root
@@ -382,34 +440,43 @@ class Check:
             return dict(data_root=root, generated=False)
         cmd = [sys.executable, GEN_DATA, root]
         if self.args.dry_run:
-            cmd += ['--num-images', '24', '--num-val', '6', '--max-size',
-                    '256']
+            cmd += [
+                '--num-images', '24', '--num-val', '6', '--max-size', '256'
+            ]
         self.run(cmd, timeout)
         return dict(data_root=root, generated=True)
 
-    def bench(self, name: str, models: List[str], infer: bool,
-              train: bool, timeout: float) -> dict:
+    def bench(self, name: str, models: List[str], infer: bool, train: bool,
+              timeout: float) -> dict:
         res = osp.join(self.work, f'{name}.json')
         cmd = [sys.executable, BENCH, '--models'] + models + [
             '--data-root', self.args.data_root, '--workers',
-            str(self.workers), '--out-json', res]
+            str(self.workers), '--out-json', res
+        ]
         if not infer:
             cmd.append('--no-infer')
         if not train:
             cmd.append('--no-train')
         if self.args.dry_run:
-            cmd += ['--device', 'cpu', '--sizes', 'vga', '--batch', '2',
-                    '--iters', '1', '--warmup', '0', '--min-time', '0',
-                    '--train-iters', '1', '--train-batch', '2',
-                    '--train-scale', '128', '128', '--threads', '1']
+            cmd += [
+                '--device', 'cpu', '--sizes', 'vga', '--batch', '2', '--iters',
+                '1', '--warmup', '0', '--min-time', '0', '--train-iters', '1',
+                '--train-batch', '2', '--train-scale', '128', '128',
+                '--threads', '1'
+            ]
         else:
-            cmd += ['--device', 'cuda', '--amp', '--channels-last',
-                    '--sizes', 'vga', '--batch', '32', '--train-iters', '30']
+            cmd += [
+                '--device', 'cuda', '--amp', '--channels-last', '--sizes',
+                'vga', '--batch', '32', '--train-iters', '30'
+            ]
         self.run(cmd, timeout)
         with open(res) as f:
             out = json.load(f)
-        return dict(inference=out['inference'], training=out['training'],
-                    env=out['env'], table=out['table'])
+        return dict(
+            inference=out['inference'],
+            training=out['training'],
+            env=out['env'],
+            table=out['table'])
 
     def _train_cfg(self, iters: int, name: str) -> str:
         """Write :func:`train_config` for this run; returns its path."""
@@ -417,7 +484,9 @@ class Check:
         with open(path, 'w') as f:
             f.write(
                 train_config(
-                    self.args.data_root, iters, self.workers,
+                    self.args.data_root,
+                    iters,
+                    self.workers,
                     batch=4 if self.args.dry_run else 16,
                     scale=(128, 128) if self.args.dry_run else None))
         return path
@@ -430,8 +499,9 @@ class Check:
         iters = self.train_iters
         cfg = self._train_cfg(iters, 'train_amp')
         work = osp.join(self.work, 'train_amp')
-        self.run([sys.executable, 'tools/train.py', cfg, '--amp',
-                  '--work-dir', work], timeout)
+        self.run([
+            sys.executable, 'tools/train.py', cfg, '--amp', '--work-dir', work
+        ], timeout)
         losses = read_losses(work)
         if len(losses) != iters:
             raise RuntimeError(f'{len(losses)} logged losses for {iters} '
@@ -440,9 +510,14 @@ class Check:
         k = max(1, min(10, iters // 3))
         first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
         ckpt = osp.join(work, f'iter_{iters}.pth')
-        out = dict(iters=iters, losses=losses, finite=finite,
-                   first_mean=first, last_mean=last, falls=last < first,
-                   checkpoint=ckpt if osp.isfile(ckpt) else None)
+        out = dict(
+            iters=iters,
+            losses=losses,
+            finite=finite,
+            first_mean=first,
+            last_mean=last,
+            falls=last < first,
+            checkpoint=ckpt if osp.isfile(ckpt) else None)
         if not finite:
             raise RuntimeError(f'non-finite loss: {losses}')
         if not self.args.dry_run and not out['falls']:
@@ -458,14 +533,20 @@ class Check:
         pkl = osp.join(work, 'results.pkl')
         num = 3 if self.args.dry_run else 50
         t0 = time.time()
-        self.run([sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir',
-                  work, '--out', pkl, '--cfg-options',
-                  f'test_dataloader.dataset.indices={num}',
-                  'test_evaluator.allow_missing=True'], timeout)
+        self.run([
+            sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir', work,
+            '--out', pkl, '--cfg-options',
+            f'test_dataloader.dataset.indices={num}',
+            'test_evaluator.allow_missing=True'
+        ], timeout)
         test_s = time.time() - t0
         out = self.self_step(
-            'compare', timeout - test_s, config=cfg, checkpoint=ckpt,
-            pkl=pkl, device='cpu' if self.args.dry_run else 'cuda')
+            'compare',
+            timeout - test_s,
+            config=cfg,
+            checkpoint=ckpt,
+            pkl=pkl,
+            device='cpu' if self.args.dry_run else 'cuda')
         out['test_py_s'] = round(test_s, 2)
         if not out['same']:
             raise RuntimeError(f'FaceDetector differs from tools/test.py: '
@@ -485,14 +566,19 @@ class Check:
             s.bind(('127.0.0.1', 0))
             env['PORT'] = str(s.getsockname()[1])
         opts = ['env_cfg.dist_cfg.backend=gloo'] if self.args.dry_run else []
-        cmd = ['bash', 'tools/dist_train.sh', cfg, str(procs), '--work-dir',
-               work]
+        cmd = [
+            'bash', 'tools/dist_train.sh', cfg,
+            str(procs), '--work-dir', work
+        ]
         if opts:
             cmd += ['--cfg-options'] + opts
         self.run(cmd, timeout, env=env)
         losses = read_losses(work)
-        out = dict(processes=procs, iters=iters, losses=losses,
-                   finite=all(math.isfinite(v) for v in losses))
+        out = dict(
+            processes=procs,
+            iters=iters,
+            losses=losses,
+            finite=all(math.isfinite(v) for v in losses))
         if procs == 1:
             out['note'] = ('one GPU: one process (torchrun, NCCL, DDP); two '
                            'ranks need two GPUs (NCCL refuses two ranks on '
@@ -520,9 +606,15 @@ class Check:
             met = None
             if value is not None and not self.args.dry_run:
                 met = value >= bound if higher else value <= bound
-            rows.append(dict(key=key, what=what, target=bound, unit=unit,
-                             higher_is_better=higher, measured=value,
-                             met=met))
+            rows.append(
+                dict(
+                    key=key,
+                    what=what,
+                    target=bound,
+                    unit=unit,
+                    higher_is_better=higher,
+                    measured=value,
+                    met=met))
         return rows
 
     def run_all(self) -> int:
@@ -531,31 +623,40 @@ class Check:
                  f'mmcv {a.mmcv}, budget {a.budget:.0f} s')
         if a.mmcv != 'installed':
             self.step('install', self.install, timeout=400.)
-        env = self.step('env', lambda t: self.self_step('env', t),
-                        timeout=120.)
+        env = self.step(
+            'env', lambda t: self.self_step('env', t), timeout=120.)
         gpus = (env or {}).get('cuda_devices', 0)
         if env and not a.dry_run and not gpus:
             self.log('no CUDA device: the GPU steps are skipped '
                      '(--dry-run runs them on CPU)')
-            a.skip += ['bench_mnet', 'bench_r50', 'train_amp', 'equal',
-                       'dist_train']
+            a.skip += [
+                'bench_mnet', 'bench_r50', 'train_amp', 'equal', 'dist_train'
+            ]
         self.step('data', self.data, timeout=180.)
         mnet = self.step(
             'bench_mnet',
             lambda t: self.bench('bench_mnet', ['mnet025'], True, True, t),
-            min_seconds=40., timeout=240.)
+            min_seconds=40.,
+            timeout=240.)
         r50 = self.step(
             'bench_r50',
             lambda t: self.bench('bench_r50', ['r50'], False, True, t),
-            min_seconds=40., timeout=180.)
-        train = self.step('train_amp', self.train_amp, min_seconds=30.,
-                          timeout=200.)
+            min_seconds=40.,
+            timeout=180.)
+        train = self.step(
+            'train_amp', self.train_amp, min_seconds=30., timeout=200.)
         # (a rerun with --skip train_amp uses the work dir's checkpoint)
         ckpt = (train or {}).get('checkpoint') or self._last_checkpoint()
-        self.step('equal', lambda t: self.equal(t, ckpt), min_seconds=25.,
-                  timeout=150.)
-        self.step('dist_train', lambda t: self.dist_train(t, gpus),
-                  min_seconds=30., timeout=150.)
+        self.step(
+            'equal',
+            lambda t: self.equal(t, ckpt),
+            min_seconds=25.,
+            timeout=150.)
+        self.step(
+            'dist_train',
+            lambda t: self.dist_train(t, gpus),
+            min_seconds=30.,
+            timeout=150.)
         self.result['targets'] = self.targets(mnet, r50)
         failed = [s['name'] for s in self.steps if s['status'] == 'failed']
         self.result['failed'] = failed
@@ -572,15 +673,17 @@ class Check:
         return 1 if failed else 0
 
 
-def train_config(data_root: str, iters: int, workers: int, batch: int,
+def train_config(data_root: str,
+                 iters: int,
+                 workers: int,
+                 batch: int,
                  scale: Optional[tuple] = None) -> str:
     """Text of a config: the demo one for ``iters`` iterations on
     ``data_root`` (batch ``batch``, train size ``scale``, default the
     demo's), every loss logged, a checkpoint at the end, no validation."""
     demo = osp.join(REPO_ROOT, DEMO_CFG)
     data_root = data_root.rstrip('/') + '/'
-    scale_expr = '_base_.train_scale' if scale is None else repr(
-        tuple(scale))
+    scale_expr = '_base_.train_scale' if scale is None else repr(tuple(scale))
     return f"""_base_ = {demo!r}
 train_pipeline = [
     dict(t, scale={scale_expr}) if t['type'] == 'RandomInterpResize' else t
@@ -609,8 +712,8 @@ log_processor = dict(by_epoch=False, window_size=1)
 def read_losses(work_dir: str) -> List[float]:
     """Per-iteration ``loss`` of the newest run in ``work_dir`` (mmengine's
     ``vis_data/scalars.json``)."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         raise FileNotFoundError(f'no vis_data/scalars.json in {work_dir}')
     losses = {}
@@ -637,10 +740,14 @@ def step_env(result: str) -> None:
     from mmcv_patches import ops
     # isort: on
     out = dict(
-        python=platform.python_version(), torch=torch.__version__,
-        torch_cuda=torch.version.cuda, mmcv=mmcv.__version__,
-        mmcv_file=mmcv.__file__, mmengine=mmengine.__version__,
-        mmdet=mmdet.__version__, patches=mmcv_patches.patch_report(),
+        python=platform.python_version(),
+        torch=torch.__version__,
+        torch_cuda=torch.version.cuda,
+        mmcv=mmcv.__version__,
+        mmcv_file=mmcv.__file__,
+        mmengine=mmengine.__version__,
+        mmdet=mmdet.__version__,
+        patches=mmcv_patches.patch_report(),
         mmcv_lite=isinstance(sys.modules.get('mmcv._ext'), ops.TorchOpsExt),
         cuda_available=torch.cuda.is_available(),
         cuda_devices=torch.cuda.device_count())
@@ -656,12 +763,14 @@ def step_env(result: str) -> None:
             out[mod] = f'missing: {e}'
     if out['cuda_available']:
         prop = torch.cuda.get_device_properties(0)
-        out.update(gpu=prop.name, gpu_memory_gib=round(
-            prop.total_memory / 2**30, 1), capability=list(
-                torch.cuda.get_device_capability(0)),
-                   cudnn=torch.backends.cudnn.version())
+        out.update(
+            gpu=prop.name,
+            gpu_memory_gib=round(prop.total_memory / 2**30, 1),
+            capability=list(torch.cuda.get_device_capability(0)),
+            cudnn=torch.backends.cudnn.version())
     if shutil.which('nvidia-smi'):
-        smi = subprocess.run(['nvidia-smi', '-L'], capture_output=True,
+        smi = subprocess.run(['nvidia-smi', '-L'],
+                             capture_output=True,
                              text=True)
         out['nvidia_smi'] = smi.stdout.strip()
     with open(result, 'w') as f:
@@ -672,8 +781,10 @@ def step_env(result: str) -> None:
 #: data-sample dicts of tensors, numpy arrays and scalars); no other is
 #: loaded
 RESULT_PICKLE_GLOBALS = frozenset([
-    ('_codecs', 'encode'), ('collections', 'OrderedDict'),
-    ('numpy', 'dtype'), ('numpy', 'ndarray'),
+    ('_codecs', 'encode'),
+    ('collections', 'OrderedDict'),
+    ('numpy', 'dtype'),
+    ('numpy', 'ndarray'),
     ('numpy.core.multiarray', '_reconstruct'),
     ('numpy.core.multiarray', 'scalar'),
     ('numpy._core.multiarray', '_reconstruct'),
@@ -743,20 +854,26 @@ def step_compare(result: str, config: str, checkpoint: str, pkl: str,
                 exact, max_diff = False, float('inf')
                 continue
             if mine.size:
-                max_diff = max(max_diff,
-                               float(np.abs(mine - theirs).max()))
+                max_diff = max(max_diff, float(np.abs(mine - theirs).max()))
             exact &= bool(np.array_equal(mine, theirs))
-    out = dict(images=len(paths), detections=int(sum(counts)),
-               exact=exact, max_abs_diff=max_diff,
-               same=exact or max_diff <= 1e-3,
-               face_detector_s=round(seconds, 3), device=device)
+    out = dict(
+        images=len(paths),
+        detections=int(sum(counts)),
+        exact=exact,
+        max_abs_diff=max_diff,
+        same=exact or max_diff <= 1e-3,
+        face_detector_s=round(seconds, 3),
+        device=device)
     out.update(compare_batched_predict(config, checkpoint, paths, device))
     with open(result, 'w') as f:
         json.dump(out, f, indent=1)
 
 
-def compare_batched_predict(config: str, checkpoint: str, paths: list,
-                            device: str, batch_size: int = 32) -> dict:
+def compare_batched_predict(config: str,
+                            checkpoint: str,
+                            paths: list,
+                            device: str,
+                            batch_size: int = 32) -> dict:
     """FaceDetector at ``batch_size`` (mixed sizes padded into a batch)
     with ``test_cfg.batched_predict`` True and False: the same network
     outputs through the batched and the per-image decoding + NMS, which
@@ -767,7 +884,10 @@ def compare_batched_predict(config: str, checkpoint: str, paths: list,
     results, seconds = {}, {}
     for batched in (True, False):
         det = FaceDetector(
-            config, checkpoint, device=device, batch_size=batch_size,
+            config,
+            checkpoint,
+            device=device,
+            batch_size=batch_size,
             pad_mixed_sizes=True,
             cfg_options={'model.test_cfg.batched_predict': batched})
         t0 = time.time()
@@ -780,11 +900,13 @@ def compare_batched_predict(config: str, checkpoint: str, paths: list,
             if (mine is None) != (theirs is None) or (
                     mine is not None and not np.array_equal(mine, theirs)):
                 differ.append(f'{path}: {field}')
-    return dict(batch_size=batch_size,
-                batched_detections=int(sum(len(r) for r in results[True])),
-                batched_exact=not differ, batched_differ=differ[:5],
-                batched_predict_s=seconds[True],
-                per_image_predict_s=seconds[False])
+    return dict(
+        batch_size=batch_size,
+        batched_detections=int(sum(len(r) for r in results[True])),
+        batched_exact=not differ,
+        batched_differ=differ[:5],
+        batched_predict_s=seconds[True],
+        per_image_predict_s=seconds[False])
 
 
 STEPS_IN_SUBPROCESS = dict(env=step_env, compare=step_compare)

@@ -49,8 +49,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
-              '.mpeg', '.wmv')
+VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg',
+              '.wmv')
 
 
 class InferError(Exception):
@@ -81,33 +81,56 @@ def parse_args(argv=None):
         description='Face detection on an image, a folder or a video')
     parser.add_argument('input', help='image file, folder or video file')
     parser.add_argument('--config', required=True, help='model config')
-    parser.add_argument('--checkpoint', default=None,
-                        help="trained checkpoint; 'none': random weights "
-                        '(to try the tool; without --checkpoint the same, '
-                        'with a warning)')
-    parser.add_argument('--out-dir', default='outputs/infer',
-                        help='output folder (default outputs/infer)')
-    parser.add_argument('--score-thr', type=float, default=None,
-                        help="detection score threshold (default: the "
-                        "config's test threshold)")
-    parser.add_argument('--draw-thr', type=float, default=0.5,
-                        help='draw faces scoring above this (default 0.5)')
-    parser.add_argument('--batch-size', type=int, default=1,
-                        help='images / frames per forward pass')
+    parser.add_argument(
+        '--checkpoint',
+        default=None,
+        help="trained checkpoint; 'none': random weights "
+        '(to try the tool; without --checkpoint the same, '
+        'with a warning)')
+    parser.add_argument(
+        '--out-dir',
+        default='outputs/infer',
+        help='output folder (default outputs/infer)')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=None,
+        help="detection score threshold (default: the "
+        "config's test threshold)")
+    parser.add_argument(
+        '--draw-thr',
+        type=float,
+        default=0.5,
+        help='draw faces scoring above this (default 0.5)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=1,
+        help='images / frames per forward pass')
     parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1')
-    parser.add_argument('--test-scale', type=parse_test_scale, default=None,
-                        help="'original', S, S,L or a float factor")
-    parser.add_argument('--pad-mixed-sizes', action='store_true',
-                        help='batch images of different sizes by padding '
-                        '(faster; can change detections at the borders)')
-    parser.add_argument('--no-vis', action='store_true',
-                        help='write only the JSON')
-    parser.add_argument('--no-scores', action='store_true',
-                        help='draw boxes and landmarks without score text')
-    parser.add_argument('--amp', action='store_true',
-                        help='autocast (float16 on CUDA)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+    parser.add_argument(
+        '--test-scale',
+        type=parse_test_scale,
+        default=None,
+        help="'original', S, S,L or a float factor")
+    parser.add_argument(
+        '--pad-mixed-sizes',
+        action='store_true',
+        help='batch images of different sizes by padding '
+        '(faster; can change detections at the borders)')
+    parser.add_argument(
+        '--no-vis', action='store_true', help='write only the JSON')
+    parser.add_argument(
+        '--no-scores',
+        action='store_true',
+        help='draw boxes and landmarks without score text')
+    parser.add_argument(
+        '--amp', action='store_true', help='autocast (float16 on CUDA)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings')
     return parser.parse_args(argv)
 
 
@@ -131,8 +154,7 @@ def classify_input(path: str,
         for root, dirs, names in os.walk(path):
             if skip is not None:
                 dirs[:] = [
-                    d for d in dirs
-                    if osp.realpath(osp.join(root, d)) != skip
+                    d for d in dirs if osp.realpath(osp.join(root, d)) != skip
                 ]
             files += [
                 osp.join(root, n) for n in names
@@ -152,8 +174,7 @@ def classify_input(path: str,
                      f'({", ".join(VIDEO_EXTS)}) or a folder')
 
 
-def planned_outputs(kind: str, files: List[str], root: str,
-                    args) -> List[str]:
+def planned_outputs(kind: str, files: List[str], root: str, args) -> List[str]:
     """Every file the run may write under ``args.out_dir``."""
     out = [osp.join(args.out_dir, 'detections.json')]
     if args.no_vis:
@@ -212,7 +233,10 @@ def _detect_chunk(det, chunk: List[str], skip_bad: bool) -> list:
     return results
 
 
-def run_images(det, files: List[str], root: str, args,
+def run_images(det,
+               files: List[str],
+               root: str,
+               args,
                skip_bad: bool = False) -> Tuple[List[dict], List[dict]]:
     """Detect on image files; writes annotated copies under
     ``out_dir/vis``. With ``skip_bad`` (a folder) an unreadable image is
@@ -226,8 +250,9 @@ def run_images(det, files: List[str], root: str, args,
             rel = osp.relpath(path, root).replace(os.sep, '/')
             if isinstance(res, tuple):
                 skipped.append(dict(path=rel, error=res[1]))
-                print(f'\ninfer.py: warning: skipped {rel}: {res[1]}',
-                      file=sys.stderr)
+                print(
+                    f'\ninfer.py: warning: skipped {rel}: {res[1]}',
+                    file=sys.stderr)
                 bar.update()
                 continue
             records.append(dict(file=rel, **res.to_dict()))
@@ -235,8 +260,8 @@ def run_images(det, files: List[str], root: str, args,
                 img = cv2.imread(path, cv2.IMREAD_COLOR)
                 if img is None:
                     raise InferError(f'cannot read {path} to draw on it')
-                vis = det.draw(img, res, args.draw_thr,
-                               draw_scores=not args.no_scores)
+                vis = det.draw(
+                    img, res, args.draw_thr, draw_scores=not args.no_scores)
                 out = osp.join(args.out_dir, 'vis', rel)
                 os.makedirs(osp.dirname(out), exist_ok=True)
                 if not cv2.imwrite(out, vis):
@@ -246,8 +271,7 @@ def run_images(det, files: List[str], root: str, args,
     return records, skipped
 
 
-def _open_writer(out_dir: str, stem: str, fps: float, size: Tuple[int,
-                                                                  int]):
+def _open_writer(out_dir: str, stem: str, fps: float, size: Tuple[int, int]):
     for ext, fourcc in (('.mp4', 'mp4v'), ('.avi', 'MJPG')):
         path = osp.join(out_dir, f'{stem}_det{ext}')
         writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps,
@@ -294,8 +318,11 @@ def run_video(det, path: str, args) -> Tuple[List[dict], dict]:
                         writer, out_path = _open_writer(
                             args.out_dir, stem, fps, (w, h))
                     writer.write(
-                        det.draw(frame, res, args.draw_thr,
-                                 draw_scores=not args.no_scores))
+                        det.draw(
+                            frame,
+                            res,
+                            args.draw_thr,
+                            draw_scores=not args.no_scores))
                 frame_idx += 1
                 bar.update()
     finally:
@@ -305,9 +332,11 @@ def run_video(det, path: str, args) -> Tuple[List[dict], dict]:
     sys.stdout.write('\n')
     if frame_idx == 0:
         raise InferError(f'no frame could be read from video {path}')
-    info = dict(fps=fps, num_frames=frame_idx,
-                output=None if out_path is None else osp.relpath(
-                    out_path, args.out_dir))
+    info = dict(
+        fps=fps,
+        num_frames=frame_idx,
+        output=None if out_path is None else osp.relpath(
+            out_path, args.out_dir))
     return records, info
 
 
@@ -348,10 +377,11 @@ def main(argv=None) -> int:
                 amp=args.amp,
                 cfg_options=args.cfg_options)
         if args.checkpoint is None:
-            print('infer.py: warning: no --checkpoint: the model has RANDOM '
-                  'weights and its detections are meaningless (give a '
-                  "trained checkpoint, or --checkpoint none to mean it)",
-                  file=sys.stderr)
+            print(
+                'infer.py: warning: no --checkpoint: the model has RANDOM '
+                'weights and its detections are meaningless (give a '
+                "trained checkpoint, or --checkpoint none to mean it)",
+                file=sys.stderr)
         summary = dict(
             input=osp.abspath(args.input),
             type='video' if kind == 'video' else 'images',
@@ -378,16 +408,17 @@ def main(argv=None) -> int:
     num = sum(len(r['scores']) for r in records)
     unit = 'frames' if kind == 'video' else 'images'
     print(f'{len(records)} {unit}, {num} faces (score > '
-          f'{summary["score_thr"]}); detections: {out_json}'
-          + ('' if args.no_vis else
-             f'; annotated {unit}: {args.out_dir}'))
+          f'{summary["score_thr"]}); detections: {out_json}' +
+          ('' if args.no_vis else f'; annotated {unit}: {args.out_dir}'))
     if summary.get('skipped'):
         print(f'{len(summary["skipped"])} unreadable images skipped (listed '
               f'under "skipped" in {out_json})')
         if not records:  # nothing could be read: a failure, not a result
-            print('infer.py: error: every image was skipped, e.g. '
-                  f'{summary["skipped"][0]["path"]}: '
-                  f'{summary["skipped"][0]["error"]}', file=sys.stderr)
+            print(
+                'infer.py: error: every image was skipped, e.g. '
+                f'{summary["skipped"][0]["path"]}: '
+                f'{summary["skipped"][0]["error"]}',
+                file=sys.stderr)
             return 2
     return 0
 

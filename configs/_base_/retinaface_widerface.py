@@ -6,7 +6,9 @@ _base_ = ['./datasets/widerface.py', './default_runtime.py']
 # to its validation interval
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook', max_keep_ckpts=3, save_best='widerface/hard',
+        type='CheckpointHook',
+        max_keep_ckpts=3,
+        save_best='widerface/hard',
         rule='greater'))
 
 # Score boxes as the reference writer of the published numbers does

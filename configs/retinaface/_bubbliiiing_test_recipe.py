@@ -10,11 +10,13 @@ bubbliiiing_model = dict(
     data_preprocessor=dict(bgr_to_rgb=True),
     test_cfg=dict(
         score_thr=0.01, nms=dict(type='nms', iou_threshold=0.3, offset=0)))
-bubbliiiing_test_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='LoadFaceImage', ignore_empty=False, backend_args=None),
-    dict(type='LetterboxResize', size=(1280, 1280), pad_val=128.),
-    dict(type='LoadFaceAnnotations'),
-    dict(type='PackFaceInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'border')),
-]))
+bubbliiiing_test_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='LoadFaceImage', ignore_empty=False, backend_args=None),
+        dict(type='LetterboxResize', size=(1280, 1280), pad_val=128.),
+        dict(type='LoadFaceAnnotations'),
+        dict(
+            type='PackFaceInputs',
+            meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                       'scale_factor', 'border')),
+    ]))

@@ -19,9 +19,11 @@ test_pipeline = [
     dict(t, short_side=1600, max_long_side=canvas)
     if t['type'] == 'ResizeShortSide' else t for t in _base_.test_pipeline
 ]
-test_pipeline.insert(
-    [t['type'] for t in test_pipeline].index('ResizeShortSide') + 1,
-    dict(type='Pad', size=(canvas, canvas),
-         pad_val=dict(img=(104., 117., 123.))))
+test_pipeline.insert([t['type']
+                      for t in test_pipeline].index('ResizeShortSide') + 1,
+                     dict(
+                         type='Pad',
+                         size=(canvas, canvas),
+                         pad_val=dict(img=(104., 117., 123.))))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -18,9 +18,9 @@ model = dict(backbone=dict(pretrained=None))
 # scales (see the README for what is and is not reproduced)
 train_pipeline = [
     # the reference draws the scale uniformly from [0.3, 1]
-    dict(t, crop_choice=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-         max_tries=50) if t['type'] == 'RandomSquareCrop' else t
-    for t in _base_.train_pipeline
+    dict(
+        t, crop_choice=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), max_tries=50)
+    if t['type'] == 'RandomSquareCrop' else t for t in _base_.train_pipeline
 ]
 train_dataloader = dict(
     batch_size=16, num_workers=4, dataset=dict(pipeline=train_pipeline))
@@ -49,23 +49,40 @@ tta_pipeline = [
         type='TestTimeAug',
         transforms=[
             [
-                dict(type='Compose', transforms=[
-                    dict(type='Resize', scale_factor=1.0, keep_ratio=True),
-                    dict(type='RandomFlip', prob=0.)]),
-                dict(type='Compose', transforms=[
-                    dict(type='Resize', scale_factor=1.0, keep_ratio=True),
-                    dict(type='RandomFlip', prob=1.)]),
-                dict(type='Compose', transforms=[
-                    dict(type='Resize', scale_factor=0.5, keep_ratio=True),
-                    dict(type='RandomFlip', prob=0.)]),
-                dict(type='Compose', transforms=[
-                    dict(type='Resize', scale_factor=tta_enlarge,
-                         keep_ratio=True),
-                    dict(type='RandomFlip', prob=0.)]),
+                dict(
+                    type='Compose',
+                    transforms=[
+                        dict(type='Resize', scale_factor=1.0, keep_ratio=True),
+                        dict(type='RandomFlip', prob=0.)
+                    ]),
+                dict(
+                    type='Compose',
+                    transforms=[
+                        dict(type='Resize', scale_factor=1.0, keep_ratio=True),
+                        dict(type='RandomFlip', prob=1.)
+                    ]),
+                dict(
+                    type='Compose',
+                    transforms=[
+                        dict(type='Resize', scale_factor=0.5, keep_ratio=True),
+                        dict(type='RandomFlip', prob=0.)
+                    ]),
+                dict(
+                    type='Compose',
+                    transforms=[
+                        dict(
+                            type='Resize',
+                            scale_factor=tta_enlarge,
+                            keep_ratio=True),
+                        dict(type='RandomFlip', prob=0.)
+                    ]),
             ],
             [dict(type='LoadFaceAnnotations')],
-            [dict(type='PackFaceInputs',
-                  meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                             'scale_factor', 'flip', 'flip_direction'))],
+            [
+                dict(
+                    type='PackFaceInputs',
+                    meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                               'scale_factor', 'flip', 'flip_direction'))
+            ],
         ])
 ]

@@ -5,7 +5,7 @@ _base_ = './scrfd_2.5g_4xb8-640e_widerface.py'
 model = dict(
     backbone=dict(
         base_channels=56,
-        block_cfg=dict(stage_blocks=(3, 4, 2, 3),
-                       stage_planes=[56, 88, 88, 224])),
+        block_cfg=dict(
+            stage_blocks=(3, 4, 2, 3), stage_planes=[56, 88, 88, 224])),
     neck=dict(in_channels=[56, 88, 88, 224], out_channels=56),
     bbox_head=dict(in_channels=56, stacked_convs=3, feat_channels=80))

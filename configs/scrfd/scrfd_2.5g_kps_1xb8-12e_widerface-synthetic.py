@@ -12,9 +12,9 @@ max_epochs = 12
 train_pipeline = [
     dict(t, scale=train_scale, clip_object_border=True)
     if t['type'] == 'Resize' else
-    dict(t, crop_choice=(0.3, 0.45, 0.6, 0.8, 1.0), clip_border=True)
-    if t['type'] == 'SCRFDRandomSquareCrop' else
-    dict(t, type='FacePhotoMetricDistortion')
+    dict(t, crop_choice=(0.3, 0.45, 0.6, 0.8,
+                         1.0), clip_border=True) if t['type']
+    == 'SCRFDRandomSquareCrop' else dict(t, type='FacePhotoMetricDistortion')
     if t['type'] == 'PhotoMetricDistortion' else t
     for t in _base_.train_pipeline
 ]
@@ -24,8 +24,14 @@ train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
     dict(_base_.param_scheduler[0], start_factor=0.01, end=60),
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.02,
-         by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True)
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs,
+        eta_min_ratio=0.02,
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True)
 ]
 optim_wrapper = dict(optimizer=dict(lr=0.02), clip_grad=dict(max_norm=10.0))
 

@@ -10,8 +10,11 @@ _base_ = [
 
 default_hooks = dict(
     checkpoint=dict(
-        type='CheckpointHook', interval=80, max_keep_ckpts=3,
-        save_best='widerface/hard', rule='greater'))
+        type='CheckpointHook',
+        interval=80,
+        max_keep_ckpts=3,
+        save_best='widerface/hard',
+        rule='greater'))
 
 # what the _kps configs change in the head: BN towers per level, 5 keypoints
 kps_head = dict(

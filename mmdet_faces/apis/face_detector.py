@@ -82,22 +82,30 @@ class FaceDetector:
                  amp: bool = False,
                  channels_last: bool = False,
                  cfg_options: Optional[dict] = None) -> None:
-        if isinstance(batch_size, bool) or not isinstance(
-                batch_size, (int, np.integer)) or batch_size < 1:
+        if isinstance(
+                batch_size,
+                bool) or not isinstance(batch_size,
+                                        (int, np.integer)) or batch_size < 1:
             raise ValueError(f'batch_size must be >= 1, got {batch_size}')
         self.batch_size = int(batch_size)
         self.inferencer = FaceInferencer(
-            config, checkpoint, device=device, show_progress=False,
-            test_scale=test_scale, score_thr=score_thr,
-            pad_mixed_sizes=pad_mixed_sizes, amp=amp,
-            channels_last=channels_last, cfg_options=cfg_options)
+            config,
+            checkpoint,
+            device=device,
+            show_progress=False,
+            test_scale=test_scale,
+            score_thr=score_thr,
+            pad_mixed_sizes=pad_mixed_sizes,
+            amp=amp,
+            channels_last=channels_last,
+            cfg_options=cfg_options)
         self._visualizer = None
 
     # the inferencer's settings, read-only
     cfg = property(lambda self: self.inferencer.cfg, doc='The config.')
     model = property(lambda self: self.inferencer.model, doc='The model.')
-    device = property(lambda self: self.inferencer.device,
-                      doc='The device (torch.device).')
+    device = property(
+        lambda self: self.inferencer.device, doc='The device (torch.device).')
     test_scale = property(lambda self: self.inferencer.test_scale)
     pad_mixed_sizes = property(lambda self: self.inferencer.pad_mixed_sizes)
     amp = property(lambda self: self.inferencer.amp)
@@ -113,12 +121,12 @@ class FaceDetector:
     @staticmethod
     def _as_list(imgs: Any) -> list:
         """``imgs`` as a list, or a TypeError saying what is accepted."""
-        if imgs is None or isinstance(imgs, (bool, bytes)) or not isinstance(
-                imgs, Iterable):
+        if imgs is None or isinstance(
+                imgs, (bool, bytes)) or not isinstance(imgs, Iterable):
             raise TypeError(
                 'images must be a file path, an H x W x 3 BGR numpy array or '
-                f'a list of them, got {type(imgs).__name__}' +
-                _NONE_HINT * (imgs is None))
+                f'a list of them, got {type(imgs).__name__}' + _NONE_HINT *
+                (imgs is None))
         return list(imgs)
 
     def predict_samples(self, imgs: Sequence[ImageInput]) -> list:
@@ -200,6 +208,10 @@ class FaceDetector:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')  # "bbox is out of bounds"
             vis.add_datasample(
-                'face', rgb, sample, draw_gt=False, show=False,
+                'face',
+                rgb,
+                sample,
+                draw_gt=False,
+                show=False,
                 pred_score_thr=score_thr)
         return np.ascontiguousarray(vis.get_image()[..., ::-1])

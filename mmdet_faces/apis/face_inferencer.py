@@ -28,8 +28,8 @@ from mmcv_patches.reference_checkpoints import (check_not_reference,
 from .checkpoint_fit import strict_checkpoint_loading
 
 __all__ = [
-    'FaceInferencer', 'FaceDetections', 'make_test_pipeline_cfg',
-    'TestScale', 'ImageInput'
+    'FaceInferencer', 'FaceDetections', 'make_test_pipeline_cfg', 'TestScale',
+    'ImageInput'
 ]
 
 ImageInput = Union[str, Path, np.ndarray]
@@ -206,8 +206,8 @@ def load_face_checkpoint(model: torch.nn.Module, checkpoint: str) -> None:
     if checkpoint.startswith(('http://', 'https://')):
         # mmengine's loader, routed through safe_load by mmcv_patches
         with strict_checkpoint_loading(checkpoint):
-            ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                                   strict=True)
+            ckpt = load_checkpoint(
+                model, checkpoint, map_location='cpu', strict=True)
     else:
         ckpt = safe_load(checkpoint, map_location='cpu')
         sd = reference_state_dict(ckpt)
@@ -216,8 +216,10 @@ def load_face_checkpoint(model: torch.nn.Module, checkpoint: str) -> None:
         check_not_reference(sd, checkpoint)
         with strict_checkpoint_loading(checkpoint):
             _load_checkpoint_to_model(
-                model, ckpt if sd is ckpt or sd is ckpt.get('state_dict')
-                else dict(state_dict=sd), strict=True)
+                model,
+                ckpt if sd is ckpt or sd is ckpt.get('state_dict') else dict(
+                    state_dict=sd),
+                strict=True)
     meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
     ds_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
     if ds_meta:
@@ -237,13 +239,15 @@ def _float32_decoding(predict_by_feat: Callable) -> Callable:
         return x
 
     def wrapper(*args, **kwargs):
-        device_type = next((a.device.type for a in args if isinstance(
-            a, torch.Tensor)), 'cpu')
+        device_type = next(
+            (a.device.type for a in args if isinstance(a, torch.Tensor)),
+            'cpu')
         with torch.autocast(device_type, enabled=False):
-            return predict_by_feat(*as_float(args), **{
-                k: as_float(v)
-                for k, v in kwargs.items()
-            })
+            return predict_by_feat(
+                *as_float(args), **{
+                    k: as_float(v)
+                    for k, v in kwargs.items()
+                })
 
     return wrapper
 
@@ -383,7 +387,9 @@ class FaceInferencer(DetInferencer):
         return next(self.model.parameters()).device
 
     # ------------------------------------------------------------- model
-    def _init_model(self, cfg: Config, weights: Optional[str],
+    def _init_model(self,
+                    cfg: Config,
+                    weights: Optional[str],
                     device: str = 'cpu') -> torch.nn.Module:
         """Build the model as mmdet's ``init_detector`` does, load the
         checkpoint with :func:`load_face_checkpoint`, set up AMP and
@@ -396,7 +402,8 @@ class FaceInferencer(DetInferencer):
         else:
             warnings.warn(
                 'FaceDetector: no checkpoint: the model has random weights '
-                'and its detections are meaningless', UserWarning,
+                'and its detections are meaningless',
+                UserWarning,
                 stacklevel=5)
         if self.palette != 'none':
             model.dataset_meta['palette'] = self.palette
@@ -496,7 +503,8 @@ class FaceInferencer(DetInferencer):
                     f'image {index} is a float32 array with values in '
                     '[0, 1]; FaceDetector expects BGR pixel values in 0-255 '
                     '(multiply by 255): few or no faces will be found',
-                    UserWarning, stacklevel=4)
+                    UserWarning,
+                    stacklevel=4)
             return self._run_pipeline(
                 dict(img=img, img_id=index),
                 f'image {index} (array of shape {tuple(img.shape)})')
@@ -530,16 +538,15 @@ class FaceInferencer(DetInferencer):
         chunk: List[Tuple[Any, dict]] = []
         for index, img in enumerate(inputs):
             item = self.prepare(img, index)
-            if chunk and (len(chunk) == batch_size or (
-                    not self.pad_mixed_sizes and
-                    item['inputs'].shape != chunk[0][1]['inputs'].shape)):
-                yield [c[0] for c in chunk], self.collate_fn(
-                    [c[1] for c in chunk])
+            if chunk and (len(chunk) == batch_size or
+                          (not self.pad_mixed_sizes and item['inputs'].shape
+                           != chunk[0][1]['inputs'].shape)):
+                yield [c[0]
+                       for c in chunk], self.collate_fn([c[1] for c in chunk])
                 chunk = []
             chunk.append((img, item))
         if chunk:
-            yield [c[0] for c in chunk], self.collate_fn(
-                [c[1] for c in chunk])
+            yield [c[0] for c in chunk], self.collate_fn([c[1] for c in chunk])
 
     # ---------------------------------------------------------- inference
     def autocast(self):
@@ -579,8 +586,7 @@ class FaceInferencer(DetInferencer):
             _drop_padding_detections(samples)
         return samples
 
-    def predict_samples(self, inputs: Iterable,
-                        batch_size: int = 1) -> list:
+    def predict_samples(self, inputs: Iterable, batch_size: int = 1) -> list:
         """``DetDataSample`` s (tensors on the device) of ``inputs``, in
         order, as ``model.test_step`` gives them."""
         samples = []
@@ -602,14 +608,15 @@ class FaceInferencer(DetInferencer):
             return out.detach().float().cpu().numpy()
 
         bboxes = gather(
-            lambda p: p.bboxes if isinstance(p.bboxes, torch.Tensor) else
-            p.bboxes.tensor, (4, ))
+            lambda p: p.bboxes
+            if isinstance(p.bboxes, torch.Tensor) else p.bboxes.tensor, (4, ))
         scores = gather(lambda p: p.scores, ())
         kpts = None
         if num_points:
             kpts = gather(
-                lambda p: p.keypoints if 'keypoints' in p else p.scores.
-                new_zeros((len(p.scores), num_points, 2)), (num_points, 2))
+                lambda p: p.keypoints
+                if 'keypoints' in p else p.scores.new_zeros(
+                    (len(p.scores), num_points, 2)), (num_points, 2))
         splits = np.cumsum(counts)[:-1]
         return [
             FaceDetections(
@@ -619,8 +626,8 @@ class FaceInferencer(DetInferencer):
                 img_shape=tuple(int(v) for v in s.ori_shape[:2]))
             for s, b, sc, k in zip(
                 samples, np.split(bboxes, splits), np.split(scores, splits),
-                np.split(kpts, splits) if kpts is not None else
-                [None] * len(samples))
+                np.split(kpts, splits) if kpts is not None else [None] *
+                len(samples))
         ]
 
 
@@ -645,5 +652,4 @@ def _drop_padding_detections(samples: list) -> None:
                                      torch.Tensor) else res.bboxes.tensor
         cx = (b[:, 0] + b[:, 2]) * 0.5
         cy = (b[:, 1] + b[:, 3]) * 0.5
-        s.pred_instances = res[(cx >= 0) & (cx <= ow) & (cy >= 0) &
-                               (cy <= oh)]
+        s.pred_instances = res[(cx >= 0) & (cx <= ow) & (cy >= 0) & (cy <= oh)]

@@ -92,11 +92,17 @@ class WIDERFaceLandmarkDataset(BaseDetDataset):
             ann = load_wider_annotations(self.ann_file, self.ann_format)
         for w in caught:  # to the log, as the other warnings here
             if issubclass(w.category, WiderAnnotationWarning):
-                print_log(f'{self.__class__.__name__}: {w.message}',
-                          logger='current', level=logging.WARNING)
+                print_log(
+                    f'{self.__class__.__name__}: {w.message}',
+                    logger='current',
+                    level=logging.WARNING)
             else:
-                warnings.warn_explicit(w.message, w.category, w.filename,
-                                       w.lineno, source=w.source)
+                warnings.warn_explicit(
+                    w.message,
+                    w.category,
+                    w.filename,
+                    w.lineno,
+                    source=w.source)
         self.num_duplicate_images = int(
             ann.extra.get('num_duplicate_images', 0))
         self.ann_format_loaded = ann.ann_format
@@ -109,9 +115,10 @@ class WIDERFaceLandmarkDataset(BaseDetDataset):
             if ann.num_images else []
         prefix = img_prefix.rstrip('/\\') + '/'
         data_list = [
-            dict(img_path=prefix + name, img_id=osp.splitext(name)[0],
-                 face_anns=anns)
-            for name, anns in zip(ann.img_names, per_image)
+            dict(
+                img_path=prefix + name,
+                img_id=osp.splitext(name)[0],
+                face_anns=anns) for name, anns in zip(ann.img_names, per_image)
         ]
         return data_list
 
@@ -173,8 +180,7 @@ class WIDERFaceLandmarkDataset(BaseDetDataset):
         if not self.filter_cfg.get('filter_empty_gt', False):
             return self.data_list
         return [
-            d for d in self.data_list
-            if (d['face_anns'][:, 24] == 0).any()
+            d for d in self.data_list if (d['face_anns'][:, 24] == 0).any()
         ]
 
     def _serialize_data(self):
@@ -188,8 +194,10 @@ class WIDERFaceLandmarkDataset(BaseDetDataset):
         for info in self.data_list:
             anns = info.get('face_anns')
             if isinstance(anns, np.ndarray):
-                info = dict(info, face_anns=np.ascontiguousarray(
-                    anns, dtype=np.float32).tobytes())
+                info = dict(
+                    info,
+                    face_anns=np.ascontiguousarray(anns,
+                                                   dtype=np.float32).tobytes())
             chunks.append(dumps(info, protocol=4))
         address = np.cumsum([len(c) for c in chunks], dtype=np.int64)
         data_bytes = np.frombuffer(b''.join(chunks), dtype=np.uint8)

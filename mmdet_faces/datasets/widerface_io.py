@@ -43,10 +43,8 @@ NUM_LANDMARKS = 5
 _BOM = b'\xef\xbb\xbf'
 # what a number may look like (numpy's parser and C's strtod agree on these;
 # Python's float() also takes '1_0' or non-ASCII digits)
-_NUMBER_RE = re.compile(r'[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?',
-                        re.ASCII)
+_NUMBER_RE = re.compile(r'[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?', re.ASCII)
 _NUMBER_BYTES_RE = re.compile(_NUMBER_RE.pattern.encode())
-
 
 # image paths a reader would not give back: control characters (line
 # breaks) or blanks at an end, and for one-token formats any blank
@@ -115,7 +113,8 @@ def landmarks_labelled(landmarks: np.ndarray) -> np.ndarray:
     return ~((landmarks[..., 0] == -1) & (landmarks[..., 1] == -1))
 
 
-def _empty(ann_file: str, ann_format: str,
+def _empty(ann_file: str,
+           ann_format: str,
            img_names: Optional[List[str]] = None) -> WiderAnnotations:
     img_names = img_names or []
     return WiderAnnotations(
@@ -123,7 +122,8 @@ def _empty(ann_file: str, ann_format: str,
         offsets=np.zeros(len(img_names) + 1, dtype=np.int64),
         bboxes=np.zeros((0, 4)),
         landmarks=np.full((0, NUM_LANDMARKS, 3), -1.0),
-        attributes={k: np.zeros(0) for k in ATTRIBUTE_NAMES},
+        attributes={k: np.zeros(0)
+                    for k in ATTRIBUTE_NAMES},
         line_numbers=np.zeros(0, dtype=np.int64),
         ann_file=ann_file,
         ann_format=ann_format)
@@ -155,8 +155,8 @@ class _Lines:
         self.tok_pos = np.flatnonzero(tok)
         # tokens of line i: tok_pos[first_tok[i]:first_tok[i] + ntok[i]]
         first_tok = np.searchsorted(self.tok_pos, self.starts)
-        self.ntok = np.diff(np.concatenate(
-            [first_tok, [len(self.tok_pos)]])).astype(np.int64)
+        self.ntok = np.diff(np.concatenate([first_tok, [len(self.tok_pos)]
+                                            ])).astype(np.int64)
         self.first_char = np.zeros(self.num_lines, dtype=np.uint8)
         has_tok = self.ntok > 0
         self.first_char[has_tok] = buf[self.tok_pos[first_tok[has_tok]]]
@@ -194,8 +194,7 @@ class _Lines:
         expected = int(self.ntok[lines].sum())
         raw = self.raw
         data = b'\n'.join(
-            [raw[s:e] for s, e in zip(seg_starts.tolist(),
-                                      seg_ends.tolist())])
+            [raw[s:e] for s, e in zip(seg_starts.tolist(), seg_ends.tolist())])
         values, bad = parse_numbers(data, pattern=_NUMBER_BYTES_RE)
         if bad < 0 and values.size == expected and np.isfinite(values).all():
             return values
@@ -240,12 +239,12 @@ def parse_retinaface_labels(path: str,
     faces = np.flatnonzero(has_tok & (lines.first_char != ord('#')))
     if len(headers) == 0:
         if len(faces):
-            raise lines.error(int(faces[0]),
-                              'expected a "# <event>/<name>.jpg" header')
+            raise lines.error(
+                int(faces[0]), 'expected a "# <event>/<name>.jpg" header')
         return _empty(path, 'retinaface')
     if len(faces) and faces[0] < headers[0]:
-        raise lines.error(int(faces[0]),
-                          'face line before the first "# <image>" header')
+        raise lines.error(
+            int(faces[0]), 'face line before the first "# <image>" header')
     ntok = lines.ntok[faces]
     bad = np.flatnonzero((ntok != 4) & (ntok != 20))
     if len(bad):
@@ -296,8 +295,8 @@ def _header_names(lines: _Lines, headers: np.ndarray) -> List[str]:
                                              lines.starts[headers])]
     raw = lines.raw
     chunks = [
-        raw[b:e] for b, e in zip((hash_pos + 1).tolist(),
-                                 lines.ends[headers].tolist())
+        raw[b:e]
+        for b, e in zip((hash_pos + 1).tolist(), lines.ends[headers].tolist())
     ]
     try:
         names = b'\n'.join(chunks).decode('utf-8').split('\n')
@@ -307,8 +306,8 @@ def _header_names(lines: _Lines, headers: np.ndarray) -> List[str]:
         raise ValueError(f'{lines.path}: image paths are not UTF-8 text')
     names = [n.strip() for n in names]
     if '' in names:
-        raise lines.error(int(headers[names.index('')]),
-                          'header "#" without an image path')
+        raise lines.error(
+            int(headers[names.index('')]), 'header "#" without an image path')
     if _BLANK.search('\n'.join(names)):  # rare: blanks inside a path
         for k, name in enumerate(names):
             tokens = name.split()
@@ -326,8 +325,9 @@ def _parse_int(lines: _Lines, i: int, what: str) -> int:
     value = float(text) if _NUMBER_RE.fullmatch(text) else None
     if value is None or not math.isfinite(value) or \
             value != int(value) or value < 0:
-        raise lines.error(i, f'expected {what} (an integer >= 0), '
-                          f'got {text!r}')
+        raise lines.error(
+            i, f'expected {what} (an integer >= 0), '
+            f'got {text!r}')
     return int(value)
 
 
@@ -393,10 +393,11 @@ def parse_official_labels(path: str,
     with_faces = np.flatnonzero(counts > 0)
     first_line = nonblank[row_first[with_faces]]
     last_line = nonblank[row_first[with_faces] + counts[with_faces] - 1]
-    face_lines = np.concatenate(
-        [nonblank[f:f + c] for f, c in zip(
-            row_first[with_faces].tolist(), counts[with_faces].tolist())]
-    ) if len(with_faces) else np.zeros(0, dtype=np.int64)
+    face_lines = np.concatenate([
+        nonblank[f:f + c] for f, c in zip(row_first[with_faces].tolist(),
+                                          counts[with_faces].tolist())
+    ]) if len(with_faces) else np.zeros(
+        0, dtype=np.int64)
     values = lines.parse_numbers(face_lines, lines.starts[first_line],
                                  lines.ends[last_line])
     values = values.reshape(-1, 10)
@@ -466,7 +467,8 @@ def _check_duplicates(path: str, img_names: List[str],
         warnings.warn(
             f'{path}: {num_dup} duplicated image listing(s) (first: '
             f'{name!r} at lines {first} and {again}); each listing is kept '
-            'as a separate image', WiderAnnotationWarning,
+            'as a separate image',
+            WiderAnnotationWarning,
             stacklevel=4)
     return dict(num_duplicate_images=num_dup)
 
@@ -572,8 +574,9 @@ def write_official_labels(path: str, ann: WiderAnnotations) -> None:
     _check_names(path, ann.img_names, blanks=False)
     attrs = []
     for k in ATTRIBUTE_NAMES:
-        a = np.asarray(ann.attributes.get(k, np.full(ann.num_faces, -1.0)),
-                       dtype=np.float64)
+        a = np.asarray(
+            ann.attributes.get(k, np.full(ann.num_faces, -1.0)),
+            dtype=np.float64)
         valid = (a >= 0) & (a == np.round(a))
         if k == 'blur':
             valid &= a <= 2
@@ -592,7 +595,8 @@ def write_official_labels(path: str, ann: WiderAnnotations) -> None:
     _write_lines(path, out)
 
 
-def write_image_list(path: str, img_names: Sequence[str],
+def write_image_list(path: str,
+                     img_names: Sequence[str],
                      leading_slash: bool = True) -> None:
     """Write one image path per line (``/event/name.jpg`` by default)."""
     _check_names(path, img_names, blanks=False)
@@ -608,8 +612,8 @@ def _check_names(path: str, img_names: Sequence[str], blanks: bool) -> None:
     pattern = _BAD_NAME_BLANKS_OK if blanks else _BAD_NAME
     bad = [n for n in img_names if pattern.search(n)]
     if bad:
-        what = ('leading / trailing blanks or control characters' if blanks
-                else 'blanks or control characters')
+        what = ('leading / trailing blanks or control characters'
+                if blanks else 'blanks or control characters')
         raise ValueError(
             f'{path}: {len(bad)} image paths contain {what}, which this '
             f'format cannot hold (first: {bad[0]!r}); rename those images')
@@ -636,8 +640,8 @@ def _write_lines(path: str, lines: List[str]) -> None:
 
 __all__ = [
     'ATTRIBUTE_NAMES', 'ANN_FORMATS', 'WiderAnnotations',
-    'WiderAnnotationWarning',
-    'landmarks_labelled', 'parse_retinaface_labels', 'parse_official_labels',
-    'parse_image_list', 'detect_format', 'load_wider_annotations',
-    'write_retinaface_labels', 'write_official_labels', 'write_image_list'
+    'WiderAnnotationWarning', 'landmarks_labelled', 'parse_retinaface_labels',
+    'parse_official_labels', 'parse_image_list', 'detect_format',
+    'load_wider_annotations', 'write_retinaface_labels',
+    'write_official_labels', 'write_image_list'
 ]

@@ -5,6 +5,6 @@ from .scrfd_onnx import SCRFDInsightFaceWrapper, export_scrfd_insightface
 
 __all__ = [
     'FaceONNXWrapper', 'export_onnx', 'check_onnx_parity', 'grid_anchors',
-    'onnx_nms', 'compare_outputs', 'trace_to_onnx',
-    'SCRFDInsightFaceWrapper', 'export_scrfd_insightface'
+    'onnx_nms', 'compare_outputs', 'trace_to_onnx', 'SCRFDInsightFaceWrapper',
+    'export_scrfd_insightface'
 ]

@@ -8,8 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn as nn
-from mmdet.models.task_modules.coders.delta_xywh_bbox_coder import \
-    delta2bbox
+from mmdet.models.task_modules.coders.delta_xywh_bbox_coder import delta2bbox
 from torch import Tensor
 
 __all__ = [
@@ -63,10 +62,9 @@ class _ONNXNonMaxSuppression(torch.autograd.Function):
                 _, keep = nms(boxes[b, valid].float(), s[valid].float(),
                               float(iou_thr))
                 keep = valid[keep][:int(max_out)]
-                sel = torch.stack([
-                    torch.full_like(keep, b),
-                    torch.full_like(keep, c), keep
-                ], 1)
+                sel = torch.stack(
+                    [torch.full_like(keep, b),
+                     torch.full_like(keep, c), keep], 1)
                 keep_all.append(sel)
         if not keep_all:
             return boxes.new_zeros((0, 3), dtype=torch.long)
@@ -74,8 +72,14 @@ class _ONNXNonMaxSuppression(torch.autograd.Function):
 
     @staticmethod
     def symbolic(g, boxes, scores, max_out, iou_thr, score_thr):
-        return g.op('NonMaxSuppression', boxes, scores, max_out, iou_thr,
-                    score_thr, center_point_box_i=0)
+        return g.op(
+            'NonMaxSuppression',
+            boxes,
+            scores,
+            max_out,
+            iou_thr,
+            score_thr,
+            center_point_box_i=0)
 
 
 def onnx_nms(boxes: Tensor, scores: Tensor, max_out: int, iou_thr: float,
@@ -94,8 +98,7 @@ def onnx_nms(boxes: Tensor, scores: Tensor, max_out: int, iou_thr: float,
         decreasing score.
     """
     return _ONNXNonMaxSuppression.apply(
-        boxes, scores[:, None, :],
-        torch.tensor([max_out], dtype=torch.long),
+        boxes, scores[:, None, :], torch.tensor([max_out], dtype=torch.long),
         torch.tensor([iou_thr], dtype=torch.float32),
         torch.tensor([score_thr], dtype=torch.float32))
 
@@ -165,9 +168,9 @@ class FaceONNXWrapper(nn.Module):
             means=coder.means,
             stds=coder.stds,
             max_shape=None,
-            wh_ratio_clip=getattr(head, 'wh_ratio_clip',
-                                  getattr(head, 'decode_wh_ratio_clip',
-                                          16 / 1000)),
+            wh_ratio_clip=getattr(
+                head, 'wh_ratio_clip',
+                getattr(head, 'decode_wh_ratio_clip', 16 / 1000)),
             clip_border=coder.clip_border,
             add_ctr_clamp=coder.add_ctr_clamp,
             ctr_clamp=coder.ctr_clamp)
@@ -185,8 +188,7 @@ class FaceONNXWrapper(nn.Module):
     input_name = 'image'
 
     @staticmethod
-    def example_input(b: int, h: int, w: int,
-                      gen: torch.Generator) -> Tensor:
+    def example_input(b: int, h: int, w: int, gen: torch.Generator) -> Tensor:
         """Random BGR pixels 0-255 of shape (b, 3, h, w)."""
         return torch.rand(b, 3, h, w, generator=gen) * 255
 
@@ -199,9 +201,9 @@ class FaceONNXWrapper(nn.Module):
 
     @staticmethod
     def _flatten(preds: Sequence[Tensor], k: int) -> Tensor:
-        return torch.cat([
-            p.permute(0, 2, 3, 1).reshape(p.shape[0], -1, k) for p in preds
-        ], 1)
+        return torch.cat(
+            [p.permute(0, 2, 3, 1).reshape(p.shape[0], -1, k) for p in preds],
+            1)
 
     def decode(self, img: Tensor) -> Dict[str, Tensor]:
         """Decoded per-anchor outputs (the graph without NMS)."""
@@ -249,8 +251,7 @@ class FaceONNXWrapper(nn.Module):
         ]
         if self.with_keypoints:
             kpt = out['landmarks']
-            res.append(
-                kpt.reshape(-1, kpt.shape[-2], 2)[flat])
+            res.append(kpt.reshape(-1, kpt.shape[-2], 2)[flat])
         return tuple(res)
 
 
@@ -291,8 +292,8 @@ def export_onnx(model: nn.Module,
     return wrapper
 
 
-def trace_to_onnx(wrapper: nn.Module, dummy: Tensor, out_file: str,
-                  opset: int, input_name: str, output_names: List[str],
+def trace_to_onnx(wrapper: nn.Module, dummy: Tensor, out_file: str, opset: int,
+                  input_name: str, output_names: List[str],
                   dynamic_axes: Optional[dict]) -> None:
     """``torch.onnx.export`` with the legacy TorchScript exporter (no
     ``onnxscript``), constant folding, no grad, its notes silenced; the
@@ -349,8 +350,7 @@ def check_onnx_parity(wrapper: nn.Module,
         and ``passed`` (bool).
     """
     import onnxruntime as ort
-    sess = ort.InferenceSession(
-        onnx_file, providers=['CPUExecutionProvider'])
+    sess = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
     gen = torch.Generator().manual_seed(seed)
     report = []
     for b, h, w in shapes:

@@ -50,8 +50,7 @@ class SCRFDInsightFaceWrapper(nn.Module):
     input_name = 'input.1'
 
     @staticmethod
-    def example_input(b: int, h: int, w: int,
-                      gen: torch.Generator) -> Tensor:
+    def example_input(b: int, h: int, w: int, gen: torch.Generator) -> Tensor:
         """A random normalised image batch of shape (b, 3, h, w)."""
         return torch.randn(b, 3, h, w, generator=gen)
 
@@ -80,10 +79,9 @@ class SCRFDInsightFaceWrapper(nn.Module):
 def export_scrfd_insightface(model: nn.Module,
                              out_file: str,
                              opset: int = 11,
-                             example_shape: Tuple[int, int, int] = (1, 640,
-                                                                    640),
-                             dynamic: bool = True
-                             ) -> SCRFDInsightFaceWrapper:
+                             example_shape: Tuple[int, int,
+                                                  int] = (1, 640, 640),
+                             dynamic: bool = True) -> SCRFDInsightFaceWrapper:
     """Export an SCRFD detector as ``scrfd2onnx.py`` does: input
     ``input.1``, outputs ``score_8`` .. ``kps_32`` (see
     :class:`SCRFDInsightFaceWrapper`), batch / height / width dynamic

@@ -1,8 +1,8 @@
 """Face detection models: every component registered in mmdet's ``MODELS``
 and ``TASK_UTILS``."""
-from .backbones import MobileNetV1, ResNetV1e, S3FDVGG
+from .backbones import S3FDVGG, MobileNetV1, ResNetV1e
 from .dense_heads import RetinaFaceHead, S3FDHead, SCRFDHead
-from .detectors import SCRFD, S3FD, RetinaFace
+from .detectors import S3FD, SCRFD, RetinaFace
 from .layers import L2Norm
 from .necks import FaceSSH, FaceSSHBlock, RetinaFaceFPN, reference_act_cfg
 from .task_modules import (LandmarkCoder, RetinaFaceAssigner, S3FDAssigner,

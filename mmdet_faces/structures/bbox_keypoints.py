@@ -51,15 +51,17 @@ class BBoxKeypoints(HorizontalBoxes):
     def __init__(self,
                  data: Union[Tensor, np.ndarray, Sequence],
                  keypoints: Optional[Union[Tensor, np.ndarray]] = None,
-                 keypoints_visible: Optional[Union[Tensor,
-                                                   np.ndarray]] = None,
+                 keypoints_visible: Optional[Union[Tensor, np.ndarray]] = None,
                  dtype: Optional[torch.dtype] = None,
                  device: Optional[DeviceType] = None,
                  clone: bool = True,
                  in_mode: Optional[str] = None,
                  flip_indices: Optional[Sequence[int]] = None) -> None:
         super().__init__(
-            data=data, dtype=dtype, device=device, clone=clone,
+            data=data,
+            dtype=dtype,
+            device=device,
+            clone=clone,
             in_mode=in_mode)
         lead = tuple(self.tensor.shape[:-1])
         if keypoints is None:
@@ -235,8 +237,8 @@ class BBoxKeypoints(HorizontalBoxes):
                 f'keypoints_visible={self.keypoints_visible})')
 
     def clone(self: T) -> T:
-        return self._new(self.tensor, self.keypoints, self.keypoints_visible,
-                         clone=True)
+        return self._new(
+            self.tensor, self.keypoints, self.keypoints_visible, clone=True)
 
     def to(self: T, *args, **kwargs) -> T:
         # dtype casts apply to boxes and keypoints alike
@@ -293,15 +295,15 @@ class BBoxKeypoints(HorizontalBoxes):
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(
             shape[0], (tuple, list, torch.Size)) else shape
         lead = shape[:-1]
-        return self._reshape_lead(lambda t, n: t.view(
-            *lead, *t.shape[t.dim() - n:]))
+        return self._reshape_lead(
+            lambda t, n: t.view(*lead, *t.shape[t.dim() - n:]))
 
     def reshape(self: T, *shape) -> T:
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(
             shape[0], (tuple, list, torch.Size)) else shape
         lead = shape[:-1]
-        return self._reshape_lead(lambda t, n: t.reshape(
-            *lead, *t.shape[t.dim() - n:]))
+        return self._reshape_lead(
+            lambda t, n: t.reshape(*lead, *t.shape[t.dim() - n:]))
 
     def flatten(self: T, start_dim: int = 0, end_dim: int = -2) -> T:
         assert end_dim != -1 and end_dim != self.tensor.dim() - 1
@@ -365,10 +367,13 @@ class BBoxKeypoints(HorizontalBoxes):
         if len(num_kpts) > 1:
             raise ValueError(f'cannot cat boxes with {num_kpts} keypoints')
         k = num_kpts.pop() if num_kpts else box_list[0].num_keypoints
-        kpts = [b.keypoints.reshape(b.tensor.shape[:-1] + (k, 2))
-                for b in box_list]
-        vis = [b.keypoints_visible.reshape(b.tensor.shape[:-1] + (k, ))
-               for b in box_list]
+        kpts = [
+            b.keypoints.reshape(b.tensor.shape[:-1] + (k, 2)) for b in box_list
+        ]
+        vis = [
+            b.keypoints_visible.reshape(b.tensor.shape[:-1] + (k, ))
+            for b in box_list
+        ]
         return cls(
             torch.cat([b.tensor for b in box_list], dim=dim),
             torch.cat(kpts, dim=dim),

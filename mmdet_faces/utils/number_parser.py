@@ -88,11 +88,11 @@ def _parse_plain(view: np.ndarray, starts: np.ndarray,
     return values, plain
 
 
-def parse_numbers(data: bytes,
-                  starts: Optional[np.ndarray] = None,
-                  ends: Optional[np.ndarray] = None,
-                  pattern: Optional[re.Pattern] = None
-                  ) -> Tuple[np.ndarray, int]:
+def parse_numbers(
+        data: bytes,
+        starts: Optional[np.ndarray] = None,
+        ends: Optional[np.ndarray] = None,
+        pattern: Optional[re.Pattern] = None) -> Tuple[np.ndarray, int]:
     """Parse blank-separated tokens exactly as Python's ``float``.
 
     Args:
@@ -117,7 +117,9 @@ def parse_numbers(data: bytes,
         starts, ends = token_bounds(u8)
     T = len(starts)
     view = np.lib.stride_tricks.as_strided(
-        u8, shape=(len(u8) - _MAX_FAST_LEN, _MAX_FAST_LEN), strides=(1, 1),
+        u8,
+        shape=(len(u8) - _MAX_FAST_LEN, _MAX_FAST_LEN),
+        strides=(1, 1),
         writeable=False)
     values = np.empty(T)
     plain = np.empty(T, dtype=bool)

@@ -63,8 +63,8 @@ class FaceLocalVisualizer(DetLocalVisualizer):
         mmengine widens the canvas for anything drawn out of bounds.
         Inverted boxes are left out (:meth:`_drop_inverted`).
         """
-        instances = self._clip_to_image(self._drop_inverted(instances),
-                                        image.shape[:2])
+        instances = self._clip_to_image(
+            self._drop_inverted(instances), image.shape[:2])
         if not self.draw_labels and 'labels' in instances:
             # mmdet draws text for every labelled box; drop labels to skip it.
             instances = instances.clone()
@@ -81,8 +81,7 @@ class FaceLocalVisualizer(DetLocalVisualizer):
                     line_widths=self.line_width)
             image = self.get_image()
         else:
-            image = super()._draw_instances(image, instances, classes,
-                                            palette)
+            image = super()._draw_instances(image, instances, classes, palette)
         if 'keypoints' not in instances or len(instances) == 0:
             return image
         return self.draw_keypoints(image, instances.keypoints,
@@ -107,7 +106,8 @@ class FaceLocalVisualizer(DetLocalVisualizer):
                 f'{type(self).__name__}: {self.num_inverted} boxes not drawn '
                 f'so far: x2 < x1 or y2 < y1 ({num} of {len(boxes)} in this '
                 'image; a random or untrained model predicts such boxes)',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
         return instances[~inverted.to(boxes.device)]
 
     @staticmethod
@@ -133,16 +133,17 @@ class FaceLocalVisualizer(DetLocalVisualizer):
             inside = ((kpts[..., 0] >= 0) & (kpts[..., 0] <= w - 1) &
                       (kpts[..., 1] >= 0) & (kpts[..., 1] <= h - 1))
             if 'keypoints_visible' in instances:
-                inside &= torch.as_tensor(
-                    instances.keypoints_visible).reshape(inside.shape) > 0
+                inside &= torch.as_tensor(instances.keypoints_visible).reshape(
+                    inside.shape) > 0
             instances.keypoints_visible = inside.float()
         return instances
 
-    def draw_keypoints(self, image: np.ndarray,
-                       keypoints: Union[np.ndarray, torch.Tensor],
-                       visible: Optional[Union[np.ndarray,
-                                               torch.Tensor]] = None
-                       ) -> np.ndarray:
+    def draw_keypoints(
+        self,
+        image: np.ndarray,
+        keypoints: Union[np.ndarray, torch.Tensor],
+        visible: Optional[Union[np.ndarray,
+                                torch.Tensor]] = None) -> np.ndarray:
         """Draw (N, K, 2) ``keypoints`` on ``image``, one colour per index.
 
         Args:

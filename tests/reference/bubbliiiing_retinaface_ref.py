@@ -56,10 +56,14 @@ def torchvision_nms(boxes, scores, iou_threshold):
     while order.size:
         i = order[0]
         keep.append(i)
-        w = np.maximum(0., np.minimum(x2[i], x2[order[1:]]) -
-                       np.maximum(x1[i], x1[order[1:]]))
-        h = np.maximum(0., np.minimum(y2[i], y2[order[1:]]) -
-                       np.maximum(y1[i], y1[order[1:]]))
+        w = np.maximum(
+            0.,
+            np.minimum(x2[i], x2[order[1:]]) -
+            np.maximum(x1[i], x1[order[1:]]))
+        h = np.maximum(
+            0.,
+            np.minimum(y2[i], y2[order[1:]]) -
+            np.maximum(y1[i], y1[order[1:]]))
         inter = w * h
         iou = inter / (areas[i] + areas[order[1:]] - inter)
         order = order[1:][iou <= iou_threshold]
@@ -70,8 +74,8 @@ def non_max_suppression(detection, conf_thres=0.5, nms_thres=0.3):
     detection = detection[detection[:, 4] >= conf_thres]
     if len(detection) <= 0:
         return []
-    keep = torchvision_nms(detection[:, :4].numpy(),
-                           detection[:, 4].numpy(), nms_thres)
+    keep = torchvision_nms(detection[:, :4].numpy(), detection[:, 4].numpy(),
+                           nms_thres)
     return detection[keep].numpy()
 
 
@@ -91,7 +95,10 @@ def retinaface_correct_boxes(result, input_shape, image_shape):
 
 
 @torch.no_grad()
-def get_map_txt(net, image_bgr, cfg, input_shape=INPUT_SHAPE,
+def get_map_txt(net,
+                image_bgr,
+                cfg,
+                input_shape=INPUT_SHAPE,
                 confidence=CONFIDENCE):
     """``evaluation.py`` for one image: BGR -> RGB, then ``get_map_txt``.
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .retinaface_ref import ClassHead, BboxHead, LandmarkHead, py_cpu_nms
+from .retinaface_ref import BboxHead, ClassHead, LandmarkHead, py_cpu_nms
 
 
 # ------------------------------------------------------------ src/network.py
@@ -54,18 +54,23 @@ class ResidualBlock(nn.Module):
 
 class ResNet(nn.Module):
 
-    def __init__(self, layer_nums=(3, 4, 6, 3),
+    def __init__(self,
+                 layer_nums=(3, 4, 6, 3),
                  in_channels=(64, 256, 512, 1024),
-                 out_channels=(256, 512, 1024, 2048), strides=(1, 2, 2, 2),
+                 out_channels=(256, 512, 1024, 2048),
+                 strides=(1, 2, 2, 2),
                  num_classes=1001):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         for i in range(4):
-            blocks = [ResidualBlock(in_channels[i], out_channels[i],
-                                    strides[i])]
-            blocks += [ResidualBlock(out_channels[i], out_channels[i])
-                       for _ in range(1, layer_nums[i])]
+            blocks = [
+                ResidualBlock(in_channels[i], out_channels[i], strides[i])
+            ]
+            blocks += [
+                ResidualBlock(out_channels[i], out_channels[i])
+                for _ in range(1, layer_nums[i])
+            ]
             setattr(self, f'layer{i + 1}', nn.Sequential(*blocks))
         self.end_point = nn.Linear(out_channels[3], num_classes)
 
@@ -81,8 +86,10 @@ class ResNet(nn.Module):
 
 
 def _conv_bn(cin, cout, k, pad, leaky=None):
-    layers = [nn.Conv2d(cin, cout, k, 1, pad, bias=False),
-              nn.BatchNorm2d(cout)]
+    layers = [
+        nn.Conv2d(cin, cout, k, 1, pad, bias=False),
+        nn.BatchNorm2d(cout)
+    ]
     if leaky is not None:
         layers.append(nn.LeakyReLU(leaky))
     return nn.Sequential(*layers)
@@ -149,15 +156,15 @@ class RetinaFace(nn.Module):
         features = [self.ssh1(f1), self.ssh2(f2), self.ssh3(f3)]
         bbox = torch.cat([h(f) for h, f in zip(self.BboxHead, features)], 1)
         cls = torch.cat([h(f) for h, f in zip(self.ClassHead, features)], 1)
-        ldm = torch.cat([h(f) for h, f in zip(self.LandmarkHead, features)],
-                        1)
+        ldm = torch.cat([h(f) for h, f in zip(self.LandmarkHead, features)], 1)
         if self.phase == 'train':
             return bbox, cls, ldm
         return bbox, F.softmax(cls, -1), ldm
 
 
 # --------------------------------------------------------------- src/utils.py
-def prior_box(image_sizes, min_sizes=((16, 32), (64, 128), (256, 512)),
+def prior_box(image_sizes,
+              min_sizes=((16, 32), (64, 128), (256, 512)),
               steps=(8, 16, 32)):
     anchors = []
     for k, step in enumerate(steps):
@@ -173,9 +180,10 @@ def prior_box(image_sizes, min_sizes=((16, 32), (64, 128), (256, 512)),
 
 
 def decode_bbox(bbox, priors, var):
-    boxes = np.concatenate((
-        priors[:, 0:2] + bbox[:, 0:2] * var[0] * priors[:, 2:4],
-        priors[:, 2:4] * np.exp(bbox[:, 2:4] * var[1])), axis=1)
+    boxes = np.concatenate(
+        (priors[:, 0:2] + bbox[:, 0:2] * var[0] * priors[:, 2:4],
+         priors[:, 2:4] * np.exp(bbox[:, 2:4] * var[1])),
+        axis=1)
     boxes[:, :2] -= boxes[:, 2:] / 2
     boxes[:, 2:] += boxes[:, :2]
     return boxes
@@ -184,13 +192,19 @@ def decode_bbox(bbox, priors, var):
 def decode_landm(landm, priors, var):
     return np.concatenate([
         priors[:, 0:2] + landm[:, 2 * i:2 * i + 2] * var[0] * priors[:, 2:4]
-        for i in range(5)], axis=1)
+        for i in range(5)
+    ],
+                          axis=1)
 
 
 # ------------------------------------------------------------------ eval.py
 @torch.no_grad()
-def eval_image(network, img_raw, target_size=1600, max_size=2176,
-               conf_thresh=0.02, nms_thresh=0.4):
+def eval_image(network,
+               img_raw,
+               target_size=1600,
+               max_size=2176,
+               conf_thresh=0.02,
+               nms_thresh=0.4):
     """``eval.py`` (``val_origin_size`` False) for one BGR image.
 
     Returns:
@@ -206,16 +220,16 @@ def eval_image(network, img_raw, target_size=1600, max_size=2176,
     resize = float(target_size) / float(im_size_min)
     if np.round(resize * im_size_max) > max_size:
         resize = float(max_size) / float(im_size_max)
-    img = cv2.resize(img, None, None, fx=resize, fy=resize,
-                     interpolation=cv2.INTER_LINEAR)
+    img = cv2.resize(
+        img, None, None, fx=resize, fy=resize, interpolation=cv2.INTER_LINEAR)
     assert img.shape[0] <= max_size and img.shape[1] <= max_size
     image_t = np.empty((max_size, max_size, 3), dtype=img.dtype)
     image_t[:, :] = (104.0, 117.0, 123.0)
     image_t[0:img.shape[0], 0:img.shape[1]] = img
     img = image_t
     priors = prior_box((max_size, max_size))
-    scale = np.array([img.shape[1], img.shape[0], img.shape[1],
-                      img.shape[0]], dtype=img.dtype)
+    scale = np.array([img.shape[1], img.shape[0], img.shape[1], img.shape[0]],
+                     dtype=img.dtype)
     img -= (104, 117, 123)
     img = torch.from_numpy(np.expand_dims(img.transpose(2, 0, 1), 0))
     boxes, confs, landms = network(img)
@@ -236,10 +250,18 @@ def eval_image(network, img_raw, target_size=1600, max_size=2176,
 
 
 # ----------------------------------------------- mindspore save_checkpoint
-_BN = {'weight': 'gamma', 'bias': 'beta', 'running_mean': 'moving_mean',
-       'running_var': 'moving_variance'}
-_TYPES = {np.dtype(np.float32): 'Float32', np.dtype(np.float16): 'Float16',
-          np.dtype(np.int32): 'Int32', np.dtype(np.int64): 'Int64'}
+_BN = {
+    'weight': 'gamma',
+    'bias': 'beta',
+    'running_mean': 'moving_mean',
+    'running_var': 'moving_variance'
+}
+_TYPES = {
+    np.dtype(np.float32): 'Float32',
+    np.dtype(np.float16): 'Float16',
+    np.dtype(np.int32): 'Int32',
+    np.dtype(np.int64): 'Int64'
+}
 # serialization.py: SLICE_SIZE = 512 * 1024 (KB, compared with nbytes /
 # 1024; older releases: 512 * 1024 * 1024 compared with nbytes), i.e.
 # values over 512 MiB are sliced: none of RetinaFace's
@@ -250,8 +272,10 @@ def mindspore_parameters(net, prefix='network.'):
     """``{name: array}`` of ``net`` under MindSpore's parameter names (the
     cell path, BatchNorm gamma/beta/moving_mean/moving_variance; MindSpore
     BatchNorm has no num_batches_tracked)."""
-    bn_names = {name for name, m in net.named_modules()
-                if isinstance(m, nn.BatchNorm2d)}
+    bn_names = {
+        name
+        for name, m in net.named_modules() if isinstance(m, nn.BatchNorm2d)
+    }
     out = OrderedDict()
     for key, value in net.state_dict().items():
         module, _, param = key.rpartition('.')
@@ -273,8 +297,7 @@ def training_checkpoint(net, steps=536, seed=0):
     out = OrderedDict(params)
     for name, value in params.items():
         if not name.endswith(('moving_mean', 'moving_variance')):
-            out['accum.' + name] = rng.randn(*value.shape).astype(
-                np.float32)
+            out['accum.' + name] = rng.randn(*value.shape).astype(np.float32)
             out['stat.' + name] = np.ones(value.shape, np.float32)
     out['learning_rate'] = np.linspace(0.01, 1e-4, steps).astype(np.float32)
     out['global_step'] = np.array(steps * 100, np.int32)
@@ -295,8 +318,7 @@ def _field(number, payload):
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
-def write_checkpoint(params, path, crc_check=False,
-                     slice_bytes=SLICE_BYTES):
+def write_checkpoint(params, path, crc_check=False, slice_bytes=SLICE_BYTES):
     """Write ``{name: array}`` as ``mindspore.save_checkpoint`` does: one
     serialised ``Checkpoint`` message per value, tensors over
     ``slice_bytes`` (MindSpore's 512 MiB; a smaller value makes a synthetic
@@ -312,8 +334,8 @@ def write_checkpoint(params, path, crc_check=False,
         tensor_type = _TYPES[value.dtype]
         pieces = [value]
         if value.nbytes > slice_bytes:
-            pieces = np.array_split(value, int(np.ceil(
-                value.nbytes / slice_bytes)))
+            pieces = np.array_split(value,
+                                    int(np.ceil(value.nbytes / slice_bytes)))
         for piece in pieces:
             tensor = b''.join(_varint(1 << 3) + _varint(d) for d in dims)
             tensor += _field(2, tensor_type.encode())

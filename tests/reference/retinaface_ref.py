@@ -40,7 +40,11 @@ cfg_mnet = {
     'decay2': 220,
     'image_size': 640,
     'pretrain': False,
-    'return_layers': {'stage1': 1, 'stage2': 2, 'stage3': 3},
+    'return_layers': {
+        'stage1': 1,
+        'stage2': 2,
+        'stage3': 3
+    },
     'in_channel': 32,
     'out_channel': 64
 }
@@ -60,7 +64,11 @@ cfg_re50 = {
     'decay2': 90,
     'image_size': 840,
     'pretrain': False,
-    'return_layers': {'layer2': 1, 'layer3': 2, 'layer4': 3},
+    'return_layers': {
+        'layer2': 1,
+        'layer3': 2,
+        'layer4': 3
+    },
     'in_channel': 256,
     'out_channel': 256
 }
@@ -69,8 +77,7 @@ cfg_re50 = {
 # --------------------------------------------------------------- models/net.py
 def conv_bn(inp, oup, stride=1, leaky=0):
     return nn.Sequential(
-        nn.Conv2d(inp, oup, 3, stride, 1, bias=False),
-        nn.BatchNorm2d(oup),
+        nn.Conv2d(inp, oup, 3, stride, 1, bias=False), nn.BatchNorm2d(oup),
         nn.LeakyReLU(negative_slope=leaky, inplace=True))
 
 
@@ -84,8 +91,7 @@ def conv_bn_no_relu(inp, oup, stride):
 def conv_bn1X1(inp, oup, stride, leaky=0):
     return nn.Sequential(
         nn.Conv2d(inp, oup, 1, stride, padding=0, bias=False),
-        nn.BatchNorm2d(oup),
-        nn.LeakyReLU(negative_slope=leaky, inplace=True))
+        nn.BatchNorm2d(oup), nn.LeakyReLU(negative_slope=leaky, inplace=True))
 
 
 def conv_dw(inp, oup, stride, leaky=0.1):
@@ -425,16 +431,15 @@ class RetinaFace(nn.Module):
             [self.ClassHead[i](feature) for i, feature in enumerate(features)],
             dim=1)
         ldm_regressions = torch.cat([
-            self.LandmarkHead[i](feature)
-            for i, feature in enumerate(features)
+            self.LandmarkHead[i](feature) for i, feature in enumerate(features)
         ],
                                     dim=1)
 
         if self.phase == 'train':
             output = (bbox_regressions, classifications, ldm_regressions)
         else:
-            output = (bbox_regressions, F.softmax(classifications, dim=-1),
-                      ldm_regressions)
+            output = (bbox_regressions, F.softmax(classifications,
+                                                  dim=-1), ldm_regressions)
         return output
 
 
@@ -498,8 +503,8 @@ def pixel_priors(cfg, image_size):
 
 # --------------------------------------------------------- utils/box_utils.py
 def point_form(boxes):
-    return torch.cat((boxes[:, :2] - boxes[:, 2:] / 2,
-                      boxes[:, :2] + boxes[:, 2:] / 2), 1)
+    return torch.cat(
+        (boxes[:, :2] - boxes[:, 2:] / 2, boxes[:, :2] + boxes[:, 2:] / 2), 1)
 
 
 def intersect(box_a, box_b):
@@ -698,8 +703,7 @@ class MultiBoxLoss(nn.Module):
         _, loss_idx = loss_c.sort(1, descending=True)
         _, idx_rank = loss_idx.sort(1)
         num_pos = pos.long().sum(1, keepdim=True)
-        num_neg = torch.clamp(
-            self.negpos_ratio * num_pos, max=pos.size(1) - 1)
+        num_neg = torch.clamp(self.negpos_ratio * num_pos, max=pos.size(1) - 1)
         neg = idx_rank < num_neg.expand_as(idx_rank)
 
         # Confidence Loss Including Positive and Negative Examples
@@ -765,8 +769,8 @@ def detect(net, img_bgr, cfg, confidence_threshold=0.02, nms_threshold=0.4):
     """
     img = np.float32(img_bgr)
     im_height, im_width, _ = img.shape
-    scale = torch.Tensor([img.shape[1], img.shape[0], img.shape[1],
-                          img.shape[0]])
+    scale = torch.Tensor(
+        [img.shape[1], img.shape[0], img.shape[1], img.shape[0]])
     img -= (104, 117, 123)
     img = img.transpose(2, 0, 1)
     img = torch.from_numpy(img).unsqueeze(0)

@@ -34,8 +34,10 @@ NMS_TOP_K = 5000
 TOP_K = 750
 CONF_THRESH = 0.05
 
-VGG_CFG = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'C', 512, 512, 512,
-           'M', 512, 512, 512, 'M']
+VGG_CFG = [
+    64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'C', 512, 512, 512, 'M', 512,
+    512, 512, 'M'
+]
 EXTRAS_CFG = [256, 'S', 512, 128, 'S', 256]
 
 
@@ -89,12 +91,16 @@ def add_extras(cfg, i, batch_norm=False):
     for k, v in enumerate(cfg):
         if in_channels != 'S':
             if v == 'S':
-                layers += [nn.Conv2d(in_channels, cfg[k + 1],
-                                     kernel_size=(1, 3)[flag], stride=2,
-                                     padding=1)]
+                layers += [
+                    nn.Conv2d(
+                        in_channels,
+                        cfg[k + 1],
+                        kernel_size=(1, 3)[flag],
+                        stride=2,
+                        padding=1)
+                ]
             else:
-                layers += [nn.Conv2d(in_channels, v,
-                                     kernel_size=(1, 3)[flag])]
+                layers += [nn.Conv2d(in_channels, v, kernel_size=(1, 3)[flag])]
             flag = not flag
         in_channels = v
     return layers
@@ -104,28 +110,39 @@ def multibox(vgg_layers, extra_layers, num_classes):
     loc_layers = []
     conf_layers = []
     vgg_source = [21, 28, -2]
-    loc_layers += [nn.Conv2d(vgg_layers[14].out_channels, 4, kernel_size=3,
-                             padding=1)]
-    conf_layers += [nn.Conv2d(vgg_layers[14].out_channels,
-                              3 + (num_classes - 1), kernel_size=3,
-                              padding=1)]
+    loc_layers += [
+        nn.Conv2d(vgg_layers[14].out_channels, 4, kernel_size=3, padding=1)
+    ]
+    conf_layers += [
+        nn.Conv2d(
+            vgg_layers[14].out_channels,
+            3 + (num_classes - 1),
+            kernel_size=3,
+            padding=1)
+    ]
     for v in vgg_source:
-        loc_layers += [nn.Conv2d(vgg_layers[v].out_channels, 4,
-                                 kernel_size=3, padding=1)]
-        conf_layers += [nn.Conv2d(vgg_layers[v].out_channels, num_classes,
-                                  kernel_size=3, padding=1)]
+        loc_layers += [
+            nn.Conv2d(vgg_layers[v].out_channels, 4, kernel_size=3, padding=1)
+        ]
+        conf_layers += [
+            nn.Conv2d(
+                vgg_layers[v].out_channels,
+                num_classes,
+                kernel_size=3,
+                padding=1)
+        ]
     for v in extra_layers[1::2]:
-        loc_layers += [nn.Conv2d(v.out_channels, 4, kernel_size=3,
-                                 padding=1)]
-        conf_layers += [nn.Conv2d(v.out_channels, num_classes,
-                                  kernel_size=3, padding=1)]
+        loc_layers += [nn.Conv2d(v.out_channels, 4, kernel_size=3, padding=1)]
+        conf_layers += [
+            nn.Conv2d(v.out_channels, num_classes, kernel_size=3, padding=1)
+        ]
     return vgg_layers, extra_layers, (loc_layers, conf_layers)
 
 
 # ------------------------------------------------------------ box utils ----
 def point_form(boxes):
-    return torch.cat((boxes[:, :2] - boxes[:, 2:] / 2,
-                      boxes[:, :2] + boxes[:, 2:] / 2), 1)
+    return torch.cat(
+        (boxes[:, :2] - boxes[:, 2:] / 2, boxes[:, :2] + boxes[:, 2:] / 2), 1)
 
 
 def intersect(box_a, box_b):
@@ -158,9 +175,9 @@ def encode(matched, priors, variances):
 
 
 def decode(loc, priors, variances):
-    boxes = torch.cat((
-        priors[:, :2] + loc[:, :2] * variances[0] * priors[:, 2:],
-        priors[:, 2:] * torch.exp(loc[:, 2:] * variances[1])), 1)
+    boxes = torch.cat(
+        (priors[:, :2] + loc[:, :2] * variances[0] * priors[:, 2:],
+         priors[:, 2:] * torch.exp(loc[:, 2:] * variances[1])), 1)
     boxes[:, :2] -= boxes[:, 2:] / 2
     boxes[:, 2:] += boxes[:, :2]
     return boxes
@@ -218,9 +235,12 @@ def match(threshold, truths, priors, variances, labels, loc_t, conf_t, idx):
     loc = encode(matches, priors, variances)
     loc_t[idx] = loc
     conf_t[idx] = conf
-    return dict(best_truth_idx=best_truth_idx,
-                best_truth_overlap=best_truth_overlap, conf=conf,
-                num_comp=n_comp, stage2_idx=stage2_idx)
+    return dict(
+        best_truth_idx=best_truth_idx,
+        best_truth_overlap=best_truth_overlap,
+        conf=conf,
+        num_comp=n_comp,
+        stage2_idx=stage2_idx)
 
 
 def nms(boxes, scores, overlap=0.5, top_k=200):
@@ -308,11 +328,11 @@ class Detect:
         num_priors = prior_data.size(0)
         conf_preds = conf_data.view(num, num_priors,
                                     self.num_classes).transpose(2, 1)
-        batch_priors = prior_data.view(-1, num_priors, 4).expand(
-            num, num_priors, 4)
+        batch_priors = prior_data.view(-1, num_priors,
+                                       4).expand(num, num_priors, 4)
         batch_priors = batch_priors.contiguous().view(-1, 4)
-        decoded_boxes = decode(loc_data.view(-1, 4), batch_priors,
-                               self.variance)
+        decoded_boxes = decode(
+            loc_data.view(-1, 4), batch_priors, self.variance)
         decoded_boxes = decoded_boxes.view(num, num_priors, 4)
         output = torch.zeros(num, self.num_classes, self.top_k, 5)
         for i in range(num):
@@ -329,8 +349,7 @@ class Detect:
                                  self.nms_top_k)
                 count = count if count < self.top_k else self.top_k
                 output[i, cl, :count] = torch.cat(
-                    (scores[ids[:count]].unsqueeze(1), boxes_[ids[:count]]),
-                    1)
+                    (scores[ids[:count]].unsqueeze(1), boxes_[ids[:count]]), 1)
         return output
 
 
@@ -405,8 +424,9 @@ class S3FDRef(nn.Module):
                 loc.view(loc.size(0), -1, 4),
                 self.softmax(conf.view(conf.size(0), -1, self.num_classes)),
                 self.priors.type(type(x.data)))
-        return (loc.view(loc.size(0), -1, 4),
-                conf.view(conf.size(0), -1, self.num_classes), self.priors)
+        return (loc.view(loc.size(0), -1,
+                         4), conf.view(conf.size(0), -1,
+                                       self.num_classes), self.priors)
 
 
 # ---------------------------------------------------------------- loss -----
@@ -438,8 +458,8 @@ class MultiBoxLoss(nn.Module):
             truths = targets[idx][:, :-1].data
             labels = targets[idx][:, -1].data.long()
             defaults = priors.data
-            self.match(self.threshold, truths, defaults, self.variance,
-                       labels, loc_t, conf_t, idx)
+            self.match(self.threshold, truths, defaults, self.variance, labels,
+                       loc_t, conf_t, idx)
 
         pos = conf_t > 0
         pos_idx = pos.unsqueeze(pos.dim()).expand_as(loc_data)
@@ -456,8 +476,7 @@ class MultiBoxLoss(nn.Module):
         _, loss_idx = loss_c.sort(1, descending=True)
         _, idx_rank = loss_idx.sort(1)
         num_pos = pos.long().sum(1, keepdim=True)
-        num_neg = torch.clamp(self.negpos_ratio * num_pos,
-                              max=pos.size(1) - 1)
+        num_neg = torch.clamp(self.negpos_ratio * num_pos, max=pos.size(1) - 1)
         neg = idx_rank < num_neg.expand_as(idx_rank)
 
         pos_idx = pos.unsqueeze(2).expand_as(conf_data)
@@ -500,8 +519,8 @@ def bbox_vote(det):
         det_accu[:, 0:4] = det_accu[:, 0:4] * np.tile(det_accu[:, -1:], (1, 4))
         max_score = np.max(det_accu[:, 4])
         det_accu_sum = np.zeros((1, 5))
-        det_accu_sum[:, 0:4] = np.sum(det_accu[:, 0:4], axis=0) / np.sum(
-            det_accu[:, -1:])
+        det_accu_sum[:, 0:4] = np.sum(
+            det_accu[:, 0:4], axis=0) / np.sum(det_accu[:, -1:])
         det_accu_sum[:, 4] = max_score
         dets = det_accu_sum if dets is None else np.vstack(
             (dets, det_accu_sum))

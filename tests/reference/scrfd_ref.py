@@ -37,36 +37,56 @@ from .random_init import randomize_modules_
 
 
 # --------------------------------------------------------------- configs
-def _head(in_channels, convs, feat, norm, shared=True, dw=False,
-          scale_mode=2, kps=False):
-    return dict(in_channels=in_channels, stacked_convs=convs,
-                feat_channels=feat, norm=norm, cls_reg_share=True,
-                strides_share=shared, dw_conv=dw, scale_mode=scale_mode,
-                use_kps=kps)
+def _head(in_channels,
+          convs,
+          feat,
+          norm,
+          shared=True,
+          dw=False,
+          scale_mode=2,
+          kps=False):
+    return dict(
+        in_channels=in_channels,
+        stacked_convs=convs,
+        feat_channels=feat,
+        norm=norm,
+        cls_reg_share=True,
+        strides_share=shared,
+        dw_conv=dw,
+        scale_mode=scale_mode,
+        use_kps=kps)
 
 
 def _model(backbone, neck_in, out, head):
-    return dict(backbone=backbone, neck=dict(in_channels=neck_in,
-                                             out_channels=out), head=head)
+    return dict(
+        backbone=backbone,
+        neck=dict(in_channels=neck_in, out_channels=out),
+        head=head)
 
 
 def _resnet(block, blocks, planes, stem):
-    return dict(type='ResNetV1e', base_channels=stem, block_cfg=dict(
-        block=block, stage_blocks=blocks, stage_planes=planes))
+    return dict(
+        type='ResNetV1e',
+        base_channels=stem,
+        block_cfg=dict(block=block, stage_blocks=blocks, stage_planes=planes))
 
 
 # The released configs' model settings (configs/scrfd/*.py of the fork).
-_MNET_500M = dict(type='MobileNetV1', block_cfg=dict(
-    stage_blocks=(2, 3, 2, 6), stage_planes=[16, 16, 40, 72, 152, 288]))
+_MNET_500M = dict(
+    type='MobileNetV1',
+    block_cfg=dict(
+        stage_blocks=(2, 3, 2, 6), stage_planes=[16, 16, 40, 72, 152, 288]))
 SCRFD_500M = _model(_MNET_500M, [40, 72, 152, 288], 16,
                     _head(16, 2, 64, ('GN', 16), dw=True))
-SCRFD_500M_KPS = _model(_MNET_500M, [40, 72, 152, 288], 16,
-                        _head(16, 2, 64, ('BN', None), shared=False, dw=True,
-                              scale_mode=0, kps=True))
+SCRFD_500M_KPS = _model(
+    _MNET_500M, [40, 72, 152, 288], 16,
+    _head(
+        16, 2, 64, ('BN', None), shared=False, dw=True, scale_mode=0,
+        kps=True))
 SCRFD_2_5G_KPS = _model(
-    _resnet('BasicBlock', (3, 5, 3, 2), [24, 48, 48, 80], 24),
-    [24, 48, 48, 80], 24, _head(24, 2, 64, ('BN', None), shared=False,
-                                kps=True))
+    _resnet('BasicBlock', (3, 5, 3, 2), [24, 48, 48, 80],
+            24), [24, 48, 48, 80], 24,
+    _head(24, 2, 64, ('BN', None), shared=False, kps=True))
 SCRFD_10G = _model(
     _resnet('BasicBlock', (3, 4, 2, 3), [56, 88, 88, 224], 56),
     [56, 88, 88, 224], 56, _head(56, 3, 80, ('GN', 16)))
@@ -89,11 +109,24 @@ def _norm(kind: str, groups: Optional[int], ch: int) -> Tuple[str, nn.Module]:
 class ConvModule(nn.Module):
     """mmcv ``ConvModule``: conv (bias only without norm), norm, ReLU."""
 
-    def __init__(self, in_ch, out_ch, k, stride=1, padding=0, groups=1,
-                 norm=None, act=True):
+    def __init__(self,
+                 in_ch,
+                 out_ch,
+                 k,
+                 stride=1,
+                 padding=0,
+                 groups=1,
+                 norm=None,
+                 act=True):
         super().__init__()
-        self.conv = nn.Conv2d(in_ch, out_ch, k, stride, padding,
-                              groups=groups, bias=norm is None)
+        self.conv = nn.Conv2d(
+            in_ch,
+            out_ch,
+            k,
+            stride,
+            padding,
+            groups=groups,
+            bias=norm is None)
         self.norm_name = None
         if norm is not None:
             self.norm_name, layer = _norm(norm[0], norm[1], out_ch)
@@ -112,8 +145,8 @@ class DepthwiseSeparableConvModule(nn.Module):
 
     def __init__(self, in_ch, out_ch, k, padding, norm):
         super().__init__()
-        self.depthwise_conv = ConvModule(in_ch, in_ch, k, padding=padding,
-                                         groups=in_ch, norm=norm)
+        self.depthwise_conv = ConvModule(
+            in_ch, in_ch, k, padding=padding, groups=in_ch, norm=norm)
         self.pointwise_conv = ConvModule(in_ch, out_ch, 1, norm=norm)
 
     def forward(self, x):
@@ -159,8 +192,8 @@ class MobileNetV1(nn.Module):
             return nn.Sequential(
                 nn.Conv2d(inp, inp, 3, stride, 1, groups=inp, bias=False),
                 nn.BatchNorm2d(inp), nn.ReLU(inplace=True),
-                nn.Conv2d(inp, oup, 1, 1, 0, bias=False),
-                nn.BatchNorm2d(oup), nn.ReLU(inplace=True))
+                nn.Conv2d(inp, oup, 1, 1, 0, bias=False), nn.BatchNorm2d(oup),
+                nn.ReLU(inplace=True))
 
         planes = block_cfg['stage_planes']
         blocks = block_cfg['stage_blocks']
@@ -247,10 +280,13 @@ class ResNetV1e(nn.Module):
             downsample = None
             if stride != 1 or inplanes != planes * block.expansion:
                 downsample = nn.Sequential(
-                    nn.AvgPool2d(stride, stride, ceil_mode=True,
-                                 count_include_pad=False),
-                    nn.Conv2d(inplanes, planes * block.expansion, 1,
-                              bias=False),
+                    nn.AvgPool2d(
+                        stride,
+                        stride,
+                        ceil_mode=True,
+                        count_include_pad=False),
+                    nn.Conv2d(
+                        inplanes, planes * block.expansion, 1, bias=False),
                     nn.BatchNorm2d(planes * block.expansion))
             layers = [block(inplanes, planes, stride, downsample)]
             inplanes = planes * block.expansion
@@ -279,15 +315,20 @@ class PAFPN(nn.Module):
             self.lateral_convs.append(
                 ConvModule(in_channels[i], out_channels, 1, act=False))
             self.fpn_convs.append(
-                ConvModule(out_channels, out_channels, 3, padding=1,
-                           act=False))
+                ConvModule(
+                    out_channels, out_channels, 3, padding=1, act=False))
         for _ in list(levels)[1:]:
             self.downsample_convs.append(
-                ConvModule(out_channels, out_channels, 3, stride=2,
-                           padding=1, act=False))
+                ConvModule(
+                    out_channels,
+                    out_channels,
+                    3,
+                    stride=2,
+                    padding=1,
+                    act=False))
             self.pafpn_convs.append(
-                ConvModule(out_channels, out_channels, 3, padding=1,
-                           act=False))
+                ConvModule(
+                    out_channels, out_channels, 3, padding=1, act=False))
 
     def forward(self, inputs):
         laterals = [
@@ -301,9 +342,8 @@ class PAFPN(nn.Module):
         inter = [self.fpn_convs[i](laterals[i]) for i in range(n)]
         for i in range(n - 1):
             inter[i + 1] = inter[i + 1] + self.downsample_convs[i](inter[i])
-        return tuple([inter[0]] + [
-            self.pafpn_convs[i - 1](inter[i]) for i in range(1, n)
-        ])
+        return tuple([inter[0]] +
+                     [self.pafpn_convs[i - 1](inter[i]) for i in range(1, n)])
 
 
 # ------------------------------------------------------------------ head
@@ -321,14 +361,12 @@ class SCRFDHead(nn.Module):
     ``feat_mults=None``)."""
 
     def __init__(self, in_channels, stacked_convs, feat_channels, norm,
-                 cls_reg_share, strides_share, dw_conv, scale_mode,
-                 use_kps):
+                 cls_reg_share, strides_share, dw_conv, scale_mode, use_kps):
         super().__init__()
         self.strides_share = strides_share
         self.cls_reg_share = cls_reg_share
         self.use_kps = use_kps
-        self.use_scale = scale_mode > 0 and (strides_share
-                                             or scale_mode == 2)
+        self.use_scale = scale_mode > 0 and (strides_share or scale_mode == 2)
         keys = ['0'] if strides_share else [str(s) for s in STRIDES]
         self.cls_stride_convs = nn.ModuleDict()
         self.reg_stride_convs = nn.ModuleDict()
@@ -352,14 +390,13 @@ class SCRFDHead(nn.Module):
                     reg_convs.append(conv(chn))
             self.cls_stride_convs[key] = cls_convs
             self.reg_stride_convs[key] = reg_convs
-            self.stride_cls[key] = nn.Conv2d(feat_channels, NUM_ANCHORS, 3,
-                                             padding=1)
-            self.stride_reg[key] = nn.Conv2d(feat_channels, 4 * NUM_ANCHORS,
-                                             3, padding=1)
+            self.stride_cls[key] = nn.Conv2d(
+                feat_channels, NUM_ANCHORS, 3, padding=1)
+            self.stride_reg[key] = nn.Conv2d(
+                feat_channels, 4 * NUM_ANCHORS, 3, padding=1)
             if use_kps:
-                self.stride_kps[key] = nn.Conv2d(feat_channels,
-                                                 10 * NUM_ANCHORS, 3,
-                                                 padding=1)
+                self.stride_kps[key] = nn.Conv2d(
+                    feat_channels, 10 * NUM_ANCHORS, 3, padding=1)
         if self.use_scale:
             self.scales = nn.ModuleList([Scale(1.0) for _ in STRIDES])
         else:
@@ -463,11 +500,14 @@ def decode(outs, img_shape: Sequence[int], image: int = 0) -> dict:
         if kp.shape[1] == 10 * NUM_ANCHORS:
             off = kp[image].permute(1, 2, 0).reshape(-1, 10) * stride
             kps.append(distance2kps(centers, off))
-    return dict(scores=torch.cat(scores), boxes=torch.cat(boxes),
-                kps=torch.cat(kps) if kps else None)
+    return dict(
+        scores=torch.cat(scores),
+        boxes=torch.cat(boxes),
+        kps=torch.cat(kps) if kps else None)
 
 
-def randomize_(net: nn.Module, seed: int = 0,
+def randomize_(net: nn.Module,
+               seed: int = 0,
                head_gain: float = 1.0) -> nn.Module:
     """Random weights *and* norm statistics / affine parameters and box
     scales (not in the reference), so that a parity test exercises every
@@ -514,7 +554,10 @@ def nms(boxes, scores, iou_thr):
     return torch.tensor(keep, dtype=torch.long)
 
 
-def detect(outs, img_shape, score_thr=0.02, iou_thr=0.45,
+def detect(outs,
+           img_shape,
+           score_thr=0.02,
+           iou_thr=0.45,
            scale_factor=(1., 1.)) -> dict:
     """The reference test protocol of one image (``_get_bboxes_single`` +
     ``multiclass_nms`` with ``max_num=-1``): scores > ``score_thr``, boxes
@@ -527,8 +570,8 @@ def detect(outs, img_shape, score_thr=0.02, iou_thr=0.45,
     boxes = d['boxes'][sel] / torch.tensor([sx, sy, sx, sy])
     scores = d['scores'][sel]
     keep = nms(boxes, scores, iou_thr)
-    out = dict(scores=scores[keep].numpy(), boxes=boxes[keep].numpy(),
-               kps=None)
+    out = dict(
+        scores=scores[keep].numpy(), boxes=boxes[keep].numpy(), kps=None)
     if d['kps'] is not None:
         kps = d['kps'][sel] / torch.tensor([sx, sy] * 5)
         out['kps'] = kps[keep].numpy()
@@ -545,7 +588,8 @@ def _corner(size, side):
     return random.randint(size - side, 0)
 
 
-def random_square_crop(results: dict, crop_choice: Sequence[float],
+def random_square_crop(results: dict,
+                       crop_choice: Sequence[float],
                        bbox_clip_border: bool = True) -> dict:
     """``RandomSquareCrop.__call__`` of the fork
     (``mmdet/datasets/pipelines/transforms.py``) on its results dict:
@@ -571,14 +615,14 @@ def random_square_crop(results: dict, crop_choice: Sequence[float],
             ch = cw
             left = _corner(w, cw)  # the fork's if/elif/else on w, then h
             top = _corner(h, ch)
-            patch = np.array((int(left), int(top), int(left + cw),
-                              int(top + ch)), dtype=np.int64)
+            patch = np.array(
+                (int(left), int(top), int(left + cw), int(top + ch)),
+                dtype=np.int64)
 
             def is_center_of_bboxes_in_patch(boxes, patch):
                 center = (boxes[:, :2] + boxes[:, 2:]) / 2
-                return ((center[:, 0] > patch[0]) * (center[:, 1] > patch[1])
-                        * (center[:, 0] < patch[2]) *
-                        (center[:, 1] < patch[3]))
+                return ((center[:, 0] > patch[0]) * (center[:, 1] > patch[1]) *
+                        (center[:, 0] < patch[2]) * (center[:, 1] < patch[3]))
 
             mask = is_center_of_bboxes_in_patch(boxes, patch)
             if not mask.any():

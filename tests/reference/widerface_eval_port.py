@@ -40,11 +40,13 @@ def bbox_overlaps_loop(boxes, query_boxes):
         box_area = ((float(query_boxes[k, 2]) - float(query_boxes[k, 0]) + 1) *
                     (float(query_boxes[k, 3]) - float(query_boxes[k, 1]) + 1))
         for n in range(N):
-            iw = (min(float(boxes[n, 2]), float(query_boxes[k, 2])) -
-                  max(float(boxes[n, 0]), float(query_boxes[k, 0])) + 1)
+            iw = (
+                min(float(boxes[n, 2]), float(query_boxes[k, 2])) -
+                max(float(boxes[n, 0]), float(query_boxes[k, 0])) + 1)
             if iw > 0:
-                ih = (min(float(boxes[n, 3]), float(query_boxes[k, 3])) -
-                      max(float(boxes[n, 1]), float(query_boxes[k, 1])) + 1)
+                ih = (
+                    min(float(boxes[n, 3]), float(query_boxes[k, 3])) -
+                    max(float(boxes[n, 1]), float(query_boxes[k, 1])) + 1)
                 if ih > 0:
                     ua = float((float(boxes[n, 2]) - float(boxes[n, 0]) + 1) *
                                (float(boxes[n, 3]) - float(boxes[n, 1]) + 1) +
@@ -60,10 +62,12 @@ def bbox_overlaps(boxes, query_boxes):
     b = boxes[:, None, :]
     q = query_boxes[None, :, :]
     box_area = (q[..., 2] - q[..., 0] + 1) * (q[..., 3] - q[..., 1] + 1)
-    iw = (np.minimum(b[..., 2], q[..., 2]) -
-          np.maximum(b[..., 0], q[..., 0]) + 1)
-    ih = (np.minimum(b[..., 3], q[..., 3]) -
-          np.maximum(b[..., 1], q[..., 1]) + 1)
+    iw = (
+        np.minimum(b[..., 2], q[..., 2]) - np.maximum(b[..., 0], q[..., 0]) +
+        1)
+    ih = (
+        np.minimum(b[..., 3], q[..., 3]) - np.maximum(b[..., 1], q[..., 1]) +
+        1)
     valid = (iw > 0) & (ih > 0)
     ua = ((b[..., 2] - b[..., 0] + 1) * (b[..., 3] - b[..., 1] + 1) +
           box_area - iw * ih)
@@ -88,8 +92,8 @@ def get_gt_boxes(gt_dir):
     medium_gt_list = medium_mat['gt_list']
     easy_gt_list = easy_mat['gt_list']
 
-    return (facebox_list, event_list, file_list, hard_gt_list,
-            medium_gt_list, easy_gt_list)
+    return (facebox_list, event_list, file_list, hard_gt_list, medium_gt_list,
+            easy_gt_list)
 
 
 def read_pred_file(filepath):
@@ -220,9 +224,16 @@ def voc_ap(rec, prec):
     return ap
 
 
-def evaluate_loaded(pred, facebox_list, event_list, file_list, hard_gt_list,
-                    medium_gt_list, easy_gt_list, iou_thresh=0.5,
-                    overlaps_fn=bbox_overlaps, return_curves=False):
+def evaluate_loaded(pred,
+                    facebox_list,
+                    event_list,
+                    file_list,
+                    hard_gt_list,
+                    medium_gt_list,
+                    easy_gt_list,
+                    iou_thresh=0.5,
+                    overlaps_fn=bbox_overlaps,
+                    return_curves=False):
     """The body of ``evaluation()`` after reading; ``pred`` must already be
     normalised with :func:`norm_score`."""
     event_num = len(event_list)
@@ -275,7 +286,10 @@ def evaluate_loaded(pred, facebox_list, event_list, file_list, hard_gt_list,
     return aps
 
 
-def evaluation(pred, gt_path, iou_thresh=0.5, overlaps_fn=bbox_overlaps,
+def evaluation(pred,
+               gt_path,
+               iou_thresh=0.5,
+               overlaps_fn=bbox_overlaps,
                return_curves=False):
     """Evaluate a prediction folder; returns ``[easy, medium, hard]`` AP."""
     pred = get_preds(pred)

@@ -35,8 +35,11 @@ def _cfg(name, in_channel, out_channel, return_layers=None):
         'steps': [8, 16, 32],
         'variance': [0.1, 0.2],
         'clip': False,
-        'return_layers': return_layers or {'stage1': 1, 'stage2': 2,
-                                           'stage3': 3},
+        'return_layers': return_layers or {
+            'stage1': 1,
+            'stage2': 2,
+            'stage3': 3
+        },
         'in_channel': in_channel,
         'out_channel': out_channel,
     }
@@ -65,14 +68,28 @@ def _make_divisible(v, divisor=8):
 
 class Conv2dNormActivation(nn.Sequential):
 
-    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1,
-                 padding=None, groups=1,
-                 activation_layer=nn.LeakyReLU, negative_slope=None):
+    def __init__(self,
+                 in_channels,
+                 out_channels,
+                 kernel_size=3,
+                 stride=1,
+                 padding=None,
+                 groups=1,
+                 activation_layer=nn.LeakyReLU,
+                 negative_slope=None):
         if padding is None:
             padding = (kernel_size - 1) // 2
-        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride,
-                            padding, groups=groups, bias=False),
-                  nn.BatchNorm2d(out_channels)]
+        layers = [
+            nn.Conv2d(
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                groups=groups,
+                bias=False),
+            nn.BatchNorm2d(out_channels)
+        ]
         if activation_layer is not None:
             params = {'inplace': True}
             if negative_slope is not None:
@@ -85,10 +102,15 @@ class DepthWiseSeparableConv2d(nn.Sequential):
 
     def __init__(self, in_channels, out_channels, stride):
         super().__init__(
-            Conv2dNormActivation(in_channels, in_channels, 3, stride,
-                                 groups=in_channels, negative_slope=0.1),
-            Conv2dNormActivation(in_channels, out_channels, 1,
-                                 negative_slope=0.1))
+            Conv2dNormActivation(
+                in_channels,
+                in_channels,
+                3,
+                stride,
+                groups=in_channels,
+                negative_slope=0.1),
+            Conv2dNormActivation(
+                in_channels, out_channels, 1, negative_slope=0.1))
 
 
 class SSH(nn.Module):
@@ -96,10 +118,10 @@ class SSH(nn.Module):
     def __init__(self, in_channel, out_channels):
         super().__init__()
         leaky = 0.1 if out_channels <= 64 else 0
-        self.conv3X3 = Conv2dNormActivation(in_channel, out_channels // 2,
-                                            activation_layer=None)
-        self.conv5X5_1 = Conv2dNormActivation(in_channel, out_channels // 4,
-                                              negative_slope=leaky)
+        self.conv3X3 = Conv2dNormActivation(
+            in_channel, out_channels // 2, activation_layer=None)
+        self.conv5X5_1 = Conv2dNormActivation(
+            in_channel, out_channels // 4, negative_slope=leaky)
         self.conv5X5_2 = Conv2dNormActivation(
             out_channels // 4, out_channels // 4, activation_layer=None)
         self.conv7X7_2 = Conv2dNormActivation(
@@ -120,27 +142,27 @@ class FPN(nn.Module):
     def __init__(self, in_channels_list, out_channels):
         super().__init__()
         leaky = 0.1 if out_channels <= 64 else 0
-        self.output1 = Conv2dNormActivation(in_channels_list[0], out_channels,
-                                            1, negative_slope=leaky)
-        self.output2 = Conv2dNormActivation(in_channels_list[1], out_channels,
-                                            1, negative_slope=leaky)
-        self.output3 = Conv2dNormActivation(in_channels_list[2], out_channels,
-                                            1, negative_slope=leaky)
-        self.merge1 = Conv2dNormActivation(out_channels, out_channels, 3,
-                                           negative_slope=leaky)
-        self.merge2 = Conv2dNormActivation(out_channels, out_channels, 3,
-                                           negative_slope=leaky)
+        self.output1 = Conv2dNormActivation(
+            in_channels_list[0], out_channels, 1, negative_slope=leaky)
+        self.output2 = Conv2dNormActivation(
+            in_channels_list[1], out_channels, 1, negative_slope=leaky)
+        self.output3 = Conv2dNormActivation(
+            in_channels_list[2], out_channels, 1, negative_slope=leaky)
+        self.merge1 = Conv2dNormActivation(
+            out_channels, out_channels, 3, negative_slope=leaky)
+        self.merge2 = Conv2dNormActivation(
+            out_channels, out_channels, 3, negative_slope=leaky)
 
     def forward(self, inputs):
         inputs = list(inputs.values())
         output1 = self.output1(inputs[0])
         output2 = self.output2(inputs[1])
         output3 = self.output3(inputs[2])
-        upsample3 = F.interpolate(output3, size=output2.shape[2:],
-                                  mode='nearest')
+        upsample3 = F.interpolate(
+            output3, size=output2.shape[2:], mode='nearest')
         output2 = self.merge2(output2 + upsample3)
-        upsample2 = F.interpolate(output2, size=output1.shape[2:],
-                                  mode='nearest')
+        upsample2 = F.interpolate(
+            output2, size=output1.shape[2:], mode='nearest')
         output1 = self.merge1(output1 + upsample2)
         return [output1, output2, output3]
 
@@ -166,15 +188,17 @@ class MobileNetV1(nn.Module):
 
     def __init__(self, width_mult=0.25, num_classes=1000):
         super().__init__()
-        f = [_make_divisible(c * width_mult)
-             for c in [32, 64, 128, 256, 512, 1024]]
+        f = [
+            _make_divisible(c * width_mult)
+            for c in [32, 64, 128, 256, 512, 1024]
+        ]
         dw = DepthWiseSeparableConv2d
         self.stage1 = nn.Sequential(
             Conv2dNormActivation(3, f[0], 3, 2, negative_slope=0.1),
             dw(f[0], f[1], 1), dw(f[1], f[2], 2), dw(f[2], f[2], 1),
             dw(f[2], f[3], 2), dw(f[3], f[3], 1))
-        self.stage2 = nn.Sequential(dw(f[3], f[4], 2),
-                                    *[dw(f[4], f[4], 1) for _ in range(5)])
+        self.stage2 = nn.Sequential(
+            dw(f[3], f[4], 2), *[dw(f[4], f[4], 1) for _ in range(5)])
         self.stage3 = nn.Sequential(dw(f[4], f[5], 2), dw(f[5], f[5], 1))
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(f[5], num_classes)
@@ -188,12 +212,16 @@ class InvertedResidual(nn.Module):
         self.use_res_connect = stride == 1 and in_planes == out_planes
         layers = []
         if expand_ratio != 1:
-            layers.append(Conv2dNormActivation(
-                in_planes, hidden_dim, 1, activation_layer=nn.ReLU6))
+            layers.append(
+                Conv2dNormActivation(
+                    in_planes, hidden_dim, 1, activation_layer=nn.ReLU6))
         layers += [
-            Conv2dNormActivation(hidden_dim, hidden_dim, stride=stride,
-                                 groups=hidden_dim,
-                                 activation_layer=nn.ReLU6),
+            Conv2dNormActivation(
+                hidden_dim,
+                hidden_dim,
+                stride=stride,
+                groups=hidden_dim,
+                activation_layer=nn.ReLU6),
             nn.Conv2d(hidden_dim, out_planes, 1, 1, 0, bias=False),
             nn.BatchNorm2d(out_planes),
         ]
@@ -208,21 +236,25 @@ class MobileNetV2(nn.Module):
     def __init__(self, num_classes=1000):
         super().__init__()
         input_channel = 32
-        features = [Conv2dNormActivation(3, input_channel, stride=2,
-                                         activation_layer=nn.ReLU6)]
+        features = [
+            Conv2dNormActivation(
+                3, input_channel, stride=2, activation_layer=nn.ReLU6)
+        ]
         for t, c, n, s in [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2],
                            [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2],
                            [6, 320, 1, 1]]:
             for i in range(n):
-                features.append(InvertedResidual(
-                    input_channel, c, s if i == 0 else 1, expand_ratio=t))
+                features.append(
+                    InvertedResidual(
+                        input_channel, c, s if i == 0 else 1, expand_ratio=t))
                 input_channel = c
-        features.append(Conv2dNormActivation(input_channel, 1280, 1,
-                                             activation_layer=nn.ReLU6))
+        features.append(
+            Conv2dNormActivation(
+                input_channel, 1280, 1, activation_layer=nn.ReLU6))
         self.features = nn.Sequential(*features)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.classifier = nn.Sequential(nn.Dropout(p=0.2),
-                                        nn.Linear(1280, num_classes))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=0.2), nn.Linear(1280, num_classes))
 
 
 class ResNet(nn.Module):
@@ -245,13 +277,15 @@ class ResNet(nn.Module):
         downsample = None
         if stride != 1 or self.in_channels != planes * block.expansion:
             downsample = nn.Sequential(
-                nn.Conv2d(self.in_channels, planes * block.expansion, 1,
-                          stride, bias=False),
-                nn.BatchNorm2d(planes * block.expansion))
+                nn.Conv2d(
+                    self.in_channels,
+                    planes * block.expansion,
+                    1,
+                    stride,
+                    bias=False), nn.BatchNorm2d(planes * block.expansion))
         layers = [block(self.in_channels, planes, stride, downsample)]
         self.in_channels = planes * block.expansion
-        layers += [block(self.in_channels, planes)
-                   for _ in range(1, blocks)]
+        layers += [block(self.in_channels, planes) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
 
@@ -274,13 +308,18 @@ class _Head(nn.Module):
         super().__init__()
         self.k = k
         self.attr = attr
-        setattr(self, attr, nn.ModuleList([
-            nn.Conv2d(in_channels, num_anchors * k, 1, 1, 0)
-            for _ in range(fpn_num)]))
+        setattr(
+            self, attr,
+            nn.ModuleList([
+                nn.Conv2d(in_channels, num_anchors * k, 1, 1, 0)
+                for _ in range(fpn_num)
+            ]))
 
     def forward(self, x):
-        outs = [layer(f).permute(0, 2, 3, 1).contiguous()
-                for f, layer in zip(x, getattr(self, self.attr))]
+        outs = [
+            layer(f).permute(0, 2, 3, 1).contiguous()
+            for f, layer in zip(x, getattr(self, self.attr))
+        ]
         return torch.cat([o.view(o.shape[0], -1, self.k) for o in outs], 1)
 
 
@@ -311,8 +350,7 @@ class RetinaFace(nn.Module):
             self.fx = IntermediateLayerGetterByIndex(backbone, [6, 13, 18])
             fpn_in_channels = [32, 96, 1280]
         else:
-            self.fx = IntermediateLayerGetter(backbone,
-                                              cfg['return_layers'])
+            self.fx = IntermediateLayerGetter(backbone, cfg['return_layers'])
             c = cfg['in_channel']
             fpn_in_channels = [c * 2, c * 4, c * 8]
         out_channels = cfg['out_channel']
@@ -332,8 +370,8 @@ class RetinaFace(nn.Module):
         landmark_regressions = self.landmark_head(features)
         if self.training:
             return bbox_regressions, classifications, landmark_regressions
-        return (bbox_regressions, F.softmax(classifications, dim=-1),
-                landmark_regressions)
+        return (bbox_regressions, F.softmax(classifications,
+                                            dim=-1), landmark_regressions)
 
 
 # ------------------------------------------ layers/functions/prior_box.py
@@ -383,8 +421,14 @@ def resize_image(image, target_size=1600, max_size=2150):
 
 
 @torch.no_grad()
-def evaluate_image(model, img_raw, cfg, origin_size=False, target_size=1600,
-                   max_size=2150, conf_threshold=0.02, nms_threshold=0.4):
+def evaluate_image(model,
+                   img_raw,
+                   cfg,
+                   origin_size=False,
+                   target_size=1600,
+                   max_size=2150,
+                   conf_threshold=0.02,
+                   nms_threshold=0.4):
     """``evaluate_widerface.py`` for one BGR image.
 
     Returns:
@@ -394,11 +438,16 @@ def evaluate_image(model, img_raw, cfg, origin_size=False, target_size=1600,
     """
     model.eval()
     image = np.float32(img_raw)
-    resize_factor = 1 if origin_size else resize_image(
-        image, target_size, max_size)
+    resize_factor = 1 if origin_size else resize_image(image, target_size,
+                                                       max_size)
     if resize_factor != 1:
-        image = cv2.resize(image, None, None, fx=resize_factor,
-                           fy=resize_factor, interpolation=cv2.INTER_LINEAR)
+        image = cv2.resize(
+            image,
+            None,
+            None,
+            fx=resize_factor,
+            fy=resize_factor,
+            interpolation=cv2.INTER_LINEAR)
     img_height, img_width, _ = image.shape
     image -= (104, 117, 123)
     image = torch.from_numpy(image.transpose(2, 0, 1)).unsqueeze(0)

@@ -9,9 +9,8 @@ import torch
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MNET_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface',
                     'retinaface_mnet025_1xb32-250e_widerface.py')
-S3FD_CFG = osp.join(
-    REPO_ROOT, 'configs', 's3fd',
-    's3fd_vgg16-w0.125_1xb8-300iter_widerface-synthetic.py')
+S3FD_CFG = osp.join(REPO_ROOT, 'configs', 's3fd',
+                    's3fd_vgg16-w0.125_1xb8-300iter_widerface-synthetic.py')
 
 
 def face_like_(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -40,7 +39,8 @@ def face_like_(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     return model
 
 
-def save_checkpoint(model: torch.nn.Module, path: str,
+def save_checkpoint(model: torch.nn.Module,
+                    path: str,
                     with_meta: bool = False) -> str:
     """Save ``model`` as a checkpoint; without ``meta.dataset_meta`` (as
     a state dict saved by hand: mmdet then warns and takes COCO's class
@@ -68,11 +68,10 @@ def random_images(shapes, seed: int = 0):
     for h, w in shapes:
         small = rng.randint(0, 256, (max(2, h // 8), max(2, w // 8), 3))
         import cv2
-        img = cv2.resize(small.astype(np.uint8), (w, h),
-                         interpolation=cv2.INTER_LINEAR)
+        img = cv2.resize(
+            small.astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
         noise = rng.randint(-20, 21, (h, w, 3))
-        imgs.append(np.clip(img.astype(int) + noise, 0, 255).astype(
-            np.uint8))
+        imgs.append(np.clip(img.astype(int) + noise, 0, 255).astype(np.uint8))
     return imgs
 
 
@@ -92,9 +91,15 @@ def demo_argv(name, checkpoint, folder):
     """Command line of ``demo/<name>.py`` with ``MNET_CFG`` and
     ``checkpoint`` (inputs need not exist: the model is built first)."""
     if name == 'image_demo':
-        return [str(folder / 'x.jpg'), MNET_CFG, '--weights', checkpoint,
-                '--device', 'cpu', '--out-dir', str(folder / 'out')]
+        return [
+            str(folder / 'x.jpg'), MNET_CFG, '--weights', checkpoint,
+            '--device', 'cpu', '--out-dir',
+            str(folder / 'out')
+        ]
     if name == 'video_demo':
-        return [str(folder / 'clip.avi'), MNET_CFG, checkpoint, '--device',
-                'cpu', '--out', str(folder / 'out.mp4')]
+        return [
+            str(folder / 'clip.avi'), MNET_CFG, checkpoint, '--device', 'cpu',
+            '--out',
+            str(folder / 'out.mp4')
+        ]
     return [MNET_CFG, checkpoint, '--device', 'cpu', '--camera-id', '7']

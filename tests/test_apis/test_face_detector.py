@@ -12,7 +12,6 @@ from tests.test_apis.face_api_utils import (MNET_CFG, S3FD_CFG,
                                             make_checkpoint, random_images,
                                             save_checkpoint)
 
-
 # NMS off (IoU threshold 1): a 1e-6 change of a score or box (batched
 # convolutions round differently) flips NMS decisions among the many
 # overlapping boxes of a random model, so batching is compared without it.
@@ -23,9 +22,12 @@ def assert_same_faces(a, b, atol=1e-3):
     """Same detections up to float rounding, in any order of equal
     scores: a one-to-one match of (box, score, landmarks) rows."""
     assert len(a) == len(b), (len(a), len(b))
-    rows = [np.concatenate([r.bboxes, r.scores[:, None] * 100] + (
-        [] if r.keypoints is None else [r.keypoints.reshape(len(r), -1)]),
-                           1) for r in (a, b)]
+    rows = [
+        np.concatenate(
+            [r.bboxes, r.scores[:, None] * 100] +
+            ([] if r.keypoints is None else [r.keypoints.reshape(len(r), -1)]),
+            1) for r in (a, b)
+    ]
     dist = np.abs(rows[0][:, None] - rows[1][None]).max(-1)
     match = dist.argmin(1)
     assert len(set(match.tolist())) == len(a)
@@ -59,8 +61,8 @@ def _runner_test_results(config, ckpt, data_root, work_dir, num_imgs):
 
 def test_equals_test_loop(mnet, mnet_ckpt, tiny_widerface, tmp_path):
     """Batch 1 (the configs' test batch): bit-identical to the runner."""
-    ref = _runner_test_results(MNET_CFG, mnet_ckpt, tiny_widerface,
-                               str(tmp_path), num_imgs=4)
+    ref = _runner_test_results(
+        MNET_CFG, mnet_ckpt, tiny_widerface, str(tmp_path), num_imgs=4)
     assert len(ref) == 4
     paths = sorted(ref)
     results = mnet(paths)
@@ -69,8 +71,7 @@ def test_equals_test_loop(mnet, mnet_ckpt, tiny_widerface, tmp_path):
         assert len(res) > 0
         np.testing.assert_array_equal(res.bboxes, pred['bboxes'].numpy())
         np.testing.assert_array_equal(res.scores, pred['scores'].numpy())
-        np.testing.assert_array_equal(res.keypoints,
-                                      pred['keypoints'].numpy())
+        np.testing.assert_array_equal(res.keypoints, pred['keypoints'].numpy())
         img = cv2.imread(path)
         assert res.img_shape == img.shape[:2]
     # same-size images in one batch: equal up to float rounding of the
@@ -116,13 +117,14 @@ def test_input_types_and_batching(mnet, mnet_ckpt, tmp_path):
         assert_same_faces(res, one(img))
     # padded mixed batch: runs, results in each image's own coordinates
     padded = FaceDetector(
-        MNET_CFG, mnet_ckpt, batch_size=4, pad_mixed_sizes=True)(imgs)
+        MNET_CFG, mnet_ckpt, batch_size=4, pad_mixed_sizes=True)(
+            imgs)
     assert [r.img_shape for r in padded] == [i.shape[:2] for i in imgs]
     # score_thr (applied before NMS, same as filtering after it)
     high = FaceDetector(MNET_CFG, mnet_ckpt, score_thr=0.5)(imgs[0])
     assert (high.scores > 0.5).all() and len(high) > 0
-    np.testing.assert_array_equal(
-        high.bboxes, single[0].bboxes[single[0].scores > 0.5])
+    np.testing.assert_array_equal(high.bboxes,
+                                  single[0].bboxes[single[0].scores > 0.5])
     # no face at all
     none = FaceDetector(MNET_CFG, mnet_ckpt, score_thr=0.9999)(imgs[0])
     assert none.bboxes.shape == (0, 4) and none.keypoints.shape == (0, 5, 2)
@@ -153,16 +155,15 @@ def test_test_scale(mnet_ckpt):
     up = FaceDetector(MNET_CFG, mnet_ckpt, test_scale=1.5, **kw)
     big = mmcv.imrescale(img, 1.5)
     assert_same_faces(
-        up(img), scaled_back(orig(big), big.shape[1] / 120,
-                             big.shape[0] / 80))
+        up(img), scaled_back(orig(big), big.shape[1] / 120, big.shape[0] / 80))
     # (short, max_long): the reference ResizeShortSide (float32 resize)
     det = FaceDetector(MNET_CFG, mnet_ckpt, test_scale=(160, 200), **kw)
     steps = det.inferencer.pipeline_cfg
     assert steps[0]['type'] == 'LoadFaceImage'  # paths; arrays: mmdet's
     assert type(det.inferencer.pipeline.transforms[0].from_ndarray
                 ).__name__ == 'LoadImageFromNDArray'
-    assert dict(type='ResizeShortSide', short_side=160,
-                max_long_side=200) in steps
+    assert dict(
+        type='ResizeShortSide', short_side=160, max_long_side=200) in steps
     res = det(img)
     assert res.img_shape == (80, 120) and len(res) > 0
     scale = 200 / 120  # round(2 * 120) > 200: the long side caps it
@@ -170,8 +171,8 @@ def test_test_scale(mnet_ckpt):
     assert_same_faces(res, scaled_back(orig(big), scale, scale))
     from mmengine.config import Config
     cfg = Config.fromfile(MNET_CFG)
-    assert [s['type'] for s in make_test_pipeline_cfg(cfg)] == [
-        'LoadFaceImage', 'ResizeShortSide', 'PackFaceInputs']
+    assert [s['type'] for s in make_test_pipeline_cfg(cfg)
+            ] == ['LoadFaceImage', 'ResizeShortSide', 'PackFaceInputs']
     with pytest.raises(ValueError, match='test_scale'):
         make_test_pipeline_cfg(cfg, 'big')
 
@@ -193,8 +194,8 @@ def test_s3fd_and_drawing(tmp_path):
     faces = FaceDetections(
         bboxes=np.array([[10, 10, 50, 50]], np.float32),
         scores=np.array([0.9], np.float32),
-        keypoints=np.array([[[20, 25], [40, 25], [30, 32], [22, 42],
-                             [38, 42]]], np.float32),
+        keypoints=np.array(
+            [[[20, 25], [40, 25], [30, 32], [22, 42], [38, 42]]], np.float32),
         img_shape=(64, 96))
     vis = det.draw(imgs[0], faces, draw_scores=False)
     assert (vis[25, 20] != imgs[0][25, 20]).any()
@@ -226,14 +227,16 @@ def test_errors(mnet, mnet_ckpt, tmp_path):
         FaceDetector(MNET_CFG, str(tmp_path / 'none.pth'))
     # an unconverted reference checkpoint is refused with the converter
     ref = tmp_path / 'mobilenet0.25_Final.pth'
-    torch.save({'module.body.stage1.0.0.weight': torch.zeros(1),
-                'module.ClassHead.0.conv1x1.weight': torch.zeros(1)}, ref)
+    torch.save(
+        {
+            'module.body.stage1.0.0.weight': torch.zeros(1),
+            'module.ClassHead.0.conv1x1.weight': torch.zeros(1)
+        }, ref)
     with pytest.raises(ValueError, match='retinaface_to_mmdet'):
         FaceDetector(MNET_CFG, str(ref))
     # a checkpoint of another architecture does not load silently
     model = FaceDetector(S3FD_CFG).model
-    other = save_checkpoint(model, str(tmp_path / 'other.pth'),
-                            with_meta=True)
+    other = save_checkpoint(model, str(tmp_path / 'other.pth'), with_meta=True)
     with pytest.raises(ValueError, match='other.pth does not fit the model'):
         FaceDetector(MNET_CFG, other)
 
@@ -249,8 +252,7 @@ def test_channels_last_and_amp_paths(mnet_ckpt):
     assert_same_faces(cl, ref)
     # bfloat16 on the CPU: only the confident faces are comparable
     amp = FaceDetector(MNET_CFG, mnet_ckpt, amp=True, score_thr=0.5)(img)
-    assert amp.bboxes.dtype == np.float32 and amp.keypoints.shape[1:] == (5,
-                                                                          2)
+    assert amp.bboxes.dtype == np.float32 and amp.keypoints.shape[1:] == (5, 2)
 
 
 def test_converted_reference_checkpoint(tmp_path):
@@ -285,17 +287,22 @@ def test_accelerator_input_path_is_the_same(mnet, mnet_ckpt, tiny_widerface):
 
     from mmdet_faces.apis import FaceDetector, FaceInferencer
     hwc = FaceInferencer(MNET_CFG, mnet_ckpt, device='cpu', hwc_inputs=True)
-    packs = [t for t in hwc.pipeline.transforms
-             if type(t).__name__ == 'PackFaceInputs']
+    packs = [
+        t for t in hwc.pipeline.transforms
+        if type(t).__name__ == 'PackFaceInputs'
+    ]
     assert len(packs) == 1 and packs[0].contiguous is False
-    paths = sorted(glob.glob(osp.join(tiny_widerface, 'val', 'images', '*',
-                                      '*.jpg')))[:2]
+    paths = sorted(
+        glob.glob(osp.join(tiny_widerface, 'val', 'images', '*', '*.jpg')))[:2]
     img = cv2.imread(paths[0])
-    inputs = [paths[0], paths[1], img[:, ::-1], img[::2, ::2],
-              np.ascontiguousarray(img[:40, :40])]
+    inputs = [
+        paths[0], paths[1], img[:, ::-1], img[::2, ::2],
+        np.ascontiguousarray(img[:40, :40])
+    ]
     default = FaceDetector(MNET_CFG, mnet_ckpt, batch_size=3)
-    for a, b in zip(hwc.to_detections(hwc.predict_samples(inputs, 3)),
-                    default(inputs)):
+    for a, b in zip(
+            hwc.to_detections(hwc.predict_samples(inputs, 3)),
+            default(inputs)):
         np.testing.assert_array_equal(a.bboxes, b.bboxes)
         np.testing.assert_array_equal(a.scores, b.scores)
         np.testing.assert_array_equal(a.keypoints, b.keypoints)

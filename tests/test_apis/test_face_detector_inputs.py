@@ -25,8 +25,12 @@ def _centres(res):
 def test_padded_batch_drops_detections_in_the_padding(mnet_ckpt):
     from mmdet_faces.apis import FaceDetector
     small, big = random_images([(64, 80), (200, 300)], seed=1)
-    padded = FaceDetector(MNET_CFG, mnet_ckpt, batch_size=2,
-                          pad_mixed_sizes=True, cfg_options=NO_NMS)
+    padded = FaceDetector(
+        MNET_CFG,
+        mnet_ckpt,
+        batch_size=2,
+        pad_mixed_sizes=True,
+        cfg_options=NO_NMS)
     res_small, res_big = padded([small, big])
     assert res_small.img_shape == (64, 80) and len(res_small) > 0
     cx, cy = _centres(res_small)
@@ -46,8 +50,10 @@ def test_input_too_small_for_the_network(tmp_path):
     from mmdet_faces.apis import FaceDetector
     det = FaceDetector(S3FD_CFG, test_scale='original', batch_size=2)
     tiny = random_images([(20, 30)], seed=2)[0]
-    with pytest.raises(ValueError, match=r'image 0 \(input 20x30\).*too '
-                       r'small for this network.*original error'):
+    with pytest.raises(
+            ValueError,
+            match=r'image 0 \(input 20x30\).*too '
+            r'small for this network.*original error'):
         det(tiny)
     path = str(tmp_path / 'tiny.png')
     cv2.imwrite(path, tiny)
@@ -66,8 +72,9 @@ def test_test_scale_validation(mnet_ckpt):
             make_test_pipeline_cfg(cfg, bad)
     with pytest.raises(ValueError, match='test_scale'):
         FaceDetector(MNET_CFG, test_scale=0)
-    assert dict(type='ResizeShortSide',
-                short_side=32) in make_test_pipeline_cfg(cfg, np.int64(32))
+    assert dict(
+        type='ResizeShortSide',
+        short_side=32) in make_test_pipeline_cfg(cfg, np.int64(32))
     # a 1 px high image whose short side would round to 0 px
     det = FaceDetector(MNET_CFG, mnet_ckpt, test_scale=(64, 100))
     res = det(np.zeros((1, 500, 3), np.uint8))
@@ -76,11 +83,12 @@ def test_test_scale_validation(mnet_ckpt):
     assert tuple(sample.metainfo['img_shape']) == (1, 100)
     # a pipeline error on one image names it
     det = FaceDetector(MNET_CFG, mnet_ckpt, test_scale=0.01)
-    imgs = random_images([(200, 300)], seed=3) + [
-        np.zeros((1, 1, 3), np.uint8)
-    ]
-    with pytest.raises(ValueError, match=r'image 1 \(array of shape '
-                       r'\(1, 1, 3\)\).*test_scale=0.01'):
+    imgs = random_images([(200, 300)],
+                         seed=3) + [np.zeros((1, 1, 3), np.uint8)]
+    with pytest.raises(
+            ValueError,
+            match=r'image 1 \(array of shape '
+            r'\(1, 1, 3\)\).*test_scale=0.01'):
         det(imgs)
 
 

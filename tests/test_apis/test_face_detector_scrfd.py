@@ -27,24 +27,25 @@ def test_api_equals_test_pipeline_and_test_step(arch, scrfd_ckpts):
     assert 0 < len(faces) < 200 and faces.img_shape == (300, 400)
     # the config's VGA protocol by hand: resize into 640 x 640, pad, test
     pipe = Compose([dict(type='mmdet.LoadImageFromNDArray')] +
-                   det.cfg.test_dataloader.dataset.pipeline[1:3] +
-                   [dict(type='PackFaceInputs',
-                         meta_keys=('img_shape', 'ori_shape',
-                                    'scale_factor'))])
+                   det.cfg.test_dataloader.dataset.pipeline[1:3] + [
+                       dict(
+                           type='PackFaceInputs',
+                           meta_keys=('img_shape', 'ori_shape',
+                                      'scale_factor'))
+                   ])
     data = pipe(dict(img=img))
     assert tuple(data['inputs'].shape) == (3, 640, 640)
     with torch.no_grad():
-        res = det.model.test_step(dict(
-            inputs=[data['inputs']],
-            data_samples=[data['data_samples']]))[0].pred_instances
+        res = det.model.test_step(
+            dict(inputs=[data['inputs']],
+                 data_samples=[data['data_samples']]))[0].pred_instances
     assert np.allclose(faces.bboxes, res.bboxes.numpy(), atol=1e-4)
     assert np.allclose(faces.scores, res.scores.numpy(), atol=1e-6)
     # boxes in original pixels (the scale factor was 1.6)
     assert faces.bboxes[:, 2].max() < 400 * 1.2
     if 'kps' in arch:
         assert faces.keypoints.shape == (len(faces), 5, 2)
-        assert np.allclose(faces.keypoints, res.keypoints.numpy(),
-                           atol=1e-4)
+        assert np.allclose(faces.keypoints, res.keypoints.numpy(), atol=1e-4)
         drawn = det.draw(img, faces, score_thr=0.3)
         assert drawn.shape == img.shape and (drawn != img).any()
     else:
@@ -67,9 +68,11 @@ def test_infer_tool_writes_landmarks(scrfd_ckpts, tmp_path):
         cv2.imwrite(str(folder / f'{i}.png'), img)
     config = osp.join(REPO_ROOT, ARCHS['500m_kps'])
     out = tmp_path / 'out'
-    assert infer.main([str(folder), '--config', config, '--checkpoint',
-                      scrfd_ckpts['500m_kps'], '--out-dir', str(out),
-                      '--score-thr', '0.3']) == 0
+    assert infer.main([
+        str(folder), '--config', config, '--checkpoint',
+        scrfd_ckpts['500m_kps'], '--out-dir',
+        str(out), '--score-thr', '0.3'
+    ]) == 0
     with open(out / 'detections.json') as f:
         data = json.load(f)
     det = FaceDetector(config, scrfd_ckpts['500m_kps'], score_thr=0.3)
@@ -78,6 +81,7 @@ def test_infer_tool_writes_landmarks(scrfd_ckpts, tmp_path):
         faces = det(str(folder / rec['file']))
         assert len(rec['scores']) == len(faces) > 0
         np.testing.assert_allclose(
-            np.array(rec['landmarks']).reshape(-1, 5, 2), faces.keypoints,
+            np.array(rec['landmarks']).reshape(-1, 5, 2),
+            faces.keypoints,
             atol=0.006)
         assert (out / 'vis' / rec['file']).exists()

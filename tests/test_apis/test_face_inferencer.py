@@ -23,20 +23,28 @@ def test_det_inferencer_call(mnet_ckpt, tmp_path):
     imgs = random_images([(96, 128), (96, 128), (80, 64)], seed=7)
     for i, img in enumerate(imgs):
         cv2.imwrite(str(folder / f'{i}.png'), img)
-    inferencer = FaceInferencer(MNET_CFG, mnet_ckpt, device='cpu',
-                                test_scale=0.75, show_progress=False)
+    inferencer = FaceInferencer(
+        MNET_CFG,
+        mnet_ckpt,
+        device='cpu',
+        test_scale=0.75,
+        show_progress=False)
     assert isinstance(inferencer, DetInferencer)
     out = tmp_path / 'out'
-    preds = inferencer(str(folder), batch_size=2, out_dir=str(out),
-                       pred_score_thr=0.5, no_save_pred=False)['predictions']
+    preds = inferencer(
+        str(folder),
+        batch_size=2,
+        out_dir=str(out),
+        pred_score_thr=0.5,
+        no_save_pred=False)['predictions']
     det = FaceDetector(MNET_CFG, mnet_ckpt, test_scale=0.75, batch_size=2)
     expected = det([str(folder / f'{i}.png') for i in range(3)])
     assert len(preds) == 3
     for i, (pred, res) in enumerate(zip(preds, expected)):
         assert len(res) > 0
         np.testing.assert_array_equal(np.float32(pred['bboxes']), res.bboxes)
-        np.testing.assert_array_equal(np.float32(pred['keypoints']),
-                                      res.keypoints)
+        np.testing.assert_array_equal(
+            np.float32(pred['keypoints']), res.keypoints)
         with open(out / 'preds' / f'{i}.json') as f:
             assert json.load(f)['keypoints'] == pred['keypoints']
         assert (out / 'vis' / f'{i}.png').is_file()
@@ -51,8 +59,10 @@ def test_same_size_batches_in_input_order(mnet_ckpt):
     inferencer = FaceInferencer(MNET_CFG, mnet_ckpt, device='cpu')
     chunks = [ori for ori, _ in inferencer.preprocess(inputs, batch_size=2)]
     assert [len(c) for c in chunks] == [2, 1, 2, 1]
-    ids = [s.img_id for _, data in inferencer.preprocess(inputs, 2)
-           for s in data['data_samples']]
+    ids = [
+        s.img_id for _, data in inferencer.preprocess(inputs, 2)
+        for s in data['data_samples']
+    ]
     assert ids == list(range(6))
     inferencer.pad_mixed_sizes = True
     chunks = [ori for ori, _ in inferencer.preprocess(inputs, batch_size=4)]

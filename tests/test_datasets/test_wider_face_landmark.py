@@ -42,8 +42,12 @@ def log(monkeypatch):
 def build(tmp_path, text, name='label.txt', **kwargs):
     if text is not None:
         (tmp_path / name).write_text(text)
-    cfg = dict(type='WIDERFaceLandmarkDataset', data_root=str(tmp_path),
-               ann_file=name, data_prefix=dict(img='images/'), pipeline=[])
+    cfg = dict(
+        type='WIDERFaceLandmarkDataset',
+        data_root=str(tmp_path),
+        ann_file=name,
+        data_prefix=dict(img='images/'),
+        pipeline=[])
     cfg.update(kwargs)
     return DATASETS.build(cfg)
 
@@ -60,8 +64,9 @@ def test_retinaface_data_list(tmp_path, log):
     anns = info['face_anns']
     assert anns.dtype == np.float32 and anns.shape == (2, 32)
     assert anns[:, 0:4].tolist() == [[10, 20, 40, 60], [60, 10, 68, 16]]
-    assert anns[0, 4:14].tolist() == [15.5, 30.25, 35, 30, 25, 40, 17, 50,
-                                      33, 50]
+    assert anns[0, 4:14].tolist() == [
+        15.5, 30.25, 35, 30, 25, 40, 17, 50, 33, 50
+    ]
     assert anns[:, 14:19].tolist() == [[1] * 5, [0] * 5]
     assert anns[0, 19:24].tolist() == [0, 0, 1, 0, 0]
     assert anns[:, 24].tolist() == [0, 0]
@@ -77,9 +82,8 @@ def test_retinaface_data_list(tmp_path, log):
     assert f'{ann_file}:4' in log[0] and f'{ann_file}:8' in log[0]
     assert ds.get_cat_ids(0) == [0, 0]
     attrs = ds.get_face_attributes(0)
-    assert attrs['blur'].tolist() == [0.5, -1] and attrs['line'].tolist() == [
-        2, 3
-    ]
+    assert attrs['blur'].tolist() == [0.5, -1
+                                      ] and attrs['line'].tolist() == [2, 3]
 
 
 def test_official_ignore_flags(tmp_path, log):
@@ -94,28 +98,37 @@ def test_official_ignore_flags(tmp_path, log):
     ds = build(tmp_path, OFFICIAL, 'gt.txt', ignore_invalid=False)
     assert ds.get_data_info(0)['face_anns'][:, 24].tolist() == [0, 0, 0]
     # short side below min_size -> ignored, not dropped (6 < 10; 20 >= 10)
-    ds = build(tmp_path, OFFICIAL, 'gt.txt', ignore_invalid=False,
-               min_size=10)
+    ds = build(tmp_path, OFFICIAL, 'gt.txt', ignore_invalid=False, min_size=10)
     assert ds.get_data_info(0)['face_anns'][:, 24].tolist() == [0, 1, 0]
 
 
 def test_list_and_filter(tmp_path, log):
-    ds = build(tmp_path, '/0--Parade/a.jpg\n/1--H/b.jpg\n', 'wider_val.txt',
-               test_mode=True)
+    ds = build(
+        tmp_path,
+        '/0--Parade/a.jpg\n/1--H/b.jpg\n',
+        'wider_val.txt',
+        test_mode=True)
     assert len(ds) == 2 and ds.get_data_info(1)['img_id'] == '1--H/b'
     assert ds.get_data_info(0)['face_anns'].shape == (0, 32)
 
     ds = build(tmp_path, RETINA, filter_cfg=dict(filter_empty_gt=True))
-    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == [
-        '0--Parade/a', '1--Handshaking/b'
-    ]
+    assert [ds.get_data_info(i)['img_id']
+            for i in range(len(ds))] == ['0--Parade/a', '1--Handshaking/b']
     # all faces ignored -> filtered too
-    ds = build(tmp_path, OFFICIAL, 'gt.txt', min_size=1000,
-               filter_cfg=dict(filter_empty_gt=True))
+    ds = build(
+        tmp_path,
+        OFFICIAL,
+        'gt.txt',
+        min_size=1000,
+        filter_cfg=dict(filter_empty_gt=True))
     assert len(ds) == 0
     # never in test mode
-    ds = build(tmp_path, OFFICIAL, 'gt.txt', test_mode=True,
-               filter_cfg=dict(filter_empty_gt=True))
+    ds = build(
+        tmp_path,
+        OFFICIAL,
+        'gt.txt',
+        test_mode=True,
+        filter_cfg=dict(filter_empty_gt=True))
     assert len(ds) == 2
     with pytest.raises(ValueError, match='filter_cfg'):
         build(tmp_path, OFFICIAL, 'gt.txt', filter_cfg=dict(min_size=3))
@@ -129,8 +142,12 @@ def test_formats_and_prefix(tmp_path, log):
     # default image folder: <dir of label.txt>/images (RetinaFace layout)
     assert ds.get_data_info(0)['img_path'] == str(
         tmp_path / 'train' / 'images' / '0--Parade' / 'a.jpg')
-    ds = build(tmp_path, OFFICIAL, 'gt.txt', ann_format='official',
-               serialize_data=False)
+    ds = build(
+        tmp_path,
+        OFFICIAL,
+        'gt.txt',
+        ann_format='official',
+        serialize_data=False)
     assert len(ds) == 2
     with pytest.raises(ValueError, match='line 1'):
         build(tmp_path, OFFICIAL, 'gt.txt', ann_format='retinaface')
@@ -154,7 +171,7 @@ def test_duplicate_images_logged_and_counted(tmp_path, log):
 
 
 def test_utf8_bom_and_blank_paths(tmp_path, log):
-    (tmp_path / 'bom.txt').write_bytes(
-        b'\xef\xbb\xbf# 0--Parade/my photo.jpg\r\n1 2 3 4\r\n')
+    (tmp_path / 'bom.txt'
+     ).write_bytes(b'\xef\xbb\xbf# 0--Parade/my photo.jpg\r\n1 2 3 4\r\n')
     ds = build(tmp_path, None, 'bom.txt')
     assert ds.get_data_info(0)['img_id'] == '0--Parade/my photo'

@@ -54,9 +54,10 @@ def test_retinaface_parse(tmp_path, newline):
     path = write(tmp_path, RETINA, newline=newline)
     ann = parse_retinaface_labels(path)
     assert ann.ann_format == 'retinaface'
-    assert ann.img_names == ['0--Parade/0_Parade_a.jpg',
-                             '0--Parade/0_Parade_empty.jpg',
-                             '1--Handshaking/1_b.jpg']
+    assert ann.img_names == [
+        '0--Parade/0_Parade_a.jpg', '0--Parade/0_Parade_empty.jpg',
+        '1--Handshaking/1_b.jpg'
+    ]
     assert ann.offsets.tolist() == [0, 2, 2, 3]
     assert ann.bboxes.tolist() == [[449, 330, 122, 149], [10, 20, 30, 40],
                                    [1, 2, 3, 4]]
@@ -80,7 +81,10 @@ def test_official_parse(tmp_path):
     assert ann.img_names[1] == '0--Parade/0_Parade_empty.jpg'
     assert ann.offsets.tolist() == [0, 2, 2, 3]
     assert ann.bboxes[1].tolist() == [10, 20, 30, 40]
-    assert {k: ann.attributes[k][1] for k in ATTRIBUTE_NAMES} == dict(
+    assert {
+        k: ann.attributes[k][1]
+        for k in ATTRIBUTE_NAMES
+    } == dict(
         blur=2, expression=1, illumination=0, invalid=1, occlusion=2, pose=1)
     assert ann.attributes['blur'][2] == 1
     assert (ann.landmarks == -1).all()
@@ -125,19 +129,21 @@ def test_retinaface_malformed(tmp_path, text, line, pattern):
     assert path in msg and f'line {line}:' in msg and pattern in msg, msg
 
 
-@pytest.mark.parametrize('text,line,pattern', [
-    # count 2 but one row, then the next image: its path is read as a row
-    ('a.jpg\n2\n1 2 3 4 0 0 0 0 0 0\nb.jpg\n1\n1 2 3 4 0 0 0 0 0 0\n', 4,
-     'declares 2 faces at line 2'),
-    # count 1 but two rows: the second row is where a path should be
-    ('a.jpg\n1\n1 2 3 4 0 0 0 0 0 0\n1 2 3 4 0 0 0 0 0 0\n', 4,
-     'disagrees'),
-    ('a.jpg\n3\n1 2 3 4 0 0 0 0 0 0\n', 2, 'file ends early'),
-    ('a.jpg\n', 1, 'file ends after image path'),
-    ('a.jpg\nx\n', 2, 'face count'),
-    ('a.jpg\n1\n1 2 3 4 0 0 0 0 0\n', 3, 'expected 10 values'),
-    ('a.jpg\n1\n1 2 3 4 0 0 0 0 0 y\n', 3, "'y' is not a number"),
-])
+@pytest.mark.parametrize(
+    'text,line,pattern',
+    [
+        # count 2 but one row, then the next image: its path is read as a row
+        ('a.jpg\n2\n1 2 3 4 0 0 0 0 0 0\nb.jpg\n1\n1 2 3 4 0 0 0 0 0 0\n', 4,
+         'declares 2 faces at line 2'),
+        # count 1 but two rows: the second row is where a path should be
+        ('a.jpg\n1\n1 2 3 4 0 0 0 0 0 0\n1 2 3 4 0 0 0 0 0 0\n', 4, 'disagrees'
+         ),
+        ('a.jpg\n3\n1 2 3 4 0 0 0 0 0 0\n', 2, 'file ends early'),
+        ('a.jpg\n', 1, 'file ends after image path'),
+        ('a.jpg\nx\n', 2, 'face count'),
+        ('a.jpg\n1\n1 2 3 4 0 0 0 0 0\n', 3, 'expected 10 values'),
+        ('a.jpg\n1\n1 2 3 4 0 0 0 0 0 y\n', 3, "'y' is not a number"),
+    ])
 def test_official_malformed(tmp_path, text, line, pattern):
     path = write(tmp_path, text, 'gt.txt')
     with pytest.raises(ValueError) as err:
@@ -171,8 +177,8 @@ def test_writers_round_trip(tmp_path):
     out3 = str(tmp_path / 'r.txt')
     write_retinaface_labels(out3, off)
     r = parse_retinaface_labels(out3)
-    assert (r.landmarks == -1).all() and r.attributes['blur'].tolist() == [
-        0, 2, 1]
+    assert (r.landmarks
+            == -1).all() and r.attributes['blur'].tolist() == [0, 2, 1]
     write_official_labels(str(tmp_path / 'o.txt'), r)
     o = parse_official_labels(str(tmp_path / 'o.txt'))
     assert np.array_equal(o.bboxes, off.bboxes)
@@ -197,10 +203,12 @@ def test_official_count_not_finite(tmp_path, count):
     assert path in msg and 'line 5:' in msg and 'face count' in msg, msg
 
 
-@pytest.mark.parametrize('token,pattern', [
-    ('1_0', "'1_0' is not a number"),  # Python's float() takes it
-    ('1e999', "'1e999' is not a finite number"),
-])
+@pytest.mark.parametrize(
+    'token,pattern',
+    [
+        ('1_0', "'1_0' is not a number"),  # Python's float() takes it
+        ('1e999', "'1e999' is not a finite number"),
+    ])
 def test_number_tokens_name_the_line(tmp_path, token, pattern):
     path = write(tmp_path, f'# a.jpg\n1 2 3 4\n1 2 3 {token}\n')
     with pytest.raises(ValueError, match=f'line 3: {pattern}'):
@@ -210,8 +218,8 @@ def test_number_tokens_name_the_line(tmp_path, token, pattern):
 @pytest.mark.parametrize('newline', ['\n', '\r\n'])
 def test_utf8_bom_is_ignored(tmp_path, newline):
     bom = b'\xef\xbb\xbf'
-    for text, name, fmt in ((RETINA, 'label.txt', 'retinaface'),
-                            (OFFICIAL, 'gt.txt', 'official'),
+    for text, name, fmt in ((RETINA, 'label.txt',
+                             'retinaface'), (OFFICIAL, 'gt.txt', 'official'),
                             ('/0--Parade/a.jpg\n/1--H/b.jpg\n', 'list.txt',
                              'list')):
         plain = load_wider_annotations(write(tmp_path, text, name, newline))
@@ -249,8 +257,7 @@ def test_duplicate_images_warn(tmp_path, text, name, lines):
     # three listings of one image: two duplicates, still one warning
     path = write(tmp_path, text + text.replace('a/c.jpg', 'a/d.jpg'), name)
     with pytest.warns(WiderAnnotationWarning, match='3 duplicated image'):
-        assert load_wider_annotations(path).extra[
-            'num_duplicate_images'] == 3
+        assert load_wider_annotations(path).extra['num_duplicate_images'] == 3
 
 
 def test_no_duplicates_no_warning(tmp_path):
@@ -265,15 +272,16 @@ def test_header_path_with_blanks(tmp_path):
             '# 0--A/c d.jpg 640 480\n5 6 7 8\n')
     ann = parse_retinaface_labels(write(tmp_path, text))
     # the whole header is the path; SCRFD's trailing width height go
-    assert ann.img_names == ['0--A/my photo.jpg', '0--A/b.jpg',
-                             '0--A/c d.jpg']
+    assert ann.img_names == ['0--A/my photo.jpg', '0--A/b.jpg', '0--A/c d.jpg']
     out = str(tmp_path / 'again.txt')
     write_retinaface_labels(out, ann)
     assert parse_retinaface_labels(out).img_names == ann.img_names
     # formats with one token per path refuse to write what they cannot
     # read back
-    with pytest.raises(ValueError, match=r"2 image paths contain blanks.*"
-                       r"first: '0--A/my photo.jpg'"):
+    with pytest.raises(
+            ValueError,
+            match=r"2 image paths contain blanks.*"
+            r"first: '0--A/my photo.jpg'"):
         write_official_labels(str(tmp_path / 'gt.txt'), ann)
     with pytest.raises(ValueError, match='2 image paths contain blanks'):
         write_image_list(str(tmp_path / 'list.txt'), ann.img_names)

@@ -44,12 +44,13 @@ def _threshold(model, img):
     """A score threshold with ~200 anchors above it and no score within
     1e-4 of it (so that float differences cannot move an anchor across)."""
     from mmdet_faces.deployment import SCRFDInsightFaceWrapper
-    blob = torch.from_numpy(cv2.dnn.blobFromImage(
-        img, 1 / 128., (640, 640), (127.5, ) * 3, swapRB=True))
+    blob = torch.from_numpy(
+        cv2.dnn.blobFromImage(
+            img, 1 / 128., (640, 640), (127.5, ) * 3, swapRB=True))
     with torch.no_grad():
         outs = SCRFDInsightFaceWrapper(model.eval())(blob)
-    s = torch.cat([o.reshape(-1) for o in outs[:3]]).sort(
-        descending=True).values
+    s = torch.cat([o.reshape(-1)
+                   for o in outs[:3]]).sort(descending=True).values
     k = next(k for k in range(200, 2000) if s[k - 1] - s[k] > 2e-4)
     return float(s[k - 1] + s[k]) / 2
 
@@ -65,8 +66,8 @@ def test_insightface_runtime_loads_our_export_and_finds_our_faces(
     config = osp.join(REPO_ROOT, load_converter().ARCHS[arch])
     onnx_file = str(tmp_path / 'scrfd.onnx')
     tool = load_script('tools/deployment/export_onnx.py')
-    assert tool.main([config, ckpt, onnx_file, '--verify',
-                      '--verify-batches', '1']) == 0
+    assert tool.main(
+        [config, ckpt, onnx_file, '--verify', '--verify-batches', '1']) == 0
     assert 'insightface layout' in capsys.readouterr().out
     thr = _threshold(model, img)
 
@@ -77,9 +78,16 @@ def test_insightface_runtime_loads_our_export_and_finds_our_faces(
     boxes, kpss = det.detect(img, input_size=(640, 640))
 
     # ours, the config's test pipeline, with the runtime's post-processing
-    ours = FaceDetector(config, ckpt, score_thr=thr, cfg_options={
-        'model.test_cfg.nms': dict(type='nms', iou_threshold=0.4, offset=1),
-        'model.bbox_head.bbox_coder.clip_border': False})(img)
+    ours = FaceDetector(
+        config,
+        ckpt,
+        score_thr=thr,
+        cfg_options={
+            'model.test_cfg.nms':
+            dict(type='nms', iou_threshold=0.4, offset=1),
+            'model.bbox_head.bbox_coder.clip_border': False
+        })(
+            img)
     assert len(ours) == len(boxes) > 20
     # the same faces: each of ours has its own runtime twin (scores equal
     # to 1e-6 may come in either order)

@@ -19,15 +19,18 @@ def test_static_export_layout_and_verify(tmp_path, capsys):
     torch.save({'state_dict': model.state_dict()}, ckpt)
     out = str(tmp_path / 'scrfd.onnx')
     config = osp.join(REPO_ROOT, ARCHS['500m_kps'])
-    assert TOOL.main([config, str(ckpt), out, '--static', '--shape',
-                     '160', '224', '--verify']) == 0
+    assert TOOL.main([
+        config,
+        str(ckpt), out, '--static', '--shape', '160', '224', '--verify'
+    ]) == 0
     assert 'verification passed' in capsys.readouterr().out
     sess = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
     (inp, ) = sess.get_inputs()
     assert inp.name == 'input.1' and inp.shape == [1, 3, 160, 224]
     names = [o.name for o in sess.get_outputs()]
-    assert names == [f'{k}_{s}' for k in ('score', 'bbox', 'kps')
-                     for s in (8, 16, 32)]
+    assert names == [
+        f'{k}_{s}' for k in ('score', 'bbox', 'kps') for s in (8, 16, 32)
+    ]
     zeros = np.zeros((1, 3, 160, 224), np.float32)
     outs = sess.run(None, {'input.1': zeros})
     # 2 anchors per location: 20x28, 10x14, 5x7 locations
@@ -39,12 +42,14 @@ def test_static_export_layout_and_verify(tmp_path, capsys):
 
 def test_layout_must_fit_the_model(tmp_path, capsys):
     scrfd = osp.join(REPO_ROOT, ARCHS['500m'])
-    assert TOOL.main([scrfd, 'none', str(tmp_path / 'a.onnx'), '--layout',
-                     'decoded']) == 2
+    assert TOOL.main(
+        [scrfd, 'none',
+         str(tmp_path / 'a.onnx'), '--layout', 'decoded']) == 2
     assert 'layout is for RetinaFace / S3FD' in capsys.readouterr().err
     retina = osp.join(REPO_ROOT, 'configs', 'retinaface',
                       'retinaface_mnet025_1xb32-250e_widerface.py')
-    assert TOOL.main([retina, 'none', str(tmp_path / 'b.onnx'),
-                     '--layout', 'insightface']) == 2
+    assert TOOL.main(
+        [retina, 'none',
+         str(tmp_path / 'b.onnx'), '--layout', 'insightface']) == 2
     assert 'layout is for SCRFD' in capsys.readouterr().err
     assert not (tmp_path / 'a.onnx').exists()

@@ -29,8 +29,8 @@ def folders(tmp_path):
 
 @pytest.fixture
 def tool(repo_root):
-    spec = importlib.util.spec_from_file_location(
-        'eval_widerface_tool', osp.join(repo_root, TOOL))
+    spec = importlib.util.spec_from_file_location('eval_widerface_tool',
+                                                  osp.join(repo_root, TOOL))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -42,7 +42,10 @@ def test_cli_end_to_end(tmp_path, repo_root, folders):
     proc = subprocess.run([
         sys.executable, TOOL, pred_dir, gt_dir, '--out-json', out_json,
         '--plot', plot
-    ], cwd=repo_root, capture_output=True, text=True)
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stderr
     assert 'easy' in proc.stdout and 'hard' in proc.stdout
     with open(out_json) as f:
@@ -59,8 +62,8 @@ def test_cli_end_to_end(tmp_path, repo_root, folders):
 def test_cli_iou_thr(tmp_path, tool, folders):
     gt_dir, pred_dir, preds = folders
     out_json = str(tmp_path / 'r.json')
-    assert tool.main([pred_dir, gt_dir, '--out-json', out_json,
-                      '--iou-thr', '0.7']) == 0
+    assert tool.main(
+        [pred_dir, gt_dir, '--out-json', out_json, '--iou-thr', '0.7']) == 0
     with open(out_json) as f:
         res = json.load(f)
     ref = evaluate_widerface(preds, load_widerface_gt(gt_dir), iou_thr=0.7)
@@ -76,8 +79,7 @@ def test_cli_errors(tmp_path, tool, folders, capsys):
         assert '\n' not in err and err.startswith('eval_widerface: error:')
         return err
 
-    assert 'prediction folder not found' in error(str(tmp_path / 'x'),
-                                                  gt_dir)
+    assert 'prediction folder not found' in error(str(tmp_path / 'x'), gt_dir)
     assert 'ground-truth folder not found' in error(pred_dir,
                                                     str(tmp_path / 'x'))
     os.remove(osp.join(gt_dir, 'wider_medium_val.mat'))
@@ -99,8 +101,8 @@ def test_cli_errors(tmp_path, tool, folders, capsys):
 
 
 def test_cli_warnings(tmp_path, tool, capsys):
-    images = [('0--E', f'img_{i}', [[0, 0, 9, 9]], dict(easy=[0], medium=[0],
-                                                        hard=[0]))
+    images = [('0--E', f'img_{i}', [[0, 0, 9,
+                                     9]], dict(easy=[0], medium=[0], hard=[0]))
               for i in range(2)]
     gt_dir = write_widerface_gt(str(tmp_path / 'gt'), images)
     ok = {'0--E/img_0': [[0, 0, 9, 9, 0.9]], '0--E/img_1': [[0, 0, 9, 9, .5]]}
@@ -125,8 +127,9 @@ def test_cli_warnings(tmp_path, tool, capsys):
     assert [res[s] for s in SETTINGS] == pytest.approx(list(ref), abs=1e-12)
 
     # every score equal: AP 0 as the reference, with a warning
-    pred_dir = write_preds(str(tmp_path / 'same'), {
-        k: [[0, 0, 9, 9, 1.0]] for k in ok})
+    pred_dir = write_preds(
+        str(tmp_path / 'same'), {k: [[0, 0, 9, 9, 1.0]]
+                                 for k in ok})
     assert tool.main([pred_dir, gt_dir]) == 0
     err = capsys.readouterr().err
     assert 'eval_widerface: warning: all 2 prediction scores are 1' in err
@@ -135,10 +138,11 @@ def test_cli_warnings(tmp_path, tool, capsys):
 def test_cli_huge_coordinates(tmp_path, tool, capsys):
     # x + w overflowed to inf: an IndexError traceback deep in the matching
     gt_dir = write_widerface_gt(
-        str(tmp_path / 'gt'), [('0--E', 'img_0', [[0, 0, 9, 9]],
-                                dict(hard=[0]))])
-    pred_dir = write_preds(str(tmp_path / 'p'), {
-        '0--E/img_0': [[0, 0, 9, 9, 0.5], [1e308, 1e308, 1e308, 1e308, 0.9]]})
+        str(tmp_path / 'gt'),
+        [('0--E', 'img_0', [[0, 0, 9, 9]], dict(hard=[0]))])
+    pred_dir = write_preds(
+        str(tmp_path / 'p'),
+        {'0--E/img_0': [[0, 0, 9, 9, 0.5], [1e308, 1e308, 1e308, 1e308, 0.9]]})
     assert tool.main([pred_dir, gt_dir]) == 2
     err = capsys.readouterr().err.strip()
     assert '\n' not in err and err.startswith('eval_widerface: error:')

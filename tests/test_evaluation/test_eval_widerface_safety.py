@@ -18,11 +18,12 @@ IMAGES = [('0--E', f'img_{i}', [[0, 0, 9, 9], [20, 20, 9, 9]],
 
 def test_negative_sizes_and_other_images_are_counted(tmp_path, capsys):
     gt_dir = write_widerface_gt(str(tmp_path / 'gt'), IMAGES)
-    pred_dir = write_preds(str(tmp_path / 'pred'), {
-        '0--E/img_0': [[0, 0, 9, 9, 0.9], [29, 29, -9, -9, 0.8]],
-        '0--E/img_1': [[20, 20, 9, 9, 0.7]],
-        '9--X/other': [[0, 0, 5, 5, 0.5]] * 3,
-    })
+    pred_dir = write_preds(
+        str(tmp_path / 'pred'), {
+            '0--E/img_0': [[0, 0, 9, 9, 0.9], [29, 29, -9, -9, 0.8]],
+            '0--E/img_1': [[20, 20, 9, 9, 0.7]],
+            '9--X/other': [[0, 0, 5, 5, 0.5]] * 3,
+        })
     before = tree_digest(tmp_path)
     out_json = str(tmp_path / 'r.json')
     assert tool.main([pred_dir, gt_dir, '--out-json', out_json]) == 0
@@ -44,10 +45,12 @@ def test_negative_sizes_and_other_images_are_counted(tmp_path, capsys):
 
 def test_swapped_setting_files_are_an_error(tmp_path, capsys):
     gt_dir = write_widerface_gt(str(tmp_path / 'gt'), IMAGES)
-    pred_dir = write_preds(str(tmp_path / 'pred'), {
-        f'0--E/img_{i}': [[0, 0, 9, 9, 0.9]] for i in range(2)})
-    easy, hard = (os.path.join(gt_dir, f'wider_{s}_val.mat')
-                  for s in ('easy', 'hard'))
+    pred_dir = write_preds(
+        str(tmp_path / 'pred'),
+        {f'0--E/img_{i}': [[0, 0, 9, 9, 0.9]]
+         for i in range(2)})
+    easy, hard = (
+        os.path.join(gt_dir, f'wider_{s}_val.mat') for s in ('easy', 'hard'))
     os.rename(easy, easy + '.tmp')
     os.rename(hard, easy)
     os.rename(easy + '.tmp', hard)
@@ -65,12 +68,14 @@ def test_outputs_that_are_inputs_are_refused(tmp_path, capsys):
     (or a link to one, or each other) and ``--plot p.txt`` are one line
     each, before any evaluation; no file changes (issue #11)."""
     gt_dir = write_widerface_gt(str(tmp_path / 'gt'), IMAGES)
-    pred_dir = write_preds(str(tmp_path / 'pred'), {
-        f'0--E/img_{i}': [[0, 0, 9, 9, 0.9]] for i in range(2)})
+    pred_dir = write_preds(
+        str(tmp_path / 'pred'),
+        {f'0--E/img_{i}': [[0, 0, 9, 9, 0.9]]
+         for i in range(2)})
     mat = os.path.join(gt_dir, 'wider_face_val.mat')
     pred = os.path.join(pred_dir, '0--E', 'img_1.txt')
-    os.symlink(os.path.join(gt_dir, 'wider_hard_val.mat'),
-               tmp_path / 'link.mat')
+    os.symlink(
+        os.path.join(gt_dir, 'wider_hard_val.mat'), tmp_path / 'link.mat')
     out_json = str(tmp_path / 'r.json')
     before = tree_digest(tmp_path)
     cases = [
@@ -80,8 +85,8 @@ def test_outputs_that_are_inputs_are_refused(tmp_path, capsys):
         (['--out-json', str(tmp_path / 'link.mat')],
          f'--out-json {tmp_path / "link.mat"} is the input ground-truth '
          'file'),
-        (['--out-json', out_json, '--plot', out_json],
-         f'--plot {out_json} is also --out-json: the figure would '
+        (['--out-json', out_json, '--plot',
+          out_json], f'--plot {out_json} is also --out-json: the figure would '
          'overwrite the JSON'),
         (['--plot', str(tmp_path / 'p.txt')],
          f'--plot {tmp_path / "p.txt"}: matplotlib writes no .txt files; '
@@ -94,8 +99,8 @@ def test_outputs_that_are_inputs_are_refused(tmp_path, capsys):
         assert err.startswith('eval_widerface: error: ' + words), err
     assert tree_digest(tmp_path) == before
     plot = str(tmp_path / 'pr.png')
-    assert tool.main([pred_dir, gt_dir, '--out-json', out_json, '--plot',
-                      plot]) == 0
+    assert tool.main(
+        [pred_dir, gt_dir, '--out-json', out_json, '--plot', plot]) == 0
     with open(plot, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     assert sorted(os.listdir(tmp_path)) == sorted(

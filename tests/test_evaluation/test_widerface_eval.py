@@ -34,7 +34,11 @@ def _port_aps(pred_dir, gt_dir, iou_thr=0.5):
         return port.evaluation(pred_dir, gt_dir, iou_thresh=iou_thr)
 
 
-def _evaluate(tmp_path, images, preds, iou_thr=0.5, check_port=True,
+def _evaluate(tmp_path,
+              images,
+              preds,
+              iou_thr=0.5,
+              check_port=True,
               warns=None):
     """Evaluate from disk, with numpy errors and warnings raising (but a
     WIDERFaceEvalWarning matching ``warns``, which must come), and compare
@@ -63,8 +67,8 @@ def test_overlaps_numpy_equals_loop():
     b = rng.integers(0, 20, (20, 4)).astype(float)
     a[:, 2:] = a[:, :2] + rng.integers(-2, 10, (30, 2)) + rng.random((30, 2))
     b[:, 2:] += b[:, :2]
-    assert np.array_equal(port.bbox_overlaps(a, b),
-                          port.bbox_overlaps_loop(a, b))
+    assert np.array_equal(
+        port.bbox_overlaps(a, b), port.bbox_overlaps_loop(a, b))
 
 
 def test_dont_care_face(tmp_path):
@@ -125,8 +129,11 @@ def test_equal_scores_pass_no_threshold(tmp_path):
     images = [('0--E', 'a_1', [[0, 0, 20, 20]], _all())]
     preds = {'0--E/a_1': [[0, 0, 20, 20, 0.9], [0, 0, 20, 20, 0.9]]}
     # the number stays the protocol's, but not silently
-    r = _evaluate(tmp_path, images, preds,
-                  warns=r'all 2 prediction scores are 0\.9.*every AP is 0')
+    r = _evaluate(
+        tmp_path,
+        images,
+        preds,
+        warns=r'all 2 prediction scores are 0\.9.*every AP is 0')
     assert r['hard'] == 0.0
     assert r['curves']['hard']['proposals'].max() == 0
     # in memory and for custom data sets too
@@ -167,18 +174,24 @@ def test_extra_prediction_files_only_normalise(tmp_path):
         '9--X/extra_1': [[0, 0, 5, 5, 2.0]]
     }
     # the reference behaviour, but with a warning that counts the files
-    r = _evaluate(tmp_path, images, preds,
-                  warns=r'1 prediction files .* not in the ground truth '
-                  r'\(9--X/extra_1\.txt\).*from \[0\.1, 0\.9\] to '
-                  r'\[0\.1, 2\]')
+    r = _evaluate(
+        tmp_path,
+        images,
+        preds,
+        warns=r'1 prediction files .* not in the ground truth '
+        r'\(9--X/extra_1\.txt\).*from \[0\.1, 0\.9\] to '
+        r'\[0\.1, 2\]')
     c = r['curves']['hard']
     # (0.9 - 0.1) / (2.0 - 0.1) = 0.421: passes t_k from k = 578 on
     assert c['proposals'][577] == 0 and c['proposals'][578] == 1
     assert c['proposals'][-1] == 2 and r['hard'] == 1.0
     # an extra file inside the score range changes nothing: said so
     preds['9--X/extra_1'] = [[0, 0, 5, 5, 0.5]]
-    r2 = _evaluate(tmp_path / 'inside', images, preds,
-                   warns='do not change the score range, nor the APs')
+    r2 = _evaluate(
+        tmp_path / 'inside',
+        images,
+        preds,
+        warns='do not change the score range, nor the APs')
     assert r2['hard'] == 1.0
 
 
@@ -268,8 +281,8 @@ def test_random_cases_match_port(tmp_path, iou_thr):
             assert abs(r[s] - ap) <= 1e-9
             assert np.array_equal(r['curves'][s]['recall'], curve[:, 1])
             ok = np.isfinite(curve[:, 0])
-            assert np.array_equal(r['curves'][s]['precision'][ok],
-                                  curve[ok, 0])
+            assert np.array_equal(r['curves'][s]['precision'][ok], curve[ok,
+                                                                         0])
 
 
 def test_in_memory_mapping_and_missing(tmp_path):
@@ -285,8 +298,8 @@ def test_in_memory_mapping_and_missing(tmp_path):
     missing = dict(list(preds.items())[1:])
     with pytest.raises(KeyError, match='1 of'):
         evaluate_widerface(missing, gt)
-    partial = evaluate_widerface(missing, gt, allow_missing=True,
-                                 allfaces=True)
+    partial = evaluate_widerface(
+        missing, gt, allow_missing=True, allfaces=True)
     empty = dict(preds, **{list(preds)[0]: np.zeros((0, 5))})
     for s in SETTINGS:
         assert partial[s] == pytest.approx(
@@ -302,8 +315,10 @@ def test_in_memory_bad_values_name_the_image(tmp_path):
     gt = load_widerface_gt(write_widerface_gt(str(tmp_path / 'gt'), images))
     ok = [[0, 0, 20, 20, 0.9]]
     # x + w overflows to inf: was an IndexError deep in the matching
-    huge = {'0--E/a_1': ok, '0--E/b_2': ok + [[1e308, 1e308, 1e308, 1e308,
-                                               0.5]]}
+    huge = {
+        '0--E/a_1': ok,
+        '0--E/b_2': ok + [[1e308, 1e308, 1e308, 1e308, 0.5]]
+    }
     with pytest.raises(ValueError, match=r"overflows.*'0--E/b_2' \(row 1\)"):
         evaluate_widerface(huge, gt)
     nan = {'0--E/a_1': ok, '0--E/b_2': [[0, 0, 20, 20, float('nan')]]}
@@ -324,7 +339,9 @@ def test_reference_case(tmp_path, shared_dir, wider_val_gt_dir):
         osp.join(shared_dir, 'tools', 'make_widerface_preds.py'),
         wider_val_gt_dir, pred_dir,
         str(case['seed'])
-    ], check=True, stdout=subprocess.DEVNULL)
+    ],
+                   check=True,
+                   stdout=subprocess.DEVNULL)
     preds = read_widerface_preds(pred_dir, gt)
     assert len(preds['dets']) == case['detections']
     r = evaluate_widerface(preds, gt)
@@ -383,20 +400,24 @@ def test_missing_prediction_files(tmp_path):
         read_widerface_preds(str(tmp_path / 'nope'), gt)
 
 
-@pytest.mark.parametrize('text, match', [
-    ('a\n2\n1 2 3 4 0.5\n1 2 3 4\n', r'a\.txt:4: expected 5 numbers'),
-    ('a\n2\n1 2 3 4 0.5\n1 2 3 4 0.5 7\n', r'a\.txt:4: expected 5 numbers'),
-    ('a\n3\n1 2 3 4 0.5\n1 2 3 4 0.5\n', r'a\.txt:2: .*says 3 boxes.* 2 box'),
-    ('a\n1\n1 2 3 4 nan\n', r'a\.txt:3: non-finite score'),
-    ('a\n1\n1 2 inf 4 0.5\n', r'a\.txt:3: non-finite box'),
-    # finite numbers whose corner x + w overflows (was an IndexError)
-    ('a\n2\n1 2 3 4 0.5\n1e308 0 1e308 4 0.5\n',
-     r'a\.txt:4: x \+ w or y \+ h overflows'),
-    ('a\n1\n0 -1.5e308 1 -1e308 0.5\n', r'a\.txt:3: x \+ w or y \+ h'),
-    ('a\n2\n1 2 3 4 0.5\n1 2 3 x4 0.5\n', r'a\.txt:4: not a number'),
-    ('a\ntwo\n', r'a\.txt:2: expected the number of boxes'),
-    ('a', r'a\.txt: the file has only one line'),
-])
+@pytest.mark.parametrize(
+    'text, match',
+    [
+        ('a\n2\n1 2 3 4 0.5\n1 2 3 4\n', r'a\.txt:4: expected 5 numbers'),
+        ('a\n2\n1 2 3 4 0.5\n1 2 3 4 0.5 7\n',
+         r'a\.txt:4: expected 5 numbers'),
+        ('a\n3\n1 2 3 4 0.5\n1 2 3 4 0.5\n',
+         r'a\.txt:2: .*says 3 boxes.* 2 box'),
+        ('a\n1\n1 2 3 4 nan\n', r'a\.txt:3: non-finite score'),
+        ('a\n1\n1 2 inf 4 0.5\n', r'a\.txt:3: non-finite box'),
+        # finite numbers whose corner x + w overflows (was an IndexError)
+        ('a\n2\n1 2 3 4 0.5\n1e308 0 1e308 4 0.5\n',
+         r'a\.txt:4: x \+ w or y \+ h overflows'),
+        ('a\n1\n0 -1.5e308 1 -1e308 0.5\n', r'a\.txt:3: x \+ w or y \+ h'),
+        ('a\n2\n1 2 3 4 0.5\n1 2 3 x4 0.5\n', r'a\.txt:4: not a number'),
+        ('a\ntwo\n', r'a\.txt:2: expected the number of boxes'),
+        ('a', r'a\.txt: the file has only one line'),
+    ])
 def test_malformed_prediction_file(tmp_path, text, match):
     _write(str(tmp_path / 'e' / 'z.txt'), 'z\n1\n1 2 3 4 0.5\n')
     _write(str(tmp_path / 'e' / 'a.txt'), text)
@@ -405,15 +426,15 @@ def test_malformed_prediction_file(tmp_path, text, match):
 
 
 def test_bad_ground_truth(tmp_path):
-    gt_dir = write_widerface_gt(str(tmp_path / 'gt'),
-                                [('0--E', 'a', [[0, 0, 2, 2]], _all())])
+    gt_dir = write_widerface_gt(
+        str(tmp_path / 'gt'), [('0--E', 'a', [[0, 0, 2, 2]], _all())])
     assert load_widerface_gt(gt_dir)['boxes'].dtype == np.float64
     os.remove(osp.join(gt_dir, 'wider_hard_val.mat'))
     with pytest.raises(FileNotFoundError, match='wider_hard_val.mat'):
         load_widerface_gt(gt_dir)
     savemat(osp.join(gt_dir, 'wider_hard_val.mat'), {'foo': np.eye(2)})
-    with pytest.raises(ValueError,
-                       match=r"wider_hard_val.mat.*\['gt_list'\].*'foo'"):
+    with pytest.raises(
+            ValueError, match=r"wider_hard_val.mat.*\['gt_list'\].*'foo'"):
         load_widerface_gt(gt_dir)
     savemat(osp.join(gt_dir, 'wider_face_val.mat'), {'gt_list': np.eye(2)})
     with pytest.raises(ValueError, match="wider_face_val.mat.*event_list"):
@@ -439,8 +460,8 @@ def test_eval_face_ap_size_buckets():
     # an ignored face is don't care everywhere
     r = eval_face_ap(preds, gts, ignores=[np.array([False, True])])
     assert r['all'] == 1.0 and r['num_faces']['large'] == 0
-    r = eval_face_ap(preds, gts, size_buckets=dict(tall=(150, 1e9)),
-                     size_mode='height')
+    r = eval_face_ap(
+        preds, gts, size_buckets=dict(tall=(150, 1e9)), size_mode='height')
     assert set(r) == {'all', 'tall', 'num_faces', 'curves'}
     assert r['num_faces']['tall'] == 1
     with pytest.raises(ValueError, match='prediction arrays'):
@@ -454,8 +475,10 @@ def test_eval_face_ap_equals_widerface_rules(tmp_path):
     images, preds = random_case(rng, max_faces=10, max_preds=20)
     gt = load_widerface_gt(write_widerface_gt(str(tmp_path / 'gt'), images))
     ref = evaluate_widerface(preds, gt)
-    xyxy = [np.asarray(preds[f'{e}/{n}'], float).reshape(-1, 5).copy()
-            for e, n, _, _ in images]
+    xyxy = [
+        np.asarray(preds[f'{e}/{n}'], float).reshape(-1, 5).copy()
+        for e, n, _, _ in images
+    ]
     for p in xyxy:
         p[:, 2:4] += p[:, :2]
     gts, ignores = [], []

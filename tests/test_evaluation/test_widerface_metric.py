@@ -6,13 +6,13 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import METRICS
+from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import HorizontalBoxes
 from mmengine.evaluator import Evaluator
 from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 
-from mmdet.registry import METRICS
-from mmdet.structures import DetDataSample
-from mmdet.structures.bbox import HorizontalBoxes
 from mmdet_faces.evaluation import WIDERFaceMetric
 from mmdet_faces.evaluation.functional import (eval_face_ap,
                                                evaluate_widerface,
@@ -28,15 +28,17 @@ def _sample(key, dets_xyxy, gt=None, ignored=None):
     ds = DetDataSample(metainfo=dict(img_path=f'/data/val/images/{key}.jpg'))
     dets = torch.as_tensor(np.asarray(dets_xyxy, np.float32).reshape(-1, 5))
     ds.pred_instances = InstanceData(
-        bboxes=dets[:, :4], scores=dets[:, 4],
+        bboxes=dets[:, :4],
+        scores=dets[:, 4],
         labels=torch.zeros(len(dets), dtype=torch.long))
-    for field, boxes in (('gt_instances', gt),
-                         ('ignored_instances', ignored)):
+    for field, boxes in (('gt_instances', gt), ('ignored_instances', ignored)):
         if boxes is not None:
             b = torch.as_tensor(np.asarray(boxes, np.float32).reshape(-1, 4))
-            setattr(ds, field, InstanceData(
-                bboxes=HorizontalBoxes(b),
-                labels=torch.zeros(len(b), dtype=torch.long)))
+            setattr(
+                ds, field,
+                InstanceData(
+                    bboxes=HorizontalBoxes(b),
+                    labels=torch.zeros(len(b), dtype=torch.long)))
     return ds
 
 
@@ -101,8 +103,7 @@ def test_metric_with_gt_dir(tmp_path, tiny_case):
     assert lines[0] == images[0][1] and int(lines[1]) == len(lines) - 2
     written = read_widerface_preds(out_dir, gt)
     for i in range(len(written['names'])):
-        s = written['dets'][written['offsets'][i]:written['offsets'][i + 1],
-                            4]
+        s = written['dets'][written['offsets'][i]:written['offsets'][i + 1], 4]
         assert (np.diff(s) <= 0).all()
     again = evaluate_widerface(written, gt)
     with np.errstate(all='ignore'):
@@ -120,8 +121,12 @@ def test_metric_missing_images(tiny_case):
         _run(WIDERFaceMetric(gt_dir=gt_dir), samples)
     res = _run(WIDERFaceMetric(gt_dir=gt_dir, allow_missing=True), samples)
     gt = load_widerface_gt(gt_dir)
-    ref = evaluate_widerface(_score_sorted({k: preds[k] for k in keys[1:]}),
-                             gt, allow_missing=True, allfaces=True)
+    ref = evaluate_widerface(
+        _score_sorted({k: preds[k]
+                       for k in keys[1:]}),
+        gt,
+        allow_missing=True,
+        allfaces=True)
     for s in SETTINGS + ('allfaces', ):
         assert res[f'widerface/{s}'] == pytest.approx(ref[s], nan_ok=True)
 
@@ -153,7 +158,8 @@ def test_metric_without_gt_dir():
         ignored = gt[:1] + 400  # one don't-care face far from the others
         det = np.c_[gt + rng.integers(-2, 3, gt.shape), rng.random(n)]
         fp = np.c_[rng.uniform(600, 800, (3, 2)),
-                   rng.uniform(820, 900, (3, 2)), rng.random(3)]
+                   rng.uniform(820, 900, (3, 2)),
+                   rng.random(3)]
         on_ignored = np.c_[ignored, [0.99]]
         dets = np.concatenate([det, fp, on_ignored]).round(3)
         samples.append(_sample(f'{i}--E/img_{i}', dets, gt, ignored))
@@ -203,13 +209,21 @@ def test_metric_int_box_format_is_the_reference_writer(tmp_path, tiny_case):
         samples.append(_sample(k, xyxy))
         rows = []
         for x1, y1, x2, y2, score in xyxy.astype(np.float32).tolist():
-            rows.append([int(x1), int(y1), int(x2) - int(x1),
-                         int(y2) - int(y1), score])
+            rows.append([
+                int(x1),
+                int(y1),
+                int(x2) - int(x1),
+                int(y2) - int(y1), score
+            ])
         ref_rows[k] = np.asarray(rows, np.float64).reshape(-1, 5)
     out_dir = str(tmp_path / 'int')
-    res = _run(METRICS.build(dict(type='WIDERFaceMetric', gt_dir=gt_dir,
-                                  outfile_prefix=out_dir, box_format='int')),
-               samples)
+    res = _run(
+        METRICS.build(
+            dict(
+                type='WIDERFaceMetric',
+                gt_dir=gt_dir,
+                outfile_prefix=out_dir,
+                box_format='int')), samples)
     gt = load_widerface_gt(gt_dir)
     ref = evaluate_widerface(_score_sorted(ref_rows), gt)
     for s in SETTINGS:
@@ -244,9 +258,10 @@ def test_non_finite_predictions_name_the_image(tiny_case):
     bad[1, 4] = np.nan
     metric = WIDERFaceMetric(gt_dir=gt_dir)
     metric.process({}, [_sample(keys[0], _xyxy(preds[keys[0]])).to_dict()])
-    with pytest.raises(ValueError,
-                       match=rf'1 of 2 predictions .*score nan.* of '
-                       rf'/data/val/images/{keys[1]}\.jpg'):
+    with pytest.raises(
+            ValueError,
+            match=rf'1 of 2 predictions .*score nan.* of '
+            rf'/data/val/images/{keys[1]}\.jpg'):
         metric.process({}, [_sample(keys[1], bad).to_dict()])
     bad[1, 4], bad[0, 2] = 0.4, np.inf
     with pytest.raises(ValueError, match=rf'{keys[1]}\.jpg'):
@@ -260,14 +275,16 @@ def test_non_finite_predictions_name_the_image(tiny_case):
 def test_gt_dir_without_mat_files(tmp_path, tiny_case):
     # fails when built, not after the whole test run
     (tmp_path / 'empty').mkdir()
-    with pytest.raises(FileNotFoundError, match=r'lacks wider_face_val\.mat, '
-                       r'wider_easy_val\.mat, wider_medium_val\.mat, '
-                       r'wider_hard_val\.mat'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'lacks wider_face_val\.mat, '
+            r'wider_easy_val\.mat, wider_medium_val\.mat, '
+            r'wider_hard_val\.mat'):
         WIDERFaceMetric(gt_dir=str(tmp_path / 'empty'))
     gt_dir = tiny_case[0]
     os.remove(osp.join(gt_dir, 'wider_hard_val.mat'))
-    with pytest.raises(FileNotFoundError,
-                       match=r'lacks wider_hard_val\.mat \('):
+    with pytest.raises(
+            FileNotFoundError, match=r'lacks wider_hard_val\.mat \('):
         METRICS.build(dict(type='WIDERFaceMetric', gt_dir=gt_dir))
 
 
@@ -275,14 +292,16 @@ def test_equal_scores_warn(tiny_case, warnings_log):
     # all scores 1.0: AP 0 as in the reference (degenerate min-max
     # normalisation), now with a warning in the log
     gt_dir, _, preds = tiny_case
-    samples = [_sample(k, np.c_[_xyxy(v)[:, :4], np.ones(len(v))])
-               for k, v in preds.items()]
+    samples = [
+        _sample(k, np.c_[_xyxy(v)[:, :4], np.ones(len(v))])
+        for k, v in preds.items()
+    ]
     res = _run(WIDERFaceMetric(gt_dir=gt_dir), samples)
     assert all(v == 0 or np.isnan(v) for v in res.values())
     msg = [m for m in warnings_log if 'prediction scores are 1' in m]
     assert len(msg) == 1 and 'every AP is 0' in msg[0]
     # custom data sets too
     warnings_log.clear()
-    _run(WIDERFaceMetric(), [_sample('0--E/x_1', [[0, 0, 5, 5, 1]],
-                                     [[0, 0, 5, 5]])])
+    _run(WIDERFaceMetric(),
+         [_sample('0--E/x_1', [[0, 0, 5, 5, 1]], [[0, 0, 5, 5]])])
     assert any('all 1 prediction scores are 1' in m for m in warnings_log)

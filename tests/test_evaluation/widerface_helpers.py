@@ -37,16 +37,15 @@ def write_widerface_gt(gt_dir, images):
             events.append((event, []))
         events[-1][1].append((name, boxes, settings))
     event_list = _cell([np.array([e]) for e, _ in events])
-    file_list = _cell([_cell([np.array([n]) for n, _, _ in imgs])
-                       for _, imgs in events])
+    file_list = _cell(
+        [_cell([np.array([n]) for n, _, _ in imgs]) for _, imgs in events])
     bbx_list = _cell([
-        _cell([
-            np.asarray(b, dtype=np.int32).reshape(-1, 4)
-            for _, b, _ in imgs
-        ]) for _, imgs in events
+        _cell(
+            [np.asarray(b, dtype=np.int32).reshape(-1, 4) for _, b, _ in imgs])
+        for _, imgs in events
     ])
-    base = dict(event_list=event_list, file_list=file_list,
-                face_bbx_list=bbx_list)
+    base = dict(
+        event_list=event_list, file_list=file_list, face_bbx_list=bbx_list)
     savemat(osp.join(gt_dir, 'wider_face_val.mat'), base)
     for setting in SETTINGS:
         gt_list = _cell([
@@ -97,8 +96,9 @@ def random_case(rng, n_events=3, max_images=4, max_faces=7, max_preds=14):
             hard = [j for j in range(k) if rng.random() < 0.8]
             medium = [j for j in hard if rng.random() < 0.7]
             easy = [j for j in medium if rng.random() < 0.6]
-            images.append((event, name, boxes,
-                           dict(easy=easy, medium=medium, hard=hard)))
+            images.append(
+                (event, name, boxes, dict(easy=easy, medium=medium,
+                                          hard=hard)))
             n = int(rng.integers(0, max_preds + 1))
             rows = []
             for _ in range(n):

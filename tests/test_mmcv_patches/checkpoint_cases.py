@@ -12,8 +12,9 @@ CONVERTERS = tuple(
     sorted(
         os.path.basename(p)[:-3] for p in glob.glob(
             os.path.join(
-                os.path.dirname(os.path.dirname(os.path.dirname(
-                    os.path.abspath(__file__)))), 'tools',
+                os.path.dirname(
+                    os.path.dirname(
+                        os.path.dirname(os.path.abspath(__file__)))), 'tools',
                 'model_converters', '*_to_mmdet.py'))))
 
 
@@ -31,8 +32,9 @@ def save_code_checkpoint(path, marker, legacy: bool = False) -> str:
     """An mmdet-looking checkpoint at ``path`` whose meta runs ``touch
     marker`` when loaded with ``weights_only=False``."""
     torch.save(
-        dict(state_dict={'backbone.w': torch.zeros(2)},
-             meta=dict(note=RunsCode(marker))),
+        dict(
+            state_dict={'backbone.w': torch.zeros(2)},
+            meta=dict(note=RunsCode(marker))),
         path,
         _use_new_zipfile_serialization=not legacy)
     return str(path)
@@ -45,14 +47,15 @@ def bad_checkpoint_files(folder) -> dict:
     torch.save({'state_dict': {'w': torch.arange(1000.)}}, good)
     data = good.read_bytes()
     legacy = folder / 'legacy_src.pth'
-    torch.save({'w': torch.arange(1000.)}, legacy,
+    torch.save({'w': torch.arange(1000.)},
+               legacy,
                _use_new_zipfile_serialization=False)
     contents = {
         'empty': (b'', 'is empty (0 bytes)'),
         'random': (bytes(range(7, 256)) * 8, 'not a PyTorch checkpoint'),
         'truncated': (data[:len(data) // 2], 'truncated or corrupt'),
-        'truncated_legacy': (legacy.read_bytes()[:300],
-                             'truncated or corrupt'),
+        'truncated_legacy':
+        (legacy.read_bytes()[:300], 'truncated or corrupt'),
         'text': (b'model: retinaface\n', 'is a text file'),
         'pickle': (pickle.dumps({'w': 1}), 'plain Python pickle'),
     }

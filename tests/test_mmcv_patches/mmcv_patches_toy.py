@@ -13,13 +13,13 @@ import torch
 import torch.nn as nn
 from torch.utils.data import Dataset
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-import mmcv_patches  # noqa: E402,F401
 from mmengine.model import BaseModel  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+import mmcv_patches  # noqa: E402,F401
 
 _COUNTER = itertools.count()
 
@@ -32,8 +32,8 @@ class ToyDataset(Dataset):
 
     def __getitem__(self, i):
         g = torch.Generator().manual_seed(i)
-        return dict(x=torch.randn(3, 8, 8, generator=g),
-                    y=torch.randn(1, generator=g))
+        return dict(
+            x=torch.randn(3, 8, 8, generator=g), y=torch.randn(1, generator=g))
 
 
 class ToyModel(BaseModel):
@@ -49,18 +49,25 @@ class ToyModel(BaseModel):
     def forward(self, x, y=None, mode='loss'):
         out = self.fc(self.bn(self.conv(x)).mean((2, 3)))
         if mode == 'loss':
-            return dict(loss=((out.float() - y) ** 2).mean())
+            return dict(loss=((out.float() - y)**2).mean())
         return [o for o in out]
 
 
-def make_runner(work_dir, optim_wrapper=None, max_iters=6, ckpt_interval=3,
-                resume=False, load_from=None, launcher='none',
-                custom_hooks=None, param_scheduler=None, name=None,
-                max_keep_ckpts=-1, cfg=None):
+def make_runner(work_dir,
+                optim_wrapper=None,
+                max_iters=6,
+                ckpt_interval=3,
+                resume=False,
+                load_from=None,
+                launcher='none',
+                custom_hooks=None,
+                param_scheduler=None,
+                name=None,
+                max_keep_ckpts=-1,
+                cfg=None):
     """A Runner for :class:`ToyModel` (iteration based, SGD by default)."""
     if optim_wrapper is None:
-        optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01,
-                                            momentum=0.9))
+        optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
     return Runner(
         model=ToyModel(),
         work_dir=work_dir,
@@ -75,8 +82,11 @@ def make_runner(work_dir, optim_wrapper=None, max_iters=6, ckpt_interval=3,
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(
             logger=dict(type='LoggerHook', interval=1),
-            checkpoint=dict(type='CheckpointHook', interval=ckpt_interval,
-                            by_epoch=False, max_keep_ckpts=max_keep_ckpts)),
+            checkpoint=dict(
+                type='CheckpointHook',
+                interval=ckpt_interval,
+                by_epoch=False,
+                max_keep_ckpts=max_keep_ckpts)),
         custom_hooks=custom_hooks,
         resume=resume,
         load_from=load_from,
@@ -92,12 +102,16 @@ if __name__ == '__main__':
     work_dir, level = sys.argv[1], sys.argv[2]
     iters = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     ow = None if level == 'none' else dict(
-        type='MixedPrecisionOptimWrapper', opt_level=level,
+        type='MixedPrecisionOptimWrapper',
+        opt_level=level,
         optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
-    runner = make_runner(work_dir, ow, max_iters=iters, ckpt_interval=iters,
-                         launcher='pytorch',
-                         custom_hooks=[dict(type='DistributedCheckHook',
-                                            interval=1)])
+    runner = make_runner(
+        work_dir,
+        ow,
+        max_iters=iters,
+        ckpt_interval=iters,
+        launcher='pytorch',
+        custom_hooks=[dict(type='DistributedCheckHook', interval=1)])
     runner.train()
     line = (f'wrapper {type(runner.model).__name__} '
             f'{next(runner.model.module.conv.parameters()).dtype}')

@@ -6,19 +6,18 @@ import subprocess
 
 import pytest
 import torch
+from mmcv_patches_toy import ToyModel, make_runner
 from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 
 from mmcv_patches import LossScaler, MixedPrecisionOptimWrapper
 from mmcv_patches.hooks import state_dict_digest
-from tests.testing import (REPO_ROOT, FaultInjectionHook, free_port,
-                           python_exe)
-from mmcv_patches_toy import ToyModel, make_runner
+from tests.testing import REPO_ROOT, FaultInjectionHook, free_port, python_exe
 
 HERE = osp.dirname(osp.abspath(__file__))
 # in-process runs put the model on the default device; bf16 is CPU's dtype
-cpu_only = pytest.mark.skipif(torch.cuda.is_available(),
-                              reason='expects a CPU-only machine')
+cpu_only = pytest.mark.skipif(
+    torch.cuda.is_available(), reason='expects a CPU-only machine')
 
 
 def _log_text(work_dir):
@@ -46,7 +45,10 @@ class RecordHook(Hook):
             self._h = model.conv.register_forward_hook(
                 lambda m, i, o: self.act_dtypes.append(o.dtype))
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         self.after[runner.iter + 1] = _params_digest(runner.model)
 
@@ -83,13 +85,15 @@ def test_levels_train_and_skip_injected_inf(tmp_path, level):
     rec = RecordHook()
     runner = make_runner(
         str(tmp_path),
-        dict(type='MixedPrecisionOptimWrapper', opt_level=level,
-             loss_scale=dict(init_scale=1024., growth_interval=100),
-             clip_grad=dict(max_norm=5.),
-             optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        dict(
+            type='MixedPrecisionOptimWrapper',
+            opt_level=level,
+            loss_scale=dict(init_scale=1024., growth_interval=100),
+            clip_grad=dict(max_norm=5.),
+            optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
         max_iters=4,
-        custom_hooks=[rec, dict(type=FaultInjectionHook,
-                                inf_grad_iters=[2])])
+        custom_hooks=[rec,
+                      dict(type=FaultInjectionHook, inf_grad_iters=[2])])
     runner.train()
     ow = runner.optim_wrapper
     assert isinstance(ow, MixedPrecisionOptimWrapper)
@@ -104,15 +108,17 @@ def test_levels_train_and_skip_injected_inf(tmp_path, level):
     log = _log_text(str(tmp_path))
     assert 'NaN/inf gradients at iter 2, optimizer step skipped' in log
     assert 'loss scale 1024.0 -> 512.0' in log
-    expected = {'O0': torch.float32, 'O1': torch.bfloat16,
-                'O2': torch.bfloat16}[level]
+    expected = {
+        'O0': torch.float32,
+        'O1': torch.bfloat16,
+        'O2': torch.bfloat16
+    }[level]
     assert set(rec.act_dtypes) == {expected}
     model = runner.model
     if level == 'O2':
         assert model.conv.weight.dtype == torch.bfloat16
         assert model.bn.weight.dtype == torch.float32  # fp32 BatchNorm
-        masters = [p for g in ow.optimizer.param_groups
-                   for p in g['params']]
+        masters = [p for g in ow.optimizer.param_groups for p in g['params']]
         assert all(p.dtype == torch.float32 for p in masters)
         assert not any(p is model.conv.weight for p in masters)
         for p, m in ow._master_pairs:
@@ -124,8 +130,10 @@ def test_levels_train_and_skip_injected_inf(tmp_path, level):
 
 @cpu_only
 def test_o2_resume_restores_fp32_masters(tmp_path):
-    ow = dict(type='MixedPrecisionOptimWrapper', opt_level='O2',
-              optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
+    ow = dict(
+        type='MixedPrecisionOptimWrapper',
+        opt_level='O2',
+        optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
     first = make_runner(str(tmp_path), ow, max_iters=3)
     first.train()
     saved = [m.detach().clone() for _, m in first.optim_wrapper._master_pairs]
@@ -135,10 +143,13 @@ def test_o2_resume_restores_fp32_masters(tmp_path):
     seen = {}
 
     class Grab(Hook):
+
         def before_train(self, runner):
             seen['iter'] = runner.iter
-            seen['masters'] = [m.detach().clone() for _, m in
-                               runner.optim_wrapper._master_pairs]
+            seen['masters'] = [
+                m.detach().clone()
+                for _, m in runner.optim_wrapper._master_pairs
+            ]
 
     second.register_hook(Grab(), 'LOWEST')
     second.train()
@@ -151,19 +162,25 @@ def test_o2_without_device_constructor_fails_clearly(tmp_path):
     from mmengine.registry import OPTIM_WRAPPERS
     model = ToyModel()
     ow = OPTIM_WRAPPERS.build(
-        dict(type='MixedPrecisionOptimWrapper', opt_level='O2',
-             optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+        dict(
+            type='MixedPrecisionOptimWrapper',
+            opt_level='O2',
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
     with pytest.raises(RuntimeError, match='DeviceOptimWrapperConstructor'):
         with ow.optim_context(model):
             pass
     with pytest.raises(ValueError, match='opt_level'):
         OPTIM_WRAPPERS.build(
-            dict(type='MixedPrecisionOptimWrapper', opt_level='O3',
-                 optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+            dict(
+                type='MixedPrecisionOptimWrapper',
+                opt_level='O3',
+                optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
     with pytest.raises(ValueError, match='bfloat16 only'):
         OPTIM_WRAPPERS.build(
-            dict(type='MixedPrecisionOptimWrapper', dtype='float16',
-                 optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+            dict(
+                type='MixedPrecisionOptimWrapper',
+                dtype='float16',
+                optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
 
 
 @cpu_only
@@ -172,9 +189,12 @@ def test_upstream_amp_optim_wrapper_on_cpu(tmp_path):
     rec = RecordHook()
     runner = make_runner(
         str(tmp_path),
-        dict(type='AmpOptimWrapper', loss_scale='dynamic',
-             optimizer=dict(type='SGD', lr=0.01)),
-        max_iters=2, custom_hooks=[rec])
+        dict(
+            type='AmpOptimWrapper',
+            loss_scale='dynamic',
+            optimizer=dict(type='SGD', lr=0.01)),
+        max_iters=2,
+        custom_hooks=[rec])
     runner.train()
     ow = runner.optim_wrapper
     assert ow.cast_dtype == torch.bfloat16
@@ -187,13 +207,20 @@ def test_upstream_amp_optim_wrapper_on_cpu(tmp_path):
 @pytest.mark.parametrize('level', ['O2'])
 def test_o2_ddp_two_processes_rewrap(tmp_path, level):
     """O2 casts the bare model and wraps it for DDP again (gloo, 2 procs)."""
-    cmd = [python_exe(), '-m', 'torch.distributed.run', '--nproc_per_node',
-           '2', '--master_port', str(free_port()),
-           osp.join(HERE, 'mmcv_patches_toy.py'), str(tmp_path), level, '3']
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1',
-               CUDA_VISIBLE_DEVICES='')
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                         timeout=300)
+    cmd = [
+        python_exe(), '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+        '--master_port',
+        str(free_port()),
+        osp.join(HERE, 'mmcv_patches_toy.py'),
+        str(tmp_path), level, '3'
+    ]
+    env = dict(
+        os.environ,
+        PYTHONPATH=REPO_ROOT,
+        OMP_NUM_THREADS='1',
+        CUDA_VISIBLE_DEVICES='')
+    out = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     for rank in (0, 1):
         with open(osp.join(str(tmp_path), f'wrapper_rank{rank}.txt')) as f:

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 import torch
+from mmcv_patches_toy import ToyModel, make_runner
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import load_checkpoint
@@ -16,7 +17,6 @@ import mmcv_patches
 from mmcv_patches.compat import restricted_getattr
 from mmcv_patches.hooks import state_dict_digest
 from tests.testing import REPO_ROOT, expected_lrs, python_exe
-from mmcv_patches_toy import ToyModel, make_runner
 
 needs_weights_only_default = pytest.mark.skipif(
     tuple(int(x) for x in torch.__version__.split('.')[:2]) < (2, 6),
@@ -32,8 +32,8 @@ SCHED = [
 def trained(tmp_path_factory):
     """A toy run with checkpoints at iterations 3 and 6."""
     work = str(tmp_path_factory.mktemp('ckpt'))
-    runner = make_runner(work, max_iters=6, ckpt_interval=3,
-                         param_scheduler=SCHED)
+    runner = make_runner(
+        work, max_iters=6, ckpt_interval=3, param_scheduler=SCHED)
     runner.train()
     return work
 
@@ -48,8 +48,10 @@ def test_checkpoint_needs_the_allow_list(trained):
             'try:\n    torch.load(sys.argv[1])\n'
             'except Exception as e:\n    print(type(e).__name__)\n'
             'else:\n    print("LOADED")\n')
-    out = subprocess.run([python_exe(), '-c', code, ckpt], text=True,
-                         capture_output=True, timeout=120)
+    out = subprocess.run([python_exe(), '-c', code, ckpt],
+                         text=True,
+                         capture_output=True,
+                         timeout=120)
     unsafe, result = out.stdout.strip().splitlines()[-2:]
     assert result == 'UnpicklingError', out.stderr[-2000:]
     assert 'mmengine.logging.history_buffer.HistoryBuffer' in unsafe
@@ -67,31 +69,38 @@ def test_checkpoint_needs_the_allow_list(trained):
 def test_resume_continues_iteration_lr_and_weights(trained, tmp_path):
     ckpt = osp.join(trained, 'iter_3.pth')
     saved = torch.load(ckpt, weights_only=True)
-    runner = make_runner(str(tmp_path), max_iters=6, ckpt_interval=100,
-                         param_scheduler=SCHED, resume=True, load_from=ckpt)
+    runner = make_runner(
+        str(tmp_path),
+        max_iters=6,
+        ckpt_interval=100,
+        param_scheduler=SCHED,
+        resume=True,
+        load_from=ckpt)
     seen = {}
 
     class Grab(Hook):
+
         def before_train(self, runner):
             seen['iter'] = runner.iter
             seen['lr'] = runner.optim_wrapper.get_lr()['lr'][0]
             seen['digest'] = state_dict_digest(runner.model.state_dict())
             seen['momentum'] = [
                 s['momentum_buffer'].clone()
-                for s in runner.optim_wrapper.optimizer.state.values()]
+                for s in runner.optim_wrapper.optimizer.state.values()
+            ]
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
-            seen.setdefault('lrs', []).append(
-                runner.optim_wrapper.get_lr()['lr'][0])
+            seen.setdefault('lrs',
+                            []).append(runner.optim_wrapper.get_lr()['lr'][0])
 
     runner.register_hook(Grab(), 'LOWEST')
     runner.train()
     assert seen['iter'] == 3 and runner.iter == 6
     assert seen['digest'] == state_dict_digest(saved['state_dict'])
-    saved_mom = [s['momentum_buffer']
-                 for s in saved['optimizer']['state'].values()]
-    assert all(torch.equal(a, b) for a, b in zip(saved_mom,
-                                                 seen['momentum']))
+    saved_mom = [
+        s['momentum_buffer'] for s in saved['optimizer']['state'].values()
+    ]
+    assert all(torch.equal(a, b) for a, b in zip(saved_mom, seen['momentum']))
     # the schedule of an uninterrupted run: warm-up done, then x0.5 at 4
     expected = expected_lrs(SCHED, 0.01, 6)
     assert expected[3:] == pytest.approx([0.01, 0.005, 0.005])
@@ -153,11 +162,14 @@ def test_patch_report_lists_every_patch():
         assert report['optimizers.apex'] == 'skipped: apex is not installed'
     # idempotent: applying again changes nothing
     assert mmcv_patches.apply_all() == report
-    out = subprocess.run(
-        [python_exe(), '-c', 'import mmcv_patches, importlib, sys; '
-         'importlib.reload(mmcv_patches); '
-         'print(sorted(mmcv_patches.applied_patches()))'],
-        env=dict(os.environ, PYTHONPATH=REPO_ROOT), capture_output=True,
-        text=True, timeout=120)
+    out = subprocess.run([
+        python_exe(), '-c', 'import mmcv_patches, importlib, sys; '
+        'importlib.reload(mmcv_patches); '
+        'print(sorted(mmcv_patches.applied_patches()))'
+    ],
+                         env=dict(os.environ, PYTHONPATH=REPO_ROOT),
+                         capture_output=True,
+                         text=True,
+                         timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert 'runner.wrap_model' in out.stdout

@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 import torch
+from mmcv_patches_toy import make_runner
 
 import mmcv_patches
 from mmcv_patches import CheckpointError, atomic_write, checkpoint_problem
-from mmcv_patches_toy import make_runner
 from tests.testing import REPO_ROOT, python_exe
 
 
@@ -44,10 +44,12 @@ def test_write_killed_before_rename_leaves_the_old_file(tmp_path):
             '    os.kill(os.getpid(), signal.SIGKILL)\n'
             'io.os.fsync = killed\n'
             'io.atomic_write(sys.argv[1], lambda f: f.write(b"new" * 1000))\n')
-    proc = subprocess.run([python_exe(), '-c', code, str(target)],
-                          cwd=REPO_ROOT, env=dict(os.environ,
-                                                  PYTHONPATH=REPO_ROOT),
-                          capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [python_exe(), '-c', code, str(target)],
+        cwd=REPO_ROOT,
+        env=dict(os.environ, PYTHONPATH=REPO_ROOT),
+        capture_output=True,
+        timeout=120)
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert target.read_bytes() == b'old checkpoint'
     stale = glob.glob(str(tmp_path / '.iter_3.pth.tmp-*'))
@@ -71,13 +73,15 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
         return real_save(obj, f, *args, **kwargs)
 
     monkeypatch.setattr(torch, 'save', disk_full)
-    runner = make_runner(str(tmp_path), max_iters=6, ckpt_interval=3,
-                         max_keep_ckpts=1)
+    runner = make_runner(
+        str(tmp_path), max_iters=6, ckpt_interval=3, max_keep_ckpts=1)
     with pytest.raises(OSError, match='No space left'):
         runner.train()
     monkeypatch.undo()
-    assert [n for n in os.listdir(tmp_path)
-            if n.endswith('.pth') or n.startswith('.')] == ['iter_3.pth']
+    assert [
+        n for n in os.listdir(tmp_path)
+        if n.endswith('.pth') or n.startswith('.')
+    ] == ['iter_3.pth']
     with open(tmp_path / 'last_checkpoint') as f:
         assert f.read() == str(tmp_path / 'iter_3.pth')
     assert checkpoint_problem(str(tmp_path / 'iter_3.pth')) is None
@@ -97,8 +101,8 @@ def two_checkpoints(tmp_path):
 def test_checkpoint_problem(two_checkpoints, tmp_path):
     assert checkpoint_problem(str(two_checkpoints / 'iter_3.pth')) is None
     latest = two_checkpoints / 'iter_6.pth'
-    assert checkpoint_problem(str(latest)).startswith(
-        f'checkpoint {latest} is truncated')
+    assert checkpoint_problem(
+        str(latest)).startswith(f'checkpoint {latest} is truncated')
     assert checkpoint_problem(str(tmp_path / 'nope.pth')) == \
         f'checkpoint not found: {tmp_path}/nope.pth'
     (tmp_path / 'empty.pth').write_bytes(b'')
@@ -108,8 +112,8 @@ def test_checkpoint_problem(two_checkpoints, tmp_path):
     data = bytearray((two_checkpoints / 'iter_3.pth').read_bytes())
     data[len(data) // 3] ^= 0xFF
     (tmp_path / 'flipped.pth').write_bytes(bytes(data))
-    assert checkpoint_problem(str(tmp_path / 'flipped.pth')).endswith(
-        'fails the CRC check')
+    assert checkpoint_problem(str(
+        tmp_path / 'flipped.pth')).endswith('fails the CRC check')
 
 
 def test_damaged_latest_is_named_and_nothing_changes(two_checkpoints):
@@ -128,9 +132,12 @@ def test_damaged_latest_is_named_and_nothing_changes(two_checkpoints):
     assert checkpoint_files(work) == before
 
     # explicit path: named, no fallback even when allowed
-    runner = make_runner(work, max_iters=9, resume=True,
-                         load_from=f'{work}/iter_6.pth',
-                         cfg=dict(reproducibility=dict(resume_fallback=True)))
+    runner = make_runner(
+        work,
+        max_iters=9,
+        resume=True,
+        load_from=f'{work}/iter_6.pth',
+        cfg=dict(reproducibility=dict(resume_fallback=True)))
     with pytest.raises(
             CheckpointError,
             match=f'^cannot resume: checkpoint {work}/iter_6.pth is trunc'):
@@ -138,8 +145,12 @@ def test_damaged_latest_is_named_and_nothing_changes(two_checkpoints):
     assert checkpoint_files(work) == before
 
     # asked for: resume from the newest intact one
-    runner = make_runner(work, max_iters=9, ckpt_interval=3, resume=True,
-                         cfg=dict(reproducibility=dict(resume_fallback=True)))
+    runner = make_runner(
+        work,
+        max_iters=9,
+        ckpt_interval=3,
+        resume=True,
+        cfg=dict(reproducibility=dict(resume_fallback=True)))
     runner.train()
     assert runner.iter == 9
     assert checkpoint_problem(f'{work}/iter_6.pth') is None  # rewritten

@@ -12,8 +12,12 @@ import mmcv_patches
 from mmcv_patches import dist as pdist
 from tests.testing import REPO_ROOT, free_port, python_exe
 
-FULL_ENV = dict(RANK='3', LOCAL_RANK='1', WORLD_SIZE='4',
-                MASTER_ADDR='10.0.0.1', MASTER_PORT='29501')
+FULL_ENV = dict(
+    RANK='3',
+    LOCAL_RANK='1',
+    WORLD_SIZE='4',
+    MASTER_ADDR='10.0.0.1',
+    MASTER_PORT='29501')
 
 
 def test_read_full_env_defaults():
@@ -26,8 +30,12 @@ def test_read_full_env_defaults():
 
 def test_read_multinode_env_and_offset():
     env = pdist.read_dist_env(
-        dict(FULL_ENV, NNODES='2', NODE_RANK='1', LOCAL_WORLD_SIZE='2',
-             DEVICE_ID_OFFSET='4'))
+        dict(
+            FULL_ENV,
+            NNODES='2',
+            NODE_RANK='1',
+            LOCAL_WORLD_SIZE='2',
+            DEVICE_ID_OFFSET='4'))
     assert (env.nnodes, env.node_rank, env.local_world_size) == (2, 1, 2)
     assert env.device_id == 5
     # torchrun's GROUP_RANK is accepted for the node rank
@@ -35,8 +43,9 @@ def test_read_multinode_env_and_offset():
     assert env.node_rank == 1
 
 
-@pytest.mark.parametrize('drop', [['MASTER_PORT'], ['RANK', 'WORLD_SIZE'],
-                                  ['MASTER_ADDR', 'LOCAL_RANK']])
+@pytest.mark.parametrize(
+    'drop',
+    [['MASTER_PORT'], ['RANK', 'WORLD_SIZE'], ['MASTER_ADDR', 'LOCAL_RANK']])
 def test_half_set_env_lists_missing(drop):
     env = {k: v for k, v in FULL_ENV.items() if k not in drop}
     with pytest.raises(pdist.DistEnvError) as e:
@@ -101,9 +110,8 @@ def fake_npu(monkeypatch):
     import mmengine.dist.utils as mm_dist_utils
     monkeypatch.setattr(mmengine.device, 'is_npu_available', lambda: True)
     monkeypatch.setattr(mm_dist_utils, 'is_npu_available', lambda: True)
-    monkeypatch.setattr(
-        torch.distributed, 'init_process_group',
-        lambda **kw: calls['init'].append(kw))
+    monkeypatch.setattr(torch.distributed, 'init_process_group',
+                        lambda **kw: calls['init'].append(kw))
     for k, v in FULL_ENV.items():
         monkeypatch.setenv(k, v)
     return calls
@@ -137,20 +145,31 @@ def test_half_set_env_through_init_dist(monkeypatch):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv('RANK', '0')
     monkeypatch.setenv('WORLD_SIZE', '2')
-    with pytest.raises(pdist.DistEnvError,
-                       match='missing: LOCAL_RANK, MASTER_ADDR, MASTER_PORT'):
+    with pytest.raises(
+            pdist.DistEnvError,
+            match='missing: LOCAL_RANK, MASTER_ADDR, MASTER_PORT'):
         init_dist('pytorch')
 
 
 def _run_single_rank(code: str) -> subprocess.CompletedProcess:
     """Run ``code`` as rank 0 of a 1-process torchrun-style job on CPU and
     check that it exits 0."""
-    env = dict(os.environ, RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
-               MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
-               PYTHONPATH=REPO_ROOT, CUDA_VISIBLE_DEVICES='')
-    out = subprocess.run([python_exe(), '-c', textwrap.dedent(code)],
-                         env=env, cwd=REPO_ROOT, capture_output=True,
-                         text=True, timeout=120)
+    env = dict(
+        os.environ,
+        RANK='0',
+        LOCAL_RANK='0',
+        WORLD_SIZE='1',
+        MASTER_ADDR='127.0.0.1',
+        MASTER_PORT=str(free_port()),
+        PYTHONPATH=REPO_ROOT,
+        CUDA_VISIBLE_DEVICES='')
+    out = subprocess.run(
+        [python_exe(), '-c', textwrap.dedent(code)],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 

@@ -21,14 +21,20 @@ import mmcv_patches
 from mmcv_patches import dist as pdist
 from tests.testing import REPO_ROOT, free_port, python_exe
 
-SLURM = dict(SLURM_PROCID='5', SLURM_NTASKS='8', SLURM_NODELIST='node[01-02]',
-             MASTER_ADDR='10.0.0.1')
-MPI = dict(OMPI_COMM_WORLD_RANK='3', OMPI_COMM_WORLD_SIZE='4',
-           OMPI_COMM_WORLD_LOCAL_RANK='1', MASTER_ADDR='10.0.0.2')
+SLURM = dict(
+    SLURM_PROCID='5',
+    SLURM_NTASKS='8',
+    SLURM_NODELIST='node[01-02]',
+    MASTER_ADDR='10.0.0.1')
+MPI = dict(
+    OMPI_COMM_WORLD_RANK='3',
+    OMPI_COMM_WORLD_SIZE='4',
+    OMPI_COMM_WORLD_LOCAL_RANK='1',
+    MASTER_ADDR='10.0.0.2')
 # what a launcher run reads or writes; cleared around each test
-_DIST_VARS = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR',
-              'MASTER_PORT', 'LOCAL_WORLD_SIZE', 'NNODES', 'NODE_RANK',
-              'GROUP_RANK', 'DEVICE_ID_OFFSET')
+_DIST_VARS = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT',
+              'LOCAL_WORLD_SIZE', 'NNODES', 'NODE_RANK', 'GROUP_RANK',
+              'DEVICE_ID_OFFSET')
 
 
 def _launcher_var(name):
@@ -47,15 +53,15 @@ def clean_env():
     os.environ.update(saved)
 
 
-def fake_scontrol(bin_dir, hosts=('localhost', 'node02'), rc=0,
-                  stderr=''):
+def fake_scontrol(bin_dir, hosts=('localhost', 'node02'), rc=0, stderr=''):
     """An ``scontrol`` script that logs its arguments and prints hosts."""
     os.makedirs(bin_dir, exist_ok=True)
     path = osp.join(bin_dir, 'scontrol')
     log = osp.join(bin_dir, 'scontrol.log')
     lines = '\\n'.join(hosts)
     with open(path, 'w') as f:
-        f.write(textwrap.dedent(f"""\
+        f.write(
+            textwrap.dedent(f"""\
             #!/bin/sh
             echo "$@" >> '{log}'
             [ "$1 $2" = "show hostname" ] || exit 2
@@ -68,6 +74,7 @@ def fake_scontrol(bin_dir, hosts=('localhost', 'node02'), rc=0,
 
 
 # --------------------------------------------------------------- slurm env
+
 
 def test_read_slurm_env_with_master_addr_needs_no_scontrol():
     env = pdist.read_slurm_env(dict(SLURM, PATH='/nonexistent'))
@@ -87,18 +94,20 @@ def test_read_slurm_env_resolves_master_with_scontrol(tmp_path):
         assert f.read().split('\n')[0] == 'show hostname node[01-02]'
 
 
-@pytest.mark.parametrize('extra,devices,local,node', [
-    (dict(SLURM_LOCALID='3', SLURM_NODEID='1'), 0, 3, 1),
-    (dict(), 4, 1, 1),                      # mmengine: PROCID % devices
-    (dict(SLURM_NTASKS_PER_NODE='3'), 0, 2, 1),
-    (dict(SLURM_TASKS_PER_NODE='2(x4)'), 0, 1, 2),
-    (dict(SLURM_TASKS_PER_NODE='4'), 0, 1, 1),
-    (dict(SLURM_NNODES='2'), 0, 1, 1),      # ceil(8 / 2) per node
-    (dict(SLURM_JOB_NUM_NODES='4'), 0, 1, 2),
-    # '3(x2),2' is not uniform: block distribution over SLURM_NNODES
-    (dict(SLURM_TASKS_PER_NODE='3(x2),2', SLURM_NNODES='3'), 0, 2, 1),
-    (dict(SLURM_NTASKS_PER_NODE='2', SLURM_LOCALID='1'), 8, 1, 2),
-])
+@pytest.mark.parametrize(
+    'extra,devices,local,node',
+    [
+        (dict(SLURM_LOCALID='3', SLURM_NODEID='1'), 0, 3, 1),
+        (dict(), 4, 1, 1),  # mmengine: PROCID % devices
+        (dict(SLURM_NTASKS_PER_NODE='3'), 0, 2, 1),
+        (dict(SLURM_TASKS_PER_NODE='2(x4)'), 0, 1, 2),
+        (dict(SLURM_TASKS_PER_NODE='4'), 0, 1, 1),
+        (dict(SLURM_NNODES='2'), 0, 1, 1),  # ceil(8 / 2) per node
+        (dict(SLURM_JOB_NUM_NODES='4'), 0, 1, 2),
+        # '3(x2),2' is not uniform: block distribution over SLURM_NNODES
+        (dict(SLURM_TASKS_PER_NODE='3(x2),2', SLURM_NNODES='3'), 0, 2, 1),
+        (dict(SLURM_NTASKS_PER_NODE='2', SLURM_LOCALID='1'), 8, 1, 2),
+    ])
 def test_slurm_local_rank_rules(extra, devices, local, node):
     d = pdist.read_slurm_env(dict(SLURM, **extra), devices_per_node=devices)
     assert (d.local_rank, d.node_rank) == (local, node)
@@ -140,19 +149,23 @@ def test_slurm_without_scontrol(tmp_path):
 
 
 def test_slurm_scontrol_fails(tmp_path):
-    fake_scontrol(str(tmp_path), hosts=(), rc=1,
-                  stderr='scontrol: error: Invalid hostlist')
+    fake_scontrol(
+        str(tmp_path),
+        hosts=(),
+        rc=1,
+        stderr='scontrol: error: Invalid hostlist')
     env = {k: v for k, v in SLURM.items() if k != 'MASTER_ADDR'}
-    with pytest.raises(pdist.DistEnvError,
-                       match='exited with 1 and printed no host: scontrol: '
-                       'error: Invalid hostlist'):
+    with pytest.raises(
+            pdist.DistEnvError,
+            match='exited with 1 and printed no host: scontrol: '
+            'error: Invalid hostlist'):
         pdist.read_slurm_env(dict(env, PATH=str(tmp_path)))
 
 
 @pytest.mark.parametrize('extra,match', [
     (dict(SLURM_PROCID='8'), r'SLURM_PROCID=8 not in \[0, SLURM_NTASKS=8\)'),
-    (dict(SLURM_NTASKS_PER_NODE='4', SLURM_LOCALID='4'),
-     'SLURM_LOCALID=4 not in'),
+    (dict(SLURM_NTASKS_PER_NODE='4',
+          SLURM_LOCALID='4'), 'SLURM_LOCALID=4 not in'),
     (dict(SLURM_NNODES='2', SLURM_NODEID='2'), 'SLURM_NODEID=2 not in'),
     (dict(SLURM_NTASKS='many'), "SLURM_NTASKS='many' is not an integer"),
     (dict(DEVICE_ID_OFFSET='-2'), 'DEVICE_ID_OFFSET=-2'),
@@ -164,13 +177,18 @@ def test_slurm_inconsistent(extra, match):
 
 # ----------------------------------------------------------------- mpi env
 
+
 def test_read_mpi_env():
     d = pdist.read_mpi_env(MPI)
     assert (d.rank, d.local_rank, d.world_size) == (3, 1, 4)
     assert (d.master_addr, d.master_port, d.launcher) == ('10.0.0.2', 29500,
                                                           'mpi')
-    d = pdist.read_mpi_env(dict(MPI, OMPI_COMM_WORLD_LOCAL_SIZE='2',
-                                MASTER_PORT='29123', DEVICE_ID_OFFSET='2'))
+    d = pdist.read_mpi_env(
+        dict(
+            MPI,
+            OMPI_COMM_WORLD_LOCAL_SIZE='2',
+            MASTER_PORT='29123',
+            DEVICE_ID_OFFSET='2'))
     assert (d.nnodes, d.node_rank, d.local_world_size) == (2, 1, 2)
     assert d.master_port == 29123 and d.device_id == 3
 
@@ -201,6 +219,7 @@ def test_mpi_inconsistent(extra, match):
 
 
 # ------------------------------------------------- patches and init_dist
+
 
 def test_launcher_patches_installed_once():
     import mmengine.dist.utils as mm_dist_utils
@@ -237,9 +256,8 @@ def fake_npu(monkeypatch, clean_env):
     monkeypatch.setattr(torch, 'npu', npu, raising=False)
     import mmengine.device
     monkeypatch.setattr(mmengine.device, 'is_npu_available', lambda: True)
-    monkeypatch.setattr(
-        torch.distributed, 'init_process_group',
-        lambda **kw: calls['init'].append(kw))
+    monkeypatch.setattr(torch.distributed, 'init_process_group',
+                        lambda **kw: calls['init'].append(kw))
     return calls
 
 
@@ -249,13 +267,18 @@ def _exported():
 
 def test_slurm_on_npu(fake_npu, clean_env):
     import mmengine.dist.utils as mm_dist_utils
+
     # 16 tasks on 2 nodes, no SLURM_LOCALID: PROCID % 8 NPUs (mmengine)
     clean_env.update(dict(SLURM, SLURM_PROCID='9', SLURM_NTASKS='16'))
     mm_dist_utils._init_dist_slurm('nccl', port=29612)
     assert fake_npu['set_device'] == [1]
     assert fake_npu['init'] == [dict(backend='hccl', rank=9, world_size=16)]
-    assert _exported() == dict(RANK='9', LOCAL_RANK='1', WORLD_SIZE='16',
-                               MASTER_ADDR='10.0.0.1', MASTER_PORT='29612')
+    assert _exported() == dict(
+        RANK='9',
+        LOCAL_RANK='1',
+        WORLD_SIZE='16',
+        MASTER_ADDR='10.0.0.1',
+        MASTER_PORT='29612')
 
 
 def test_slurm_on_npu_with_offset(fake_npu, clean_env):
@@ -274,8 +297,12 @@ def test_mpi_on_npu(fake_npu, clean_env):
     assert fake_npu['set_device'] == [2]
     assert fake_npu['init'] == [dict(backend='hccl', rank=3, world_size=4)]
     # LOCAL_RANK too: mmengine's Runner.wrap_model reads it
-    assert _exported() == dict(RANK='3', LOCAL_RANK='2', WORLD_SIZE='4',
-                               MASTER_ADDR='10.0.0.2', MASTER_PORT='29500')
+    assert _exported() == dict(
+        RANK='3',
+        LOCAL_RANK='2',
+        WORLD_SIZE='4',
+        MASTER_ADDR='10.0.0.2',
+        MASTER_PORT='29500')
 
 
 @pytest.fixture
@@ -286,9 +313,8 @@ def fake_cuda(monkeypatch, clean_env):
     monkeypatch.setattr(torch.cuda, 'device_count', lambda: 4)
     monkeypatch.setattr(torch.cuda, 'set_device',
                         lambda i: calls['set_device'].append(i))
-    monkeypatch.setattr(
-        torch.distributed, 'init_process_group',
-        lambda **kw: calls['init'].append(kw))
+    monkeypatch.setattr(torch.distributed, 'init_process_group',
+                        lambda **kw: calls['init'].append(kw))
     for fn in (pdist._patched_init_dist_slurm, pdist._patched_init_dist_mpi):
 
         def upstream(backend, _name=fn.__name__, **kw):
@@ -323,8 +349,10 @@ def test_cuda_with_offset_uses_device_path(fake_cuda, clean_env):
     mm_dist_utils._init_dist_mpi('gloo')
     assert fake_cuda['upstream'] == []
     assert fake_cuda['set_device'] == [3, 2]
-    assert fake_cuda['init'] == [dict(backend='nccl', rank=5, world_size=8),
-                                 dict(backend='gloo', rank=3, world_size=4)]
+    assert fake_cuda['init'] == [
+        dict(backend='nccl', rank=5, world_size=8),
+        dict(backend='gloo', rank=3, world_size=4)
+    ]
 
 
 # ------------------------------------------- real 2-process gloo jobs (CPU)
@@ -382,14 +410,20 @@ def run_job(tmp_path, mode, per_rank_env, arg='{}', timeout=120):
     out = tmp_path / 'out'
     out.mkdir()
     base = {k: v for k, v in os.environ.items() if not _launcher_var(k)}
-    base.update(PYTHONPATH=REPO_ROOT, CUDA_VISIBLE_DEVICES='',
-                OMP_NUM_THREADS='1',
-                PATH=str(tmp_path / 'bin') + os.pathsep + base['PATH'])
+    base.update(
+        PYTHONPATH=REPO_ROOT,
+        CUDA_VISIBLE_DEVICES='',
+        OMP_NUM_THREADS='1',
+        PATH=str(tmp_path / 'bin') + os.pathsep + base['PATH'])
     procs = [
-        subprocess.Popen([python_exe(), str(script), mode, str(out), arg],
-                         cwd=REPO_ROOT, env=dict(base, **env),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True) for env in per_rank_env
+        subprocess.Popen(
+            [python_exe(), str(script), mode,
+             str(out), arg],
+            cwd=REPO_ROOT,
+            env=dict(base, **env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True) for env in per_rank_env
     ]
     logs = []
     try:
@@ -429,10 +463,14 @@ def test_slurm_two_processes_through_runner_and_custom_imports(tmp_path):
                    "env_cfg = dict(dist_cfg=dict(backend='nccl'))\n")
     port = str(free_port())
     recs = run_job(
-        tmp_path, 'runner', [
-            dict(SLURM_PROCID=str(i), SLURM_LOCALID=str(i), SLURM_NTASKS='2',
-                 SLURM_NODELIST='node[01-02]', MASTER_PORT=port)
-            for i in range(2)
+        tmp_path,
+        'runner', [
+            dict(
+                SLURM_PROCID=str(i),
+                SLURM_LOCALID=str(i),
+                SLURM_NTASKS='2',
+                SLURM_NODELIST='node[01-02]',
+                MASTER_PORT=port) for i in range(2)
         ],
         arg=str(cfg))
     _check_group(recs, 2)
@@ -440,9 +478,12 @@ def test_slurm_two_processes_through_runner_and_custom_imports(tmp_path):
         assert rec['patched'] == 'mmcv_patches.dist'
         assert rec['wrapper'] == 'DeviceDistributedDataParallel'
         assert (rec['runner_rank'], rec['runner_world']) == (rank, 2)
-        assert rec['env'] == dict(RANK=str(rank), LOCAL_RANK=str(rank),
-                                  WORLD_SIZE='2', MASTER_ADDR='localhost',
-                                  MASTER_PORT=port)
+        assert rec['env'] == dict(
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE='2',
+            MASTER_ADDR='localhost',
+            MASTER_PORT=port)
     with open(log) as f:
         assert f.read().split('\n')[:2] == ['show hostname node[01-02]'] * 2
 
@@ -452,10 +493,16 @@ def test_slurm_two_nodes_port_arg_no_localid(tmp_path):
     fake_scontrol(str(tmp_path / 'bin'), hosts=('127.0.0.1', 'node02'))
     port = free_port()
     recs = run_job(
-        tmp_path, 'slurm', [
-            dict(SLURM_PROCID=str(i), SLURM_NTASKS='2', SLURM_NNODES='2',
-                 SLURM_NTASKS_PER_NODE='1', SLURM_NODELIST='node[01-02]',
-                 MASTER_PORT='1')  # the port argument wins
+        tmp_path,
+        'slurm',
+        [
+            dict(
+                SLURM_PROCID=str(i),
+                SLURM_NTASKS='2',
+                SLURM_NNODES='2',
+                SLURM_NTASKS_PER_NODE='1',
+                SLURM_NODELIST='node[01-02]',
+                MASTER_PORT='1')  # the port argument wins
             for i in range(2)
         ],
         arg=json.dumps(dict(port=port)))
@@ -469,12 +516,19 @@ def test_slurm_two_nodes_port_arg_no_localid(tmp_path):
 def test_mpi_two_processes(tmp_path):
     port = str(free_port())
     recs = run_job(tmp_path, 'mpi', [
-        dict(OMPI_COMM_WORLD_RANK=str(i), OMPI_COMM_WORLD_SIZE='2',
-             OMPI_COMM_WORLD_LOCAL_RANK=str(i), OMPI_COMM_WORLD_LOCAL_SIZE='2',
-             MASTER_ADDR='127.0.0.1', MASTER_PORT=port) for i in range(2)
+        dict(
+            OMPI_COMM_WORLD_RANK=str(i),
+            OMPI_COMM_WORLD_SIZE='2',
+            OMPI_COMM_WORLD_LOCAL_RANK=str(i),
+            OMPI_COMM_WORLD_LOCAL_SIZE='2',
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=port) for i in range(2)
     ])
     _check_group(recs, 2)
     for rank, rec in recs.items():
-        assert rec['env'] == dict(RANK=str(rank), LOCAL_RANK=str(rank),
-                                  WORLD_SIZE='2', MASTER_ADDR='127.0.0.1',
-                                  MASTER_PORT=port)
+        assert rec['env'] == dict(
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE='2',
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=port)

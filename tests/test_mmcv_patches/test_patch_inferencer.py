@@ -35,8 +35,8 @@ def test_loader_found_by_registered_class(steps, idx):
     assert found == idx
     # a name-only query (no class) stays upstream's exact match
     assert DetInferencer._get_transform_idx(
-        None, pipeline, ('LoadFaceImage', )) == (
-            0 if steps[0] == 'LoadFaceImage' else -1)
+        None, pipeline,
+        ('LoadFaceImage', )) == (0 if steps[0] == 'LoadFaceImage' else -1)
 
 
 def _sample(keypoints: bool, img_path=None):
@@ -46,8 +46,7 @@ def _sample(keypoints: bool, img_path=None):
     inst.labels = torch.tensor([0])
     if keypoints:
         inst.keypoints = torch.arange(10.).reshape(1, 5, 2)
-    return DetDataSample(pred_instances=inst,
-                         metainfo=dict(img_path=img_path))
+    return DetDataSample(pred_instances=inst, metainfo=dict(img_path=img_path))
 
 
 def test_pred2dict_keypoints_and_file_names(tmp_path):

@@ -4,6 +4,7 @@ import types
 import pytest
 import torch
 import torch.distributed as dist
+from mmcv_patches_toy import ToyModel
 from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 from mmengine.model import MMDistributedDataParallel
@@ -14,33 +15,42 @@ import mmcv_patches.model_wrapper as mw
 import mmcv_patches.runner as prunner
 from mmcv_patches import DeviceDistributedDataParallel
 from tests.testing import free_port
-from mmcv_patches_toy import ToyModel
 
 
 @pytest.fixture
 def gloo_world():
     """A one-process gloo group in this process."""
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:'
-                            f'{free_port()}', rank=0, world_size=1)
+    dist.init_process_group(
+        'gloo',
+        init_method=f'tcp://127.0.0.1:'
+        f'{free_port()}',
+        rank=0,
+        world_size=1)
     yield
     dist.destroy_process_group()
 
 
 def _fake_runner(**cfg):
-    return types.SimpleNamespace(distributed=True, cfg=ConfigDict(cfg),
-                                 logger=MMLogger.get_current_instance())
+    return types.SimpleNamespace(
+        distributed=True,
+        cfg=ConfigDict(cfg),
+        logger=MMLogger.get_current_instance())
 
 
 def test_cpu_ddp_with_options(gloo_world):
     model = ToyModel()
     ddp = DeviceDistributedDataParallel(
-        model, device_ids=[0], broadcast_buffers=True,
-        find_unused_parameters=True, static_graph=False)
+        model,
+        device_ids=[0],
+        broadcast_buffers=True,
+        find_unused_parameters=True,
+        static_graph=False)
     assert ddp.device_ids is None and ddp.output_device is None
     assert ddp.find_unused_parameters is True
-    assert ddp.wrapper_options == dict(broadcast_buffers=True,
-                                       find_unused_parameters=True,
-                                       static_graph=False)
+    assert ddp.wrapper_options == dict(
+        broadcast_buffers=True,
+        find_unused_parameters=True,
+        static_graph=False)
     ow = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     before = model.fc.weight.detach().clone()
     data = dict(x=torch.randn(2, 3, 8, 8), y=torch.randn(2, 1))
@@ -62,8 +72,7 @@ def test_wrap_model_on_cpu_uses_device_ddp(gloo_world, monkeypatch):
     # an explicit MMDistributedDataParallel config keeps its options
     wrapped = Runner.wrap_model(
         _fake_runner(),
-        dict(type='MMDistributedDataParallel', static_graph=True),
-        ToyModel())
+        dict(type='MMDistributedDataParallel', static_graph=True), ToyModel())
     assert type(wrapped) is DeviceDistributedDataParallel
     assert wrapped.static_graph
 
@@ -93,8 +102,7 @@ def test_accelerator_device_ids_follow_the_module(monkeypatch):
         seen.update(kwargs)
 
     monkeypatch.setattr(MMDistributedDataParallel, '__init__', fake_init)
-    monkeypatch.setattr(mw, 'module_device',
-                        lambda m: torch.device('cuda', 5))
+    monkeypatch.setattr(mw, 'module_device', lambda m: torch.device('cuda', 5))
     obj = object.__new__(DeviceDistributedDataParallel)
     torch.nn.Module.__init__(obj)
     DeviceDistributedDataParallel.__init__(obj, ToyModel(), device_ids=[1])

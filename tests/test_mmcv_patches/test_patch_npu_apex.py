@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 import torch
+from mmcv_patches_toy import ToyModel
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import OPTIMIZERS
@@ -20,7 +21,6 @@ from mmengine.registry import OPTIMIZERS
 import mmcv_patches.optimizers as popt
 from mmcv_patches import DeviceOptimWrapperConstructor, resolve_fused_optimizer
 from tests.testing import REPO_ROOT
-from mmcv_patches_toy import ToyModel
 
 NPU_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet',
                       'retinanet_r50_fpn_8xb2-npu-amp-1x_coco.py')
@@ -59,12 +59,19 @@ def make_fake_apex():
 
     state = types.SimpleNamespace(loss_scalers=[])
 
-    def initialize(model, optimizers, opt_level='O1', loss_scale=None,
-                   verbosity=1, keep_batchnorm_fp32=None, combine_grad=None):
+    def initialize(model,
+                   optimizers,
+                   opt_level='O1',
+                   loss_scale=None,
+                   verbosity=1,
+                   keep_batchnorm_fp32=None,
+                   combine_grad=None):
         calls['initialize'] = dict(
-            opt_level=opt_level, loss_scale=loss_scale,
+            opt_level=opt_level,
+            loss_scale=loss_scale,
             keep_batchnorm_fp32=keep_batchnorm_fp32,
-            combine_grad=combine_grad, optimizer=type(optimizers).__name__)
+            combine_grad=combine_grad,
+            optimizer=type(optimizers).__name__)
         state.loss_scalers = [
             _Scaler(2.**16 if loss_scale == 'dynamic' else loss_scale)
         ]
@@ -74,10 +81,11 @@ def make_fake_apex():
     def scale_loss(loss, optimizer):
         scaler = state.loss_scalers[0]
         yield loss * scaler._scale
-        grads = [p.grad for g in optimizer.param_groups for p in g['params']
-                 if p.grad is not None]
-        scaler._has_overflow = any(not torch.isfinite(g).all()
-                                   for g in grads)
+        grads = [
+            p.grad for g in optimizer.param_groups for p in g['params']
+            if p.grad is not None
+        ]
+        scaler._has_overflow = any(not torch.isfinite(g).all() for g in grads)
         if scaler._has_overflow:  # apex: skip the next step, halve scale
             scaler._scale /= 2
             real_step = optimizer.step
@@ -95,15 +103,17 @@ def make_fake_apex():
         initialize=initialize,
         scale_loss=scale_loss,
         _amp_state=state,
-        master_params=lambda opt: (p for g in opt.param_groups
-                                   for p in g['params']),
-        state_dict=lambda: {'loss_scaler0': dict(
-            loss_scale=state.loss_scalers[0]._scale)},
-        load_state_dict=lambda sd: setattr(
-            state.loss_scalers[0], '_scale',
-            sd['loss_scaler0']['loss_scale']))
-    optimizers = _module('apex.optimizers', FusedSGD=FusedSGD,
-                         NpuFusedSGD=NpuFusedSGD, FusedAdam=FusedAdam)
+        master_params=lambda opt:
+        (p for g in opt.param_groups for p in g['params']),
+        state_dict=lambda:
+        {'loss_scaler0': dict(loss_scale=state.loss_scalers[0]._scale)},
+        load_state_dict=lambda sd: setattr(state.loss_scalers[0], '_scale', sd[
+            'loss_scaler0']['loss_scale']))
+    optimizers = _module(
+        'apex.optimizers',
+        FusedSGD=FusedSGD,
+        NpuFusedSGD=NpuFusedSGD,
+        FusedAdam=FusedAdam)
     apex = _module('apex', amp=amp, optimizers=optimizers)
     apex.__path__ = []
     return apex, calls
@@ -201,8 +211,11 @@ def test_npu_config_with_apex_o1_combine_grad(fake_apex, monkeypatch):
     ow = DeviceOptimWrapperConstructor(ow_cfg)(model)
     assert type(ow.optimizer) is apex.optimizers.NpuFusedSGD
     assert calls['initialize'] == dict(
-        opt_level='O1', loss_scale='dynamic', keep_batchnorm_fp32=None,
-        combine_grad=True, optimizer='NpuFusedSGD')
+        opt_level='O1',
+        loss_scale='dynamic',
+        keep_batchnorm_fp32=None,
+        combine_grad=True,
+        optimizer='NpuFusedSGD')
     assert ow.apex_amp is apex.amp and not ow.requires_rewrap
     data = dict(x=torch.randn(2, 3, 8, 8), y=torch.randn(2, 1))
     p0 = _params(model)
@@ -228,9 +241,12 @@ def test_apex_o2_marks_rewrap_and_keeps_bn_fp32(fake_apex, monkeypatch):
     apex, calls = fake_apex
     monkeypatch.setattr(popt, '_model_device_type', lambda m: 'cuda')
     ow = DeviceOptimWrapperConstructor(
-        dict(type='MixedPrecisionOptimWrapper', opt_level='O2',
-             loss_scale=128., optimizer=dict(type='SGD', lr=0.1)))(
-                 ToyModel())
+        dict(
+            type='MixedPrecisionOptimWrapper',
+            opt_level='O2',
+            loss_scale=128.,
+            optimizer=dict(type='SGD', lr=0.1)))(
+                ToyModel())
     assert type(ow.optimizer) is apex.optimizers.FusedSGD
     assert calls['initialize']['opt_level'] == 'O2'
     assert calls['initialize']['loss_scale'] == 128.
@@ -242,8 +258,11 @@ def test_apex_o2_marks_rewrap_and_keeps_bn_fp32(fake_apex, monkeypatch):
 def test_backend_apex_without_apex_fails_clearly():
     with pytest.raises(ImportError, match='needs apex'):
         DeviceOptimWrapperConstructor(
-            dict(type='MixedPrecisionOptimWrapper', backend='apex',
-                 optimizer=dict(type='SGD', lr=0.1)))(ToyModel())
+            dict(
+                type='MixedPrecisionOptimWrapper',
+                backend='apex',
+                optimizer=dict(type='SGD', lr=0.1)))(
+                    ToyModel())
 
 
 def test_npu_without_full_precision_keeps_our_wrapper(monkeypatch):
@@ -255,11 +274,14 @@ def test_npu_without_full_precision_keeps_our_wrapper(monkeypatch):
     monkeypatch.setattr(builder, 'is_npu_available', lambda: True)
     monkeypatch.setattr(builder, 'is_npu_support_full_precision',
                         lambda: False)
-    fake = types.SimpleNamespace(model=ToyModel(), cfg=Config(),
-                                 logger=MMLogger.get_current_instance())
+    fake = types.SimpleNamespace(
+        model=ToyModel(), cfg=Config(), logger=MMLogger.get_current_instance())
     ow = Runner.build_optim_wrapper(
-        fake, dict(type='MixedPrecisionOptimWrapper', opt_level='O1',
-                   optimizer=dict(type='SGD', lr=0.1)))
+        fake,
+        dict(
+            type='MixedPrecisionOptimWrapper',
+            opt_level='O1',
+            optimizer=dict(type='SGD', lr=0.1)))
     assert type(ow).__name__ == 'MixedPrecisionOptimWrapper'
     # other wrapper types get upstream's behaviour (forced AmpOptimWrapper)
     ow = Runner.build_optim_wrapper(

@@ -75,8 +75,8 @@ def test_nms_options_numpy_and_batched(monkeypatch):
     labels = torch.randint(0, 3, (300, ), generator=gen)
     for kw in (dict(score_threshold=0.4), dict(max_num=5),
                dict(score_threshold=0.2, max_num=50)):
-        (_, i0), (_, i1) = _mmcv_nms_both(monkeypatch, boxes, scores, 0.5,
-                                          offset=1, **kw)
+        (_, i0), (_, i1) = _mmcv_nms_both(
+            monkeypatch, boxes, scores, 0.5, offset=1, **kw)
         assert torch.equal(i0, i1) and len(i1) > 0
     (d0, i0), (d1, i1) = _mmcv_nms_both(monkeypatch, boxes.numpy(),
                                         scores.numpy(), 0.4)
@@ -101,8 +101,8 @@ def test_nms_large_count_equals_mmcv(monkeypatch):
     boxes, scores = _boxes(n, gen, scale=30.), _scores(n, gen, ties=False)
     scores[::50] = 0.5  # some ties
     labels = torch.randint(0, 2, (n, ), generator=gen)
-    (_, i0), (_, i1) = _mmcv_nms_both(monkeypatch, boxes, scores, 0.4,
-                                      offset=1)
+    (_, i0), (_, i1) = _mmcv_nms_both(
+        monkeypatch, boxes, scores, 0.4, offset=1)
     assert torch.equal(i0, i1) and 50 < len(i1) < n
     cfg = dict(type='nms', iou_threshold=0.4, offset=1, split_thr=2000)
     monkeypatch.delenv(patch_ops.FORCE_ENV, raising=False)
@@ -203,8 +203,7 @@ def test_patch_report_lists_the_ops_patches():
     assert report['ops.torch_fallback'] == 'applied'
     assert report['ops.mmcv_lite_ext'].startswith('skipped: mmcv has its')
     for name in ('mmcv.ops.nms', 'mmcv.ops.focal_loss'):
-        assert isinstance(sys.modules[name].ext_module,
-                          patch_ops.TorchOpsExt)
+        assert isinstance(sys.modules[name].ext_module, patch_ops.TorchOpsExt)
     assert patch_ops.patch_torch_fallback() == \
         'already in place (mmcv-lite stand-in)'  # idempotent
 
@@ -226,8 +225,8 @@ def test_sigmoid_focal_loss_without_kernel():
     for reduction in ('none', 'mean', 'sum'):
         a = logits.clone().requires_grad_()
         b = logits.clone().requires_grad_()
-        la = sigmoid_focal_loss(a, target, weight, 2.0, 0.25, reduction,
-                                avg_factor=None)
+        la = sigmoid_focal_loss(
+            a, target, weight, 2.0, 0.25, reduction, avg_factor=None)
         onehot = F.one_hot(target, c + 1)[:, :c]
         lb = py_sigmoid_focal_loss(b, onehot, weight, 2.0, 0.25, reduction)
         torch.testing.assert_close(la, lb, rtol=1e-4, atol=1e-6)

@@ -160,26 +160,43 @@ def test_retinanet_reaches_only_covered_ops(ext_calls, monkeypatch):
     gen = torch.Generator().manual_seed(0)
     samples = []
     for i in range(2):
-        s = DetDataSample(metainfo=dict(
-            img_shape=(96, 128), ori_shape=(96, 128), scale_factor=(1., 1.),
-            pad_shape=(96, 128), batch_input_shape=(96, 128), img_id=i))
+        s = DetDataSample(
+            metainfo=dict(
+                img_shape=(96, 128),
+                ori_shape=(96, 128),
+                scale_factor=(1., 1.),
+                pad_shape=(96, 128),
+                batch_input_shape=(96, 128),
+                img_id=i))
         xy = torch.rand(3, 2, generator=gen) * 60
         s.gt_instances = InstanceData(
             bboxes=torch.cat([xy, xy + 20 + torch.rand(3, 2) * 30], 1),
             labels=torch.randint(0, 80, (3, ), generator=gen))
         samples.append(s)
-    data = dict(inputs=[torch.randint(0, 255, (3, 96, 128), generator=gen,
-                                      dtype=torch.uint8) for _ in range(2)],
-                data_samples=samples)
+    data = dict(
+        inputs=[
+            torch.randint(
+                0, 255, (3, 96, 128), generator=gen, dtype=torch.uint8)
+            for _ in range(2)
+        ],
+        data_samples=samples)
     proc = model.data_preprocessor(copy.deepcopy(data), True)
     monkeypatch.setenv(patch_ops.FORCE_ENV, 'all')
     cpu_branch = model.loss(proc['inputs'], proc['data_samples'])
 
-    def cuda_branch(self, pred, target, weight=None, avg_factor=None,
+    def cuda_branch(self,
+                    pred,
+                    target,
+                    weight=None,
+                    avg_factor=None,
                     reduction_override=None):
         assert pred.dim() == 2 and target.dim() == 1
         return self.loss_weight * fl.sigmoid_focal_loss(
-            pred, target, weight, gamma=self.gamma, alpha=self.alpha,
+            pred,
+            target,
+            weight,
+            gamma=self.gamma,
+            alpha=self.alpha,
             reduction=reduction_override or self.reduction,
             avg_factor=avg_factor)
 

@@ -10,6 +10,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from mmcv_patches_toy import ToyModel
 from mmengine.config import Config
 from mmengine.dataset import DefaultSampler, InfiniteSampler
 from mmengine.runner import Runner
@@ -21,7 +22,6 @@ from mmcv_patches import (KeyedSampler, KeyedSeedDataset,
                           reproducibility_options)
 from mmcv_patches.hooks import state_dict_digest
 from mmcv_patches.reproducible import keyed_dataloader_cfg
-from mmcv_patches_toy import ToyModel
 from tests.testing import REPO_ROOT
 
 N = 12
@@ -63,9 +63,15 @@ class NoisyToyModel(ToyModel):
         return super().forward(x, y, mode)
 
 
-def toy_runner(work_dir, *, by_epoch=True, sampler='DefaultSampler',
-               batch_sampler=None, max_iters=12, ckpt_interval=0,
-               resume_from=None, enable=True):
+def toy_runner(work_dir,
+               *,
+               by_epoch=True,
+               sampler='DefaultSampler',
+               batch_sampler=None,
+               max_iters=12,
+               ckpt_interval=0,
+               resume_from=None,
+               enable=True):
     """A toy Runner: 12 samples, batch 2 (6 batches a pass), SGD."""
     loader = dict(
         dataset=RandomAugDataset(),
@@ -77,7 +83,9 @@ def toy_runner(work_dir, *, by_epoch=True, sampler='DefaultSampler',
         loader['batch_sampler'] = dict(type=batch_sampler)
     hooks = dict(logger=dict(type='LoggerHook', interval=1))
     hooks['checkpoint'] = dict(
-        type='CheckpointHook', interval=ckpt_interval or 100, by_epoch=False,
+        type='CheckpointHook',
+        interval=ckpt_interval or 100,
+        by_epoch=False,
         max_keep_ckpts=-1)
     train_cfg = dict(by_epoch=True, max_epochs=max_iters // 6) if by_epoch \
         else dict(by_epoch=False, max_iters=max_iters)
@@ -85,8 +93,7 @@ def toy_runner(work_dir, *, by_epoch=True, sampler='DefaultSampler',
         model=NoisyToyModel(),
         work_dir=work_dir,
         train_dataloader=loader,
-        optim_wrapper=dict(
-            optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
         train_cfg=train_cfg,
         default_hooks=hooks,
         resume=resume_from is not None,
@@ -160,8 +167,10 @@ def test_retry_after_a_failed_image_follows_the_key():
             return None if idx % 2 else dict(i=idx)  # odd images fail
 
     ds = KeyedSeedDataset(Unreadable(serialize_data=False))
-    picks = {e: [ds[SampleKey(7, e, 0)]['i'] for _ in range(3)]
-             for e in range(4)}
+    picks = {
+        e: [ds[SampleKey(7, e, 0)]['i'] for _ in range(3)]
+        for e in range(4)
+    }
     assert all(len(set(p)) == 1 for p in picks.values()), picks
     assert len({p[0] for p in picks.values()}) > 1, picks
 
@@ -233,17 +242,20 @@ def test_resumable_batch_sampler_skips_without_reading():
 
 
 def test_options_and_config_rewrite():
-    assert reproducibility_options(None) == dict(enable=True,
-                                                 resume_fallback=False)
+    assert reproducibility_options(None) == dict(
+        enable=True, resume_fallback=False)
     with pytest.raises(ValueError, match=r"\['enabled'\]"):
         reproducibility_options(dict(reproducibility=dict(enabled=False)))
-    cfg = dict(dataset=dict(type='X'), sampler=dict(type='DefaultSampler'),
-               batch_size=2, drop_last=True)
+    cfg = dict(
+        dataset=dict(type='X'),
+        sampler=dict(type='DefaultSampler'),
+        batch_size=2,
+        drop_last=True)
     keyed = keyed_dataloader_cfg(cfg, 4)
     assert 'drop_last' in cfg and 'drop_last' not in keyed  # not modified
     assert keyed['dataset']['type'] is KeyedSeedDataset
-    assert keyed['sampler'] == dict(type=KeyedSampler, sampler=cfg['sampler'],
-                                    seed=4)
+    assert keyed['sampler'] == dict(
+        type=KeyedSampler, sampler=cfg['sampler'], seed=4)
     assert keyed['batch_sampler'] == dict(
         type=ResumableBatchSampler, batch_sampler=None, drop_last=True)
     assert keyed_dataloader_cfg(keyed, 4) == keyed
@@ -252,7 +264,8 @@ def test_options_and_config_rewrite():
     cfg['batch_sampler'] = dict(type='AspectRatioBatchSampler')
     keyed = keyed_dataloader_cfg(cfg, 4)
     assert keyed['drop_last'] and keyed['batch_sampler'] == dict(
-        type=ResumableBatchSampler, batch_sampler=cfg['batch_sampler'],
+        type=ResumableBatchSampler,
+        batch_sampler=cfg['batch_sampler'],
         drop_last=False)
     for name in ('reproducible.train_dataloader', 'reproducible.epoch_loop',
                  'reproducible.iter_loop'):
@@ -261,11 +274,14 @@ def test_options_and_config_rewrite():
 
 # ------------------------------------------------- resume, loop by loop ----
 KINDS = {
-    'epoch-default': dict(by_epoch=True),
-    'epoch-aspect-ratio': dict(
-        by_epoch=True, batch_sampler='mmdet.AspectRatioBatchSampler'),
-    'iter-default': dict(by_epoch=False),
-    'iter-infinite': dict(by_epoch=False, sampler='InfiniteSampler'),
+    'epoch-default':
+    dict(by_epoch=True),
+    'epoch-aspect-ratio':
+    dict(by_epoch=True, batch_sampler='mmdet.AspectRatioBatchSampler'),
+    'iter-default':
+    dict(by_epoch=False),
+    'iter-infinite':
+    dict(by_epoch=False, sampler='InfiniteSampler'),
 }
 
 
@@ -277,9 +293,10 @@ def test_resume_mid_pass_equals_uninterrupted(kind, tmp_path):
     opts = KINDS[kind]
     ref = toy_runner(str(tmp_path / 'a'), ckpt_interval=3, **opts)
     ref.train()
-    runner = toy_runner(str(tmp_path / 'b'),
-                        resume_from=str(tmp_path / 'a' / 'iter_9.pth'),
-                        **opts)
+    runner = toy_runner(
+        str(tmp_path / 'b'),
+        resume_from=str(tmp_path / 'a' / 'iter_9.pth'),
+        **opts)
     runner.train()
     assert runner.iter == 12
     assert digest(runner) == digest(ref)
@@ -293,15 +310,17 @@ def test_resume_at_an_epoch_end_and_stock_behaviour(tmp_path):
     ref = toy_runner(str(tmp_path / 'a'), ckpt_interval=6)
     ref.train()
     # iteration checkpoint after the last batch of epoch 0
-    runner = toy_runner(str(tmp_path / 'b'),
-                        resume_from=str(tmp_path / 'a' / 'iter_6.pth'))
+    runner = toy_runner(
+        str(tmp_path / 'b'), resume_from=str(tmp_path / 'a' / 'iter_6.pth'))
     runner.train()
     assert runner.iter == 12 and digest(runner) == digest(ref)
     # switched off: mmengine replays the interrupted epoch from its start
     off = toy_runner(str(tmp_path / 'c'), ckpt_interval=3, enable=False)
     off.train()
-    stock = toy_runner(str(tmp_path / 'd'), enable=False,
-                       resume_from=str(tmp_path / 'c' / 'iter_9.pth'))
+    stock = toy_runner(
+        str(tmp_path / 'd'),
+        enable=False,
+        resume_from=str(tmp_path / 'c' / 'iter_9.pth'))
     stock.train()
     assert stock.iter == 15 and digest(stock) != digest(off)
 
@@ -310,12 +329,11 @@ def test_changed_geometry_is_reported(tmp_path, capsys):
     ref = toy_runner(str(tmp_path / 'a'), ckpt_interval=3)
     ref.train()
     ckpt = torch.load(str(tmp_path / 'a' / 'iter_3.pth'), weights_only=True)
-    saved = ckpt['message_hub']['runtime_info'][
-        'reproducibility/train_data']
-    assert saved == dict(batches_per_epoch=6, batch_size=2, world_size=1,
-                         dataset_size=N)
-    runner = toy_runner(str(tmp_path / 'b'),
-                        resume_from=str(tmp_path / 'a' / 'iter_3.pth'))
+    saved = ckpt['message_hub']['runtime_info']['reproducibility/train_data']
+    assert saved == dict(
+        batches_per_epoch=6, batch_size=2, world_size=1, dataset_size=N)
+    runner = toy_runner(
+        str(tmp_path / 'b'), resume_from=str(tmp_path / 'a' / 'iter_3.pth'))
     runner.train_dataloader.batch_sampler.batch_size = 3  # as if changed
     capsys.readouterr()
     runner.train()
@@ -329,9 +347,8 @@ def test_changed_geometry_is_reported(tmp_path, capsys):
 # every config a user trains with (not the shared `_base_/` files and the
 # family folders' partial `_*.py` pieces)
 CONFIGS = sorted(
-    osp.relpath(p, REPO_ROOT)
-    for p in glob.glob(osp.join(REPO_ROOT, 'configs', '**', '*.py'),
-                       recursive=True)
+    osp.relpath(p, REPO_ROOT) for p in glob.glob(
+        osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p and not osp.basename(p).startswith('_'))
 
 
@@ -339,8 +356,8 @@ CONFIGS = sorted(
 def test_every_project_config_trains_with_keyed_randomness(path):
     cfg = Config.fromfile(osp.join(REPO_ROOT, path))
     assert 'mmcv_patches' in cfg.custom_imports['imports']
-    assert reproducibility_options(cfg) == dict(enable=True,
-                                                resume_fallback=False)
+    assert reproducibility_options(cfg) == dict(
+        enable=True, resume_fallback=False)
     loader = keyed_dataloader_cfg(cfg.train_dataloader, 0)
     assert loader['dataset']['type'] is KeyedSeedDataset
     assert loader['dataset']['dataset'] == cfg.train_dataloader.dataset

@@ -44,9 +44,13 @@ def test_stock_config_with_plugin_builds_and_runs(name, tmp_path):
         model = MODELS.build(cfg.model)
     model.eval()
     from mmdet.structures import DetDataSample
-    sample = DetDataSample(metainfo=dict(
-        img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64),
-        batch_input_shape=(64, 64), scale_factor=(1., 1.)))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(64, 64),
+            ori_shape=(64, 64),
+            pad_shape=(64, 64),
+            batch_input_shape=(64, 64),
+            scale_factor=(1., 1.)))
     with torch.no_grad():
         out = model(torch.rand(1, 3, 64, 64) * 255, [sample], mode='tensor')
     flat = []

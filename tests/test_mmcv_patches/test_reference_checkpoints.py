@@ -11,8 +11,8 @@ import torch
 
 from mmcv_patches import ReferenceCheckpointError, patch_report
 from tests.test_apis.face_api_utils import MNET_CFG
-from tests.testing import (REPO_ROOT, flatten_cfg_options,
-                           run_tool_in_process, tiny_run_options)
+from tests.testing import (REPO_ROOT, flatten_cfg_options, run_tool_in_process,
+                           tiny_run_options)
 
 DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface',
                     'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
@@ -29,7 +29,8 @@ def biubug6(tmp_path_factory):
     return str(path)
 
 
-def _hint(name, family='biubug6 / bubbliiiing RetinaFace',
+def _hint(name,
+          family='biubug6 / bubbliiiing RetinaFace',
           converter='retinaface_to_mmdet.py'):
     return (f'{name} is a {family} checkpoint, not an mmdet one: convert '
             f'it first with python tools/model_converters/{converter} '
@@ -37,8 +38,8 @@ def _hint(name, family='biubug6 / bubbliiiing RetinaFace',
 
 
 def _refused(name):
-    return pytest.raises(ReferenceCheckpointError,
-                         match=f'^{re.escape(_hint(name))}$')
+    return pytest.raises(
+        ReferenceCheckpointError, match=f'^{re.escape(_hint(name))}$')
 
 
 def test_patch_applied():
@@ -54,8 +55,7 @@ def test_det_inferencer_and_init_detector(biubug6):
         init_detector(MNET_CFG, biubug6, device='cpu')
 
 
-def test_test_tool_and_load_from(biubug6, tiny_widerface, tmp_path,
-                                 capsys):
+def test_test_tool_and_load_from(biubug6, tiny_widerface, tmp_path, capsys):
     """tools/test.py CONFIG CKPT and a training run's load_from: one line
     naming the file and its converter, exit code 1."""
     root = tiny_widerface.rstrip('/') + '/'
@@ -64,12 +64,13 @@ def test_test_tool_and_load_from(biubug6, tiny_widerface, tmp_path,
         'evaluator.gt_dir': root + 'ground_truth/'
     })
     flat = flatten_cfg_options(opts)
-    for tool, argv in (
-            ('test', [DEMO_CFG, biubug6, '--cfg-options'] + flat),
-            ('train', [DEMO_CFG, '--cfg-options', f'load_from={biubug6}'] +
-             flat),
-            ('train', [DEMO_CFG, '--resume', biubug6, '--cfg-options'] +
-             flat)):
+    for tool, argv in (('test', [DEMO_CFG, biubug6, '--cfg-options'] + flat),
+                       ('train',
+                        [DEMO_CFG, '--cfg-options', f'load_from={biubug6}'] +
+                        flat),
+                       ('train',
+                        [DEMO_CFG, '--resume', biubug6, '--cfg-options'] +
+                        flat)):
         argv[1:1] = ['--work-dir', str(tmp_path / tool)]
         with pytest.raises(SystemExit) as info:
             run_tool_in_process(tool, argv)
@@ -90,31 +91,38 @@ def test_each_family_names_itself_and_its_converter(tmp_path):
     yakhyo = yakhyo_retinaface_ref.RetinaFace(
         yakhyo_retinaface_ref.CONFIGS['mnet025'])
     files = {
-        ('yakhyo RetinaFace', 'retinaface'): {'model': yakhyo.state_dict()},
+        ('yakhyo RetinaFace', 'retinaface'): {
+            'model': yakhyo.state_dict()
+        },
         ('MindSpore RetinaFace', 'retinaface'): {
-            'network.base.conv1.weight': torch.zeros(64, 3, 7, 7)},
+            'network.base.conv1.weight': torch.zeros(64, 3, 7, 7)
+        },
         ('S3FD.pytorch', 's3fd'): {
-            k: torch.zeros(s) for k, s in s3fd.reference_shapes().items()},
+            k: torch.zeros(s)
+            for k, s in s3fd.reference_shapes().items()
+        },
         ('insightface SCRFD', 'scrfd'): {
-            'state_dict': scrfd_ref.SCRFDRef(
-                scrfd_ref.SCRFD_500M).state_dict(),
-            'meta': {'epoch': 640}},
+            'state_dict':
+            scrfd_ref.SCRFDRef(scrfd_ref.SCRFD_500M).state_dict(),
+            'meta': {
+                'epoch': 640
+            }
+        },
     }
     model = torch.nn.Conv2d(1, 1, 1)
     for (family, arch), obj in files.items():
         path = str(tmp_path / f'{arch}.pth')
         torch.save(obj, path)
-        with pytest.raises(ReferenceCheckpointError,
-                           match=re.escape(_hint(path, family,
-                                                 f'{arch}_to_mmdet.py'))):
+        with pytest.raises(
+                ReferenceCheckpointError,
+                match=re.escape(_hint(path, family, f'{arch}_to_mmdet.py'))):
             load_checkpoint(model, path)
     ckpt = str(tmp_path / 'RetinaFace-100_536.ckpt')
     ms_ref.write_checkpoint(
         {'network.base.conv1.weight': np.zeros((64, 3, 7, 7), np.float32)},
         ckpt)
     hint = _hint(ckpt, 'MindSpore RetinaFace')
-    with pytest.raises(ReferenceCheckpointError,
-                       match=f'^{re.escape(hint)}$'):
+    with pytest.raises(ReferenceCheckpointError, match=f'^{re.escape(hint)}$'):
         load_checkpoint(model, ckpt)
 
 

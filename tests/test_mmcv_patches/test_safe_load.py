@@ -46,8 +46,8 @@ def test_code_is_refused_in_both_formats(evil, tmp_path):
         safe_load(evil)
     msg = _one_line(info.value, evil)
     assert 'refused checkpoint' in msg and 'posix.system' in msg
-    legacy = save_code_checkpoint(tmp_path / 'evil_legacy.pth',
-                                  tmp_path / 'code_ran', legacy=True)
+    legacy = save_code_checkpoint(
+        tmp_path / 'evil_legacy.pth', tmp_path / 'code_ran', legacy=True)
     with pytest.raises(UnsafeCheckpointError, match='posix.system'):
         safe_load(legacy)
     # an UnpicklingError, as torch's own refusal
@@ -57,8 +57,8 @@ def test_code_is_refused_in_both_formats(evil, tmp_path):
 def test_good_files_load(tmp_path):
     sd = {'w': torch.arange(4.), 'meta': {'epoch': 3, 'name': 'x'}}
     torch.save(sd, tmp_path / 'zip.pth')
-    torch.save(sd, tmp_path / 'legacy.pth',
-               _use_new_zipfile_serialization=False)
+    torch.save(
+        sd, tmp_path / 'legacy.pth', _use_new_zipfile_serialization=False)
     for name in ('zip.pth', 'legacy.pth'):
         out = safe_load(str(tmp_path / name))
         assert torch.equal(out['w'], sd['w']) and out['meta'] == sd['meta']

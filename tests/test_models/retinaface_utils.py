@@ -22,10 +22,11 @@ def load_converter():
 
 def build_retinaface(arch='mnet025', **model_overrides):
     """Build our detector from the model base config."""
-    import mmdet_faces  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+
+    import mmdet_faces  # noqa: F401
     register_all_modules()  # default scope 'mmdet' (data preprocessor)
     cfg = Config.fromfile(MODEL_CFGS[arch])
     if arch == 'r50':

@@ -23,10 +23,11 @@ def load_converter():
 
 def build_scrfd(arch='500m', **test_cfg):
     """Build our SCRFD of the converter's config for ``arch``."""
-    import mmdet_faces  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+
+    import mmdet_faces  # noqa: F401
     register_all_modules()
     conv = load_converter()
     cfg = Config.fromfile(osp.join(REPO_ROOT, conv.ARCHS[arch]))
@@ -40,8 +41,12 @@ def reference_and_converted(arch='500m', seed=0, head_gain=0.3):
     converted state dict (both in eval mode)."""
     net = ref.randomize_(ref.SCRFDRef(REF_CFGS[arch]), seed, head_gain)
     conv = load_converter()
-    state_dict, used = conv.convert_scrfd(
-        {'meta': {'epoch': 640}, 'state_dict': net.state_dict()})
+    state_dict, used = conv.convert_scrfd({
+        'meta': {
+            'epoch': 640
+        },
+        'state_dict': net.state_dict()
+    })
     assert used == arch
     model = build_scrfd(arch)
     missing, unexpected = model.load_state_dict(state_dict, strict=True)
@@ -65,6 +70,13 @@ def face_like_checkpoint(arch: str, path: str) -> str:
             conv.bias -= 1.5
         for conv in model.bbox_head.conv_reg:
             conv.bias += 2.0
-    torch.save({'state_dict': model.state_dict(),
-                'meta': {'dataset_meta': {'classes': ('face', )}}}, path)
+    torch.save(
+        {
+            'state_dict': model.state_dict(),
+            'meta': {
+                'dataset_meta': {
+                    'classes': ('face', )
+                }
+            }
+        }, path)
     return str(path)

@@ -3,8 +3,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from mmdet.structures.bbox import (HorizontalBoxes, get_box_type,
-                                   scale_boxes)
+from mmdet.structures.bbox import HorizontalBoxes, get_box_type, scale_boxes
 
 from mmdet_faces.structures import FACE_FLIP_INDICES, BBoxKeypoints
 
@@ -33,13 +32,14 @@ def test_registered_and_defaults():
     with pytest.raises(ValueError):
         BBoxKeypoints([[0, 0, 1, 1]], torch.zeros(2, 5, 2))
     with pytest.raises(ValueError):
-        BBoxKeypoints([[0, 0, 1, 1]], torch.zeros(1, 5, 2),
+        BBoxKeypoints([[0, 0, 1, 1]],
+                      torch.zeros(1, 5, 2),
                       flip_indices=[0, 0, 1, 2, 3])
 
 
 def test_empty():
-    e = BBoxKeypoints(torch.zeros(0, 4), torch.zeros(0, 5, 2),
-                      torch.zeros(0, 5))
+    e = BBoxKeypoints(
+        torch.zeros(0, 4), torch.zeros(0, 5, 2), torch.zeros(0, 5))
     assert len(e) == 0 and e.keypoints.shape == (0, 5, 2)
     e.flip_((10, 20))
     e.translate_((1, 2))
@@ -108,8 +108,8 @@ def test_rotate_and_project():
     b = make()
     b.rotate_((0., 0.), 90)  # clockwise 90 degrees (mmdet convention)
     # a point (x, y) -> (-y, x) for a clockwise rotation in image coords
-    assert torch.allclose(b.keypoints[0, 0], torch.tensor([-40., 20.]),
-                          atol=1e-4)
+    assert torch.allclose(
+        b.keypoints[0, 0], torch.tensor([-40., 20.]), atol=1e-4)
     ref = HorizontalBoxes(make().tensor)
     ref.rotate_((0., 0.), 90)
     assert torch.allclose(b.tensor, ref.tensor)

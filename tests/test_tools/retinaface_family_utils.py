@@ -53,18 +53,19 @@ def build_from_config(config, checkpoint, pipeline_update=None):
     """Our detector and test pipeline from a recipe config (repo-relative
     path), with ``pipeline_update``: ``{transform type: {arg: value}}``.
     ``checkpoint`` is a converted one: its meta names the face class."""
-    import mmdet_faces  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
     from mmengine.dataset import Compose
     from mmengine.runner import load_checkpoint
+
+    import mmdet_faces  # noqa: F401
     register_all_modules()
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).eval()
-    ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                           strict=True, logger='silent')
+    ckpt = load_checkpoint(
+        model, checkpoint, map_location='cpu', strict=True, logger='silent')
     assert ckpt['meta']['dataset_meta'] == dict(classes=('face', ))
     steps = []
     for t in cfg.test_dataloader.dataset.pipeline:
@@ -85,14 +86,14 @@ def run_ours(model, pipeline, img_bgr, tmp_path, name='img.png'):
     cv2.imwrite(path, img_bgr)
     packed = pipeline(dict(img_path=path, img_id=0))
     data = model.data_preprocessor(
-        dict(inputs=[packed['inputs']],
-             data_samples=[packed['data_samples']]), False)
+        dict(inputs=[packed['inputs']], data_samples=[packed['data_samples']]),
+        False)
     head = model.bbox_head
     feats = model.extract_feat(data['inputs'])
     cls, bbox, kpt, anchors = head.flatten_preds(*head(feats))
     scores = cls[0].softmax(-1)[:, 1]
-    boxes = head.bbox_coder.decode(anchors, bbox[0],
-                                   wh_ratio_clip=head.wh_ratio_clip)
+    boxes = head.bbox_coder.decode(
+        anchors, bbox[0], wh_ratio_clip=head.wh_ratio_clip)
     kpts = head.landmark_coder.decode(anchors, kpt[0])
     meta = data['data_samples'][0].metainfo
     boxes, kpts = rescale_to_image(boxes, kpts, meta)
@@ -112,14 +113,18 @@ def assert_per_anchor(ours, ref, score_atol=1e-5, px_atol=1e-3):
     assert np.std(ref[0]) > 0.01  # a spread of scores, not a constant
 
 
-def assert_detections(pred, ref_dets, score_atol=1e-5, px_atol=1e-3,
+def assert_detections(pred,
+                      ref_dets,
+                      score_atol=1e-5,
+                      px_atol=1e-3,
                       with_landmarks=True):
     """Kept detections equal (``ref_dets``: K x [box, score, landmarks]):
     the same number, each of ours with a reference detection at the same
     place (near-equal scores may come out in either order)."""
     assert len(pred) == len(ref_dets) > 0
     ours = np.concatenate(
-        [pred.bboxes.numpy(), pred.scores.numpy()[:, None]] +
+        [pred.bboxes.numpy(),
+         pred.scores.numpy()[:, None]] +
         ([pred.keypoints.reshape(-1, 10).numpy()] if with_landmarks else []),
         axis=1).astype(np.float64)
     ref = ref_dets[:, :ours.shape[1]].astype(np.float64)

@@ -12,8 +12,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark_speed.py')
 
 
-@pytest.mark.parametrize('flags', [[], ['--amp', '--channels-last']],
-                         ids=['fp32', 'amp-channels-last'])
+@pytest.mark.parametrize(
+    'flags', [[], ['--amp', '--channels-last']],
+    ids=['fp32', 'amp-channels-last'])
 def test_benchmark_speed_cpu(tiny_widerface, tmp_path, flags):
     out = tmp_path / 'sub' / 'bench.json'
     cmd = [
@@ -21,10 +22,16 @@ def test_benchmark_speed_cpu(tiny_widerface, tmp_path, flags):
         '--sizes', 'vga', '--batch', '2', '--iters', '1', '--warmup', '0',
         '--min-time', '0', '--train-iters', '1', '--train-batch', '2',
         '--workers', '0', '--threads', '1', '--data-root', tiny_widerface,
-        '--out-json', str(out)
+        '--out-json',
+        str(out)
     ] + flags
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, text=True, timeout=600,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO_ROOT,
+        text=True,
+        timeout=600,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     assert proc.returncode == 0, proc.stdout[-5000:]
     result = json.loads(out.read_text())
     assert result['env']['torch'] and result['env']['mmdet']
@@ -52,7 +59,8 @@ def test_benchmark_speed_scrfd_inference(tiny_widerface):
     result = tool.main([
         '--device', 'cpu', '--models', 'scrfd_500m', '--sizes', 'vga',
         '--batch', '2', '--iters', '1', '--warmup', '0', '--min-time', '0',
-        '--no-train', '--threads', '1', '--data-root', tiny_widerface])
+        '--no-train', '--threads', '1', '--data-root', tiny_widerface
+    ])
     (row, ) = result['inference']
     assert row['model'] == 'SCRFD-500M' and row['input'] == '640x480'
     assert row['net_input'] == '640x640' and row['dets'] > 0

@@ -60,8 +60,8 @@ def test_infer_and_export_cli(evil, check, tmp_path, capsys):
     cv2.imwrite(str(img), np.zeros((32, 32, 3), np.uint8))
     infer = load_script('tools/infer.py')
     rc = infer.main([
-        str(img), '--config', MNET_CFG, '--checkpoint', evil[0],
-        '--out-dir', str(tmp_path / 'out')
+        str(img), '--config', MNET_CFG, '--checkpoint', evil[0], '--out-dir',
+        str(tmp_path / 'out')
     ])
     assert rc == 2
     check(capsys.readouterr().err)
@@ -93,26 +93,26 @@ def test_converters(evil, check, tmp_path, capsys, name):
     assert not dst.exists()
 
 
-def test_train_and_test_tools(evil, check, tiny_widerface, tmp_path,
-                              capsys):
+def test_train_and_test_tools(evil, check, tiny_widerface, tmp_path, capsys):
     """tools/test.py CKPT (a fresh process, as a user runs it), tools/train.py
     with load_from and with --resume (in this process: the same wrapper and
     stock script, faster)."""
     root = tiny_widerface.rstrip('/') + '/'
     res = run_tool(
-        'test', DEMO_CFG, str(tmp_path / 'test'), checkpoint=evil[0],
-        cfg_options=tiny_run_options(
-            {}, {
-                'dataloader.dataset.data_root': root,
-                'evaluator.gt_dir': root + 'ground_truth/'
-            }))
+        'test',
+        DEMO_CFG,
+        str(tmp_path / 'test'),
+        checkpoint=evil[0],
+        cfg_options=tiny_run_options({}, {
+            'dataloader.dataset.data_root': root,
+            'evaluator.gt_dir': root + 'ground_truth/'
+        }))
     assert res.returncode == 1
     check(res.output)
     opts = flatten_cfg_options(
         tiny_run_options({'train_dataloader.dataset.data_root': root}, None))
-    for name, args, more_opts in (
-            ('load_from', [], ['load_from=' + evil[0]]),
-            ('resume', ['--resume', evil[0]], [])):
+    for name, args, more_opts in (('load_from', [], ['load_from=' + evil[0]]),
+                                  ('resume', ['--resume', evil[0]], [])):
         work = str(tmp_path / name)
         with pytest.raises(SystemExit) as info:
             run_tool_in_process(

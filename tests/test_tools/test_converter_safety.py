@@ -23,8 +23,10 @@ def conv(request):
 
 def _s3fd_source(conv, path) -> str:
     """A full S3FD.pytorch state dict (zeros) saved at ``path``."""
-    torch.save({k: torch.zeros(s)
-                for k, s in conv.reference_shapes().items()}, path)
+    torch.save({
+        k: torch.zeros(s)
+        for k, s in conv.reference_shapes().items()
+    }, path)
     return str(path)
 
 
@@ -96,8 +98,8 @@ def _source(conv, path) -> str:
                    path)
     else:
         from tests.reference import retinaface_ref as ref
-        torch.save(ref.RetinaFace(ref.cfg_mnet, phase='test').state_dict(),
-                   path)
+        torch.save(
+            ref.RetinaFace(ref.cfg_mnet, phase='test').state_dict(), path)
     return str(path)
 
 

@@ -29,8 +29,10 @@ RETINA = ('# 0--Parade/a.jpg\n' + FACE20 + '\n10 20 30 40\n'
 def test_make_wider_val_list(tmp_path, capsys):
     tool = load_tool('make_wider_val_list')
     images = tmp_path / 'images'
-    for rel in ['1--Handshaking/1_b.jpg', '0--Parade/0_z.jpg',
-                '0--Parade/0_a.jpg', '0--Parade/notes.txt']:
+    for rel in [
+            '1--Handshaking/1_b.jpg', '0--Parade/0_z.jpg', '0--Parade/0_a.jpg',
+            '0--Parade/notes.txt'
+    ]:
         (images / rel).parent.mkdir(parents=True, exist_ok=True)
         (images / rel).write_bytes(b'x')
     out = tmp_path / 'val' / 'wider_val.txt'
@@ -69,8 +71,9 @@ def test_convert_round_trip(tmp_path, capsys):
     assert np.array_equal(again.offsets, orig.offsets)
     assert np.array_equal(again.bboxes, orig.bboxes)
     assert (again.landmarks == -1).all()  # official has no landmarks
-    assert back.read_text().splitlines()[1] == (
-        '449 330 122 149 ' + ' '.join(['-1.0'] * 15) + ' 0.0')
+    assert back.read_text().splitlines()[1] == ('449 330 122 149 ' +
+                                                ' '.join(['-1.0'] * 15) +
+                                                ' 0.0')
 
 
 @pytest.mark.parametrize('content,pattern', [
@@ -83,8 +86,8 @@ def test_convert_errors(tmp_path, capsys, content, pattern):
     src = tmp_path / 'src.txt'
     if content is not None:
         src.write_text(content)
-    assert tool.main([str(src), str(tmp_path / 'dst.txt'), '--to',
-                      'official']) == 2
+    assert tool.main([str(src),
+                      str(tmp_path / 'dst.txt'), '--to', 'official']) == 2
     err = capsys.readouterr().err
     assert pattern in err and str(src) in err
     assert not (tmp_path / 'dst.txt').exists()
@@ -104,8 +107,8 @@ def test_convert_bad_count_no_traceback(tmp_path, capsys, count):
     tool = load_tool('convert_widerface_labels')
     src = tmp_path / 'gt.txt'
     src.write_text(f'a.jpg\n1\n1 2 3 4 0 0 0 0 0 0\nb.jpg\n{count}\n')
-    assert tool.main([str(src), str(tmp_path / 'dst.txt'), '--to',
-                      'retinaface']) == 2
+    assert tool.main(
+        [str(src), str(tmp_path / 'dst.txt'), '--to', 'retinaface']) == 2
     err = capsys.readouterr().err.strip()
     assert '\n' not in err and err.startswith('error:')
     assert f'{src}, line 5: expected the face count' in err
@@ -126,12 +129,12 @@ def test_convert_notes_lost_attributes(tmp_path, capsys):
             'and were not kept (expression 1, illumination 1, invalid 1, '
             'occlusion 1, pose 1)') in out
     assert 'ignore_invalid has no effect' in out
-    assert parse_retinaface_labels(str(dst)).attributes['blur'].tolist() == [
-        0, 2, 1]
+    assert parse_retinaface_labels(
+        str(dst)).attributes['blur'].tolist() == [0, 2, 1]
     # nothing lost: no note
     src.write_text('a.jpg\n1\n1 2 3 4 2 0 0 0 0 0 \n')
-    assert tool.main([str(src), str(dst), '--to', 'retinaface',
-                      '--force']) == 0
+    assert tool.main([str(src),
+                      str(dst), '--to', 'retinaface', '--force']) == 0
     assert 'not kept' not in capsys.readouterr().out
 
 
@@ -147,8 +150,8 @@ def test_convert_duplicates_and_unwritable_names(tmp_path, capsys):
         names = parse_retinaface_labels(str(dst)).img_names
     assert names == ['a/my photo.jpg', 'a/b.jpg', 'a/b.jpg']
     # the official format reads one token per path: refused, not written
-    assert tool.main([str(src), str(tmp_path / 'gt.txt'), '--to',
-                      'official']) == 2
+    assert tool.main([str(src),
+                      str(tmp_path / 'gt.txt'), '--to', 'official']) == 2
     err = capsys.readouterr().err
     assert "error: " in err and "first: 'a/my photo.jpg'" in err
     assert not (tmp_path / 'gt.txt').exists()
@@ -191,14 +194,16 @@ def test_existing_dst_needs_force(tmp_path, capsys):
     runs = [
         (convert, [str(src), str(dst), '--to', 'official'],
          f'error: DST {dst} exists; pass --force to replace it'),
-        (convert, [str(src), str(tmp_path / 'link.txt'), '--to', 'official',
-                   '--force'],
-         f'error: DST {tmp_path / "link.txt"} is the input SRC {src}: '
+        (convert,
+         [str(src),
+          str(tmp_path / 'link.txt'), '--to', 'official', '--force'
+          ], f'error: DST {tmp_path / "link.txt"} is the input SRC {src}: '
          'converting would overwrite the source annotations'),
-        (make_list, [str(tmp_path / 'images'), str(val)],
+        (make_list, [str(tmp_path / 'images'),
+                     str(val)],
          f'error: OUT_TXT {val} exists; pass --force to replace it'),
-        (make_list, [str(tmp_path / 'images'), str(tmp_path)],
-         f'error: OUT_TXT {tmp_path} is a folder'),
+        (make_list, [str(tmp_path / 'images'),
+                     str(tmp_path)], f'error: OUT_TXT {tmp_path} is a folder'),
     ]
     for tool, argv, words in runs:
         assert tool.main(argv) == 2, argv
@@ -206,11 +211,11 @@ def test_existing_dst_needs_force(tmp_path, capsys):
         assert not out and err.count('\n') == 1 and err.startswith(words), \
             err
     assert tree_digest(tmp_path) == before
-    assert convert.main([str(src), str(dst), '--to', 'official',
-                         '--force']) == 0
+    assert convert.main([str(src),
+                         str(dst), '--to', 'official', '--force']) == 0
     assert dst.read_text().startswith('0--Parade/a.jpg\n2\n')
-    assert make_list.main([str(tmp_path / 'images'), str(val),
-                           '--force']) == 0
+    assert make_list.main([str(tmp_path / 'images'), str(val), '--force']) == 0
     assert val.read_text() == '/0--Parade/0_a.jpg\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        'gt.txt', 'images', 'label.txt', 'link.txt', 'wider_val.txt']
+        'gt.txt', 'images', 'label.txt', 'link.txt', 'wider_val.txt'
+    ]

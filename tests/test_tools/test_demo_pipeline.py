@@ -16,9 +16,14 @@ pytestmark = pytest.mark.slow
 
 def _run(args, cwd):
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
-    proc = subprocess.run([sys.executable] + args, cwd=cwd, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable] + args,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:]
     return proc.stdout
 
@@ -31,7 +36,8 @@ def _data_options(root):
         f'test_dataloader.dataset.data_root={root}',
         f'val_evaluator.gt_dir={root}ground_truth/',
         f'test_evaluator.gt_dir={root}ground_truth/',
-        'train_dataloader.batch_size=4', 'train_dataloader.num_workers=0',
+        'train_dataloader.batch_size=4',
+        'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0',
         'val_dataloader.persistent_workers=False',
@@ -53,9 +59,10 @@ def test_train_test_visualise_summary(tiny_widerface, repo_root, tmp_path):
     assert osp.isfile(ckpt)
 
     test_dir = str(tmp_path / 'test')
-    _run(['tools/test.py', cfg, ckpt, '--work-dir', test_dir, '--show-dir',
-          'vis', '--cfg-options'] + opts +
-         ['default_hooks.visualization.score_thr=0.3'], repo_root)
+    _run([
+        'tools/test.py', cfg, ckpt, '--work-dir', test_dir, '--show-dir',
+        'vis', '--cfg-options'
+    ] + opts + ['default_hooks.visualization.score_thr=0.3'], repo_root)
     (metrics_file, ) = glob.glob(osp.join(test_dir, '*', '*.json'))
     metrics = json.load(open(metrics_file))
     for key in ('easy', 'medium', 'hard'):
@@ -70,8 +77,11 @@ def test_train_test_visualise_summary(tiny_widerface, repo_root, tmp_path):
 
 def test_summary_reports_missing_run(tmp_path, repo_root):
     proc = subprocess.run(
-        [sys.executable, 'tools/misc/demo_summary.py', str(tmp_path)],
-        cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, 'tools/misc/demo_summary.py',
+         str(tmp_path)],
+        cwd=repo_root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True)
     assert proc.returncode == 2
     assert 'did tools/test.py finish' in proc.stdout

@@ -34,10 +34,12 @@ def wheels(tmp_path_factory):
     if found:
         shutil.copy(found[0], dest)
         return str(dest)
-    proc = subprocess.run(
-        [sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '-d',
-         str(dest), f'mmcv-lite=={version("mmcv")}'],
-        capture_output=True, timeout=120)
+    proc = subprocess.run([
+        sys.executable, '-m', 'pip', 'download', '-q', '--no-deps', '-d',
+        str(dest), f'mmcv-lite=={version("mmcv")}'
+    ],
+                          capture_output=True,
+                          timeout=120)
     return str(dest) if proc.returncode == 0 else None
 
 
@@ -46,20 +48,30 @@ def test_dry_run(tiny_widerface, tmp_path, wheels):
     shutil.copytree(tiny_widerface, data)
     out = tmp_path / 'OUT'
     env = dict(os.environ, OUT=str(out))
-    cmd = ['bash', osp.join(REPO_ROOT, 'tools', 'device_check.sh'),
-           '--dry-run', '--data-root', str(data), '--work-dir',
-           str(tmp_path / 'work')]
+    cmd = [
+        'bash',
+        osp.join(REPO_ROOT, 'tools', 'device_check.sh'), '--dry-run',
+        '--data-root',
+        str(data), '--work-dir',
+        str(tmp_path / 'work')
+    ]
     cmd += ['--wheels', wheels] if wheels else ['--mmcv', 'installed']
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, text=True,
-                          timeout=900, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT)
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO_ROOT,
+        env=env,
+        text=True,
+        timeout=900,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     assert proc.returncode == 0, proc.stdout[-6000:]
-    assert sorted(os.listdir(out)) == ['device_check.json',
-                                       'device_check.log']
+    assert sorted(os.listdir(out)) == ['device_check.json', 'device_check.log']
     res = json.loads((out / 'device_check.json').read_text())
     steps = {s['name']: s for s in res['steps']}
-    expected = ['env', 'data', 'bench_mnet', 'bench_r50', 'train_amp',
-                'equal', 'dist_train']
+    expected = [
+        'env', 'data', 'bench_mnet', 'bench_r50', 'train_amp', 'equal',
+        'dist_train'
+    ]
     if wheels:
         expected.insert(0, 'install')
     assert list(steps) == expected
@@ -83,8 +95,9 @@ def test_dry_run(tiny_widerface, tmp_path, wheels):
     dist = steps['dist_train']['result']
     assert dist['processes'] == 2 and dist['finite']
     targets = {t['key']: t for t in res['targets']}
-    assert set(targets) == {'r50_train', 'mnet_train', 'mnet_vga_b1',
-                            'mnet_vga_b32'}
+    assert set(targets) == {
+        'r50_train', 'mnet_train', 'mnet_vga_b1', 'mnet_vga_b32'
+    }
     assert all(t['measured'] > 0 and t['met'] is None
                for t in targets.values())
     log = (out / 'device_check.log').read_text()
@@ -96,11 +109,12 @@ def test_read_losses_and_wheel_tags(tmp_path):
     tool = _load_tool()
     vis = tmp_path / '20260101_000000' / 'vis_data'
     vis.mkdir(parents=True)
-    rows = [dict(lr=0.1, loss=3.5, iter=2, step=2),
-            dict(lr=0.1, loss=4.0, iter=1, step=1),
-            dict(coco=1.0, step=2)]
-    (vis / 'scalars.json').write_text(
-        '\n'.join(json.dumps(r) for r in rows))
+    rows = [
+        dict(lr=0.1, loss=3.5, iter=2, step=2),
+        dict(lr=0.1, loss=4.0, iter=1, step=1),
+        dict(coco=1.0, step=2)
+    ]
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in rows))
     assert tool.read_losses(str(tmp_path)) == [4.0, 3.5]
     with pytest.raises(FileNotFoundError, match='scalars.json'):
         tool.read_losses(str(tmp_path / 'none'))
@@ -126,8 +140,8 @@ def test_train_config_of_the_device_run(tmp_path):
     assert cfg.train_dataloader.batch_size == 16
     assert cfg.train_dataloader.num_workers == 16
     assert cfg.train_dataloader.dataset.data_root == '/data/wf/'
-    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=50,
-                                 val_interval=51)
+    assert cfg.train_cfg == dict(
+        type='IterBasedTrainLoop', max_iters=50, val_interval=51)
     assert cfg.test_evaluator.gt_dir == '/data/wf/ground_truth/'
     assert cfg.default_hooks.checkpoint.interval == 50
 
@@ -147,11 +161,16 @@ def test_compare_step_reads_results_without_running_code(tmp_path):
 
     from tests.test_mmcv_patches.checkpoint_cases import RunsCode
     tool = _load_tool()
-    sample = DetDataSample(metainfo=dict(
-        img_path='a.jpg', ori_shape=(10, 12), scale_factor=(0.5, 0.5),
-        border=np.array([1., 2., 3., 4.], np.float32), img_id=np.int64(3)))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_path='a.jpg',
+            ori_shape=(10, 12),
+            scale_factor=(0.5, 0.5),
+            border=np.array([1., 2., 3., 4.], np.float32),
+            img_id=np.int64(3)))
     sample.pred_instances = InstanceData(
-        bboxes=torch.rand(3, 4), scores=torch.rand(3),
+        bboxes=torch.rand(3, 4),
+        scores=torch.rand(3),
         labels=torch.zeros(3, dtype=torch.long),
         keypoints=torch.rand(3, 5, 2))
     good = tmp_path / 'results.pkl'
@@ -164,7 +183,8 @@ def test_compare_step_reads_results_without_running_code(tmp_path):
     marker = tmp_path / 'code_ran'
     evil = tmp_path / 'evil.pkl'
     evil.write_bytes(pickle.dumps([dict(img_path=RunsCode(marker))]))
-    with pytest.raises(pickle.UnpicklingError,
-                       match=r'evil\.pkl: refused to load posix\.system'):
+    with pytest.raises(
+            pickle.UnpicklingError,
+            match=r'evil\.pkl: refused to load posix\.system'):
         tool.load_test_results(str(evil))
     assert not marker.exists()

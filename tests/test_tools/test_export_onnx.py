@@ -55,7 +55,8 @@ def test_retinaface_parity(mnet, tmp_path):
         cls, bbox, kpt, anchors = head.flatten_preds(
             *head(mnet.extract_feat(x)))
         boxes = head.bbox_coder.decode(
-            anchors.repeat(2, 1), bbox.reshape(-1, 4),
+            anchors.repeat(2, 1),
+            bbox.reshape(-1, 4),
             wh_ratio_clip=head.wh_ratio_clip).reshape(2, -1, 4)
     assert torch.equal(ours['scores'], cls.softmax(-1)[..., 1])
     assert torch.equal(ours['boxes'], boxes)
@@ -69,8 +70,7 @@ def test_retinaface_parity(mnet, tmp_path):
     sess = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
     outs = sess.run(None, {'image': np.zeros((3, 3, 33, 47), np.float32)})
     num = 2 * (5 * 6 + 3 * 3 + 2 * 2)  # ceil-div feature maps x 2 anchors
-    assert [o.shape for o in outs] == [(3, num, 4), (3, num),
-                                       (3, num, 5, 2)]
+    assert [o.shape for o in outs] == [(3, num, 4), (3, num), (3, num, 5, 2)]
 
 
 def test_retinaface_nms_graph(mnet, tmp_path):
@@ -134,8 +134,8 @@ def test_out_that_is_an_input_is_refused(mnet_ckpt, tmp_path, capsys):
     os.link(cfg, tmp_path / 'hard.py')
     before = tree_digest(tmp_path)
     for out, what in ((ckpt, 'CHECKPOINT'), (cfg, 'CONFIG'),
-                      (tmp_path / 'link.pth', 'CHECKPOINT'),
-                      (tmp_path / 'hard.py', 'CONFIG'),
+                      (tmp_path / 'link.pth',
+                       'CHECKPOINT'), (tmp_path / 'hard.py', 'CONFIG'),
                       (tmp_path / 'sub' / '..' / 'm.pth', 'CHECKPOINT')):
         assert export.main([str(cfg), str(ckpt), str(out)]) == 2
         err = capsys.readouterr().err.strip()
@@ -164,5 +164,6 @@ def test_out_that_is_an_input_is_refused(mnet_ckpt, tmp_path, capsys):
     finally:
         onnx_export.trace_to_onnx = orig
     assert out.read_bytes() == b'previous export'
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        list(before) + ['old.onnx'])
+    assert sorted(
+        p.name
+        for p in tmp_path.iterdir()) == sorted(list(before) + ['old.onnx'])

@@ -38,7 +38,8 @@ def _assert_json_equals(rec, res):
     np.testing.assert_allclose(rec['boxes'], res.bboxes, atol=0.006)
     np.testing.assert_allclose(rec['scores'], res.scores, atol=1e-5)
     np.testing.assert_allclose(
-        np.array(rec['landmarks']).reshape(-1, 5, 2), res.keypoints,
+        np.array(rec['landmarks']).reshape(-1, 5, 2),
+        res.keypoints,
         atol=0.006)
 
 
@@ -55,8 +56,8 @@ def test_folder(ckpt, tiny_widerface, tmp_path):
     (folder / 'notes.txt').write_text('not an image')
     out = tmp_path / 'out'
     rc = infer.main([
-        str(folder), '--config', MNET_CFG, '--checkpoint', ckpt,
-        '--out-dir', str(out), '--batch-size', '2', '--draw-thr', '0.8'
+        str(folder), '--config', MNET_CFG, '--checkpoint', ckpt, '--out-dir',
+        str(out), '--batch-size', '2', '--draw-thr', '0.8'
     ])
     assert rc == 0
     with open(out / 'detections.json') as f:
@@ -138,15 +139,16 @@ def test_folder_skips_unreadable_images(ckpt, tmp_path, capsys):
     kept."""
     folder = tmp_path / 'imgs'
     folder.mkdir()
-    cv2.imwrite(str(folder / 'good.png'),
-                random_images([(96, 128)], seed=7)[0])
+    cv2.imwrite(
+        str(folder / 'good.png'),
+        random_images([(96, 128)], seed=7)[0])
     (folder / 'corrupt.jpg').write_bytes(b'\xff\xd8\xff\xe0garbage' * 10)
     (folder / 'empty.jpg').write_bytes(b'')
     (folder / 'text.png').write_text('not an image')
     out = tmp_path / 'out'
     rc = infer.main([
-        str(folder), '--config', MNET_CFG, '--checkpoint', ckpt,
-        '--out-dir', str(out), '--batch-size', '2'
+        str(folder), '--config', MNET_CFG, '--checkpoint', ckpt, '--out-dir',
+        str(out), '--batch-size', '2'
     ])
     assert rc == 0
     err = capsys.readouterr().err
@@ -173,8 +175,8 @@ def test_folder_skips_unreadable_images(ckpt, tmp_path, capsys):
     # a folder of nothing but unreadable images is an error too
     (folder / 'good.png').unlink()
     rc = infer.main([
-        str(folder), '--config', MNET_CFG, '--checkpoint', ckpt,
-        '--out-dir', str(tmp_path / 'out2')
+        str(folder), '--config', MNET_CFG, '--checkpoint', ckpt, '--out-dir',
+        str(tmp_path / 'out2')
     ])
     assert rc == 2
     assert 'every image was skipped' in capsys.readouterr().err
@@ -204,7 +206,8 @@ def test_out_dir_inside_the_input_folder(ckpt, tmp_path):
         for _ in range(2):
             rc = infer.main([
                 str(folder), '--config', MNET_CFG, '--checkpoint', ckpt,
-                '--out-dir', str(out)
+                '--out-dir',
+                str(out)
             ])
             assert rc == 0
             with open(out / 'detections.json') as f:

@@ -13,7 +13,6 @@ from tests.test_mmcv_patches.checkpoint_cases import (bad_checkpoint_files,
                                                       tree_digest)
 from tests.testing import load_script
 
-
 infer = load_script('tools/infer.py', 'safety_infer')
 
 
@@ -41,14 +40,15 @@ def test_outputs_never_overwrite_inputs(ckpt, tmp_path, capsys):
     as_file.write_text('my notes')
     before = tree_digest(tmp_path)
     assert infer.main([
-        str(photos), '--config', MNET_CFG, '--checkpoint', ckpt,
-        '--out-dir', str(out)
+        str(photos), '--config', MNET_CFG, '--checkpoint', ckpt, '--out-dir',
+        str(out)
     ]) == 2
     err = _one_error(capsys)
     assert 'would overwrite the input' in err and 'p0.jpg' in err
     assert infer.main([
         str(photos / 'p0.jpg'), '--config', MNET_CFG, '--checkpoint', ckpt,
-        '--out-dir', str(as_file)
+        '--out-dir',
+        str(as_file)
     ]) == 2
     assert 'is a file, not a folder' in _one_error(capsys)
     assert tree_digest(tmp_path) == before
@@ -83,8 +83,7 @@ def test_random_weights_warn(tmp_path, capsys):
     img = tmp_path / 'x.jpg'
     cv2.imwrite(str(img), random_images([(64, 64)], seed=1)[0])
     out = tmp_path / 'o'
-    base = [str(img), '--config', MNET_CFG, '--out-dir', str(out),
-            '--no-vis']
+    base = [str(img), '--config', MNET_CFG, '--out-dir', str(out), '--no-vis']
     assert infer.main(base) == 0
     err = capsys.readouterr().err
     assert 'warning: no --checkpoint' in err and 'RANDOM weights' in err

@@ -26,16 +26,26 @@ CONFIG = osp.join(REPO_ROOT, 'configs', 'retinaface',
                   'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
 ANALYZE_LOGS = osp.join(REPO_ROOT, 'tools', 'analysis_tools',
                         'analyze_logs.py')
-S3FD_CONFIG = osp.join(REPO_ROOT, 'configs', 's3fd',
-                       's3fd_vgg16-w0.125_1xb8-300iter_widerface-synthetic.py')
+S3FD_CONFIG = osp.join(
+    REPO_ROOT, 'configs', 's3fd',
+    's3fd_vgg16-w0.125_1xb8-300iter_widerface-synthetic.py')
 HAS_MIM = importlib.util.find_spec('mim') is not None
 
 
 def _run(cmd, cwd):
-    env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='',
-               PYTHONFAULTHANDLER='1')
-    proc = subprocess.run(cmd, cwd=cwd, env=env, text=True, timeout=600,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        CUDA_VISIBLE_DEVICES='',
+        PYTHONFAULTHANDLER='1')
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        text=True,
+        timeout=600,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     assert proc.returncode == 0, proc.stdout[-6000:]
     return proc.stdout
 
@@ -51,16 +61,21 @@ def tiny_run(tiny_widerface, tmp_path_factory):
     opts['train_cfg.val_interval'] = 1
     args = ['--work-dir', work, '--cfg-options'] + flatten_cfg_options(opts)
     if HAS_MIM:
-        cmd = [python_exe(), '-m', 'mim', 'train', 'mmdet', CONFIG,
-               '--launcher', 'pytorch', '--gpus', '2', '--port',
-               str(_free_port())] + args
+        cmd = [
+            python_exe(), '-m', 'mim', 'train', 'mmdet', CONFIG, '--launcher',
+            'pytorch', '--gpus', '2', '--port',
+            str(_free_port())
+        ] + args
     else:
-        cmd = [python_exe(), osp.join(REPO_ROOT, 'tools', 'train.py'),
-               CONFIG] + args
+        cmd = [python_exe(),
+               osp.join(REPO_ROOT, 'tools', 'train.py'), CONFIG] + args
     # from another folder: configs and data found by their paths only
     out = _run(cmd, cwd=str(tmp_path_factory.mktemp('elsewhere')))
-    return dict(work=work, output=out, run=latest_run_dir(work),
-                ckpt=osp.join(work, 'epoch_2.pth'))
+    return dict(
+        work=work,
+        output=out,
+        run=latest_run_dir(work),
+        ckpt=osp.join(work, 'epoch_2.pth'))
 
 
 def _free_port():
@@ -84,11 +99,13 @@ def test_mim_train_and_test(tiny_run, tiny_widerface, tmp_path):
     opts = widerface_options(tiny_widerface)
     opts = {k: v for k, v in opts.items() if k.startswith('test_')}
     pkl = str(tmp_path / 'preds.pkl')
-    out = _run([
-        python_exe(), '-m', 'mim', 'test', 'mmdet', CONFIG, '--checkpoint',
-        tiny_run['ckpt'], '--work-dir', str(tmp_path / 'test'), '--out',
-        pkl, '--cfg-options'
-    ] + flatten_cfg_options(opts), cwd=str(tmp_path))
+    out = _run(
+        [
+            python_exe(), '-m', 'mim', 'test', 'mmdet', CONFIG, '--checkpoint',
+            tiny_run['ckpt'], '--work-dir',
+            str(tmp_path / 'test'), '--out', pkl, '--cfg-options'
+        ] + flatten_cfg_options(opts),
+        cwd=str(tmp_path))
     assert 'Testing finished successfully' in out
     assert 'widerface/easy' in out and 'widerface/hard' in out
     with open(pkl, 'rb') as f:
@@ -101,8 +118,7 @@ def test_mim_train_and_test(tiny_run, tiny_widerface, tmp_path):
         inst = pred['pred_instances']
         assert inst['keypoints'].shape == (len(res), 5, 2)
         np.testing.assert_array_equal(inst['bboxes'].numpy(), res.bboxes)
-        np.testing.assert_array_equal(inst['keypoints'].numpy(),
-                                      res.keypoints)
+        np.testing.assert_array_equal(inst['keypoints'].numpy(), res.keypoints)
 
 
 STOCK_ANALYZE_LOGS = osp.join(
@@ -163,7 +179,8 @@ def test_analyze_logs_plot_curve(tiny_run, tmp_path):
         assert ys == [r[f'widerface/{key}'] for r in val]
     text, curves = _analyze_logs([
         'plot_curve', log, '--keys', 'loss_landmark', '--legend', 'lm',
-        '--out', str(tmp_path / 'loss.png')
+        '--out',
+        str(tmp_path / 'loss.png')
     ])
     xs, ys = curves['lm']
     assert xs == [r['step'] for r in train]
@@ -197,14 +214,18 @@ def test_analyze_logs_readme_line(tiny_run, tmp_path):
     val = [r for r in records if 'widerface/easy' in r]
     assert len(val) == 1
     for key in ('easy', 'hard'):
-        assert curves[f'{log}_widerface/{key}'] == (
-            [2], [val[0][f'widerface/{key}']])
+        assert curves[f'{log}_widerface/{key}'] == ([2], [
+            val[0][f'widerface/{key}']
+        ])
     # a metric no validation logged: one line naming it
     with pytest.raises(KeyError, match='has no widerface/medium'):
-        _analyze_logs(['plot_curve', _write_log(
-            tmp_path / 'train_only.json',
-            [r for r in records if 'loss' in r]), '--keys',
-            'widerface/medium', '--out', str(out)])
+        _analyze_logs([
+            'plot_curve',
+            _write_log(tmp_path / 'train_only.json',
+                       [r for r in records if 'loss' in r]), '--keys',
+            'widerface/medium', '--out',
+            str(out)
+        ])
 
 
 @pytest.fixture(scope='module')
@@ -213,19 +234,20 @@ def iter_run(tiny_widerface, tmp_path_factory):
     2, validated after iterations 2 and 4 on 4 images."""
     root = tiny_widerface.rstrip('/') + '/'
     work = str(tmp_path_factory.mktemp('iter_run'))
-    opts = tiny_run_options({
-        'train_dataloader.dataset.data_root': root,
-        'train_dataloader.batch_size': 2,
-        'train_cfg.max_iters': 4,
-        'train_cfg.val_interval': 2,
-        'param_scheduler': None,
-        'default_hooks.checkpoint.interval': 4,
-    }, {
-        'dataloader.dataset.data_root': root,
-        'dataloader.dataset.indices': 4,
-        'evaluator.gt_dir': root + 'ground_truth/',
-        'evaluator.allow_missing': True,
-    })
+    opts = tiny_run_options(
+        {
+            'train_dataloader.dataset.data_root': root,
+            'train_dataloader.batch_size': 2,
+            'train_cfg.max_iters': 4,
+            'train_cfg.val_interval': 2,
+            'param_scheduler': None,
+            'default_hooks.checkpoint.interval': 4,
+        }, {
+            'dataloader.dataset.data_root': root,
+            'dataloader.dataset.indices': 4,
+            'evaluator.gt_dir': root + 'ground_truth/',
+            'evaluator.allow_missing': True,
+        })
     res = run_tool('train', S3FD_CONFIG, work, cfg_options=opts)
     assert res.returncode == 0, res
     return latest_run_dir(work)
@@ -239,19 +261,21 @@ def test_analyze_logs_plot_curve_iteration_based(iter_run, tmp_path):
     records = read_scalars(iter_run)
     val = [r for r in records if 'widerface/hard' in r]
     assert [r['step'] for r in val] == [2, 4]
-    logs = [osp.join(iter_run, 'vis_data', 'scalars.json'),
-            _write_log(tmp_path / 'by_epoch.json',
-                       [dict(r, step=0) if r in val else r
-                        for r in records])]
+    logs = [
+        osp.join(iter_run, 'vis_data', 'scalars.json'),
+        _write_log(tmp_path / 'by_epoch.json',
+                   [dict(r, step=0) if r in val else r for r in records])
+    ]
     for log in logs:
         _, curves = _analyze_logs([
-            'plot_curve', log, '--keys', 'widerface/hard', 'loss',
-            '--legend', 'hard', 'loss', '--out', str(tmp_path / 'x.png')
+            'plot_curve', log, '--keys', 'widerface/hard', 'loss', '--legend',
+            'hard', 'loss', '--out',
+            str(tmp_path / 'x.png')
         ])
         assert curves['hard'] == ([2, 4], [r['widerface/hard'] for r in val])
         train = [r for r in records if 'loss' in r]
-        assert curves['loss'] == ([r['step'] for r in train],
-                                  [r['loss'] for r in train])
+        assert curves['loss'] == ([r['step']
+                                   for r in train], [r['loss'] for r in train])
 
 
 def test_analyze_logs_cal_train_time(tiny_run):
@@ -274,10 +298,11 @@ def test_analyze_logs_cal_train_time(tiny_run):
     assert f'average iter time: {mean:.4f} s/iter' in text
     assert _analyze_logs(['cal_train_time', log],
                          STOCK_ANALYZE_LOGS)[0] == text
-    argv = ['plot_curve', log, '--keys', 'loss', '--legend', 'loss',
-            '--out', osp.join(tiny_run['work'], 'x.png')]
-    assert _analyze_logs(argv, STOCK_ANALYZE_LOGS)[1] == _analyze_logs(
-        argv)[1]
+    argv = [
+        'plot_curve', log, '--keys', 'loss', '--legend', 'loss', '--out',
+        osp.join(tiny_run['work'], 'x.png')
+    ]
+    assert _analyze_logs(argv, STOCK_ANALYZE_LOGS)[1] == _analyze_logs(argv)[1]
     argv[3] = 'widerface/hard'
     with pytest.raises(KeyError, match='widerface/hard'):
         _analyze_logs(argv, STOCK_ANALYZE_LOGS)
@@ -286,14 +311,14 @@ def test_analyze_logs_cal_train_time(tiny_run):
         _analyze_logs(argv, STOCK_ANALYZE_LOGS)
 
 
-def test_browse_dataset_draws_landmarks(tiny_widerface, tmp_path,
-                                        monkeypatch):
+def test_browse_dataset_draws_landmarks(tiny_widerface, tmp_path, monkeypatch):
     """mmdet's stock browse_dataset.py on the training pipeline: each
     drawing is the face visualizer's, with the landmarks of the pipeline's
     output (cropped, flipped, resized)."""
     from mmdet_faces.visualization import FaceLocalVisualizer
-    stock = osp.join(osp.dirname(importlib.util.find_spec('mmdet').origin),
-                     '.mim', 'tools', 'analysis_tools', 'browse_dataset.py')
+    stock = osp.join(
+        osp.dirname(importlib.util.find_spec('mmdet').origin), '.mim', 'tools',
+        'analysis_tools', 'browse_dataset.py')
     drawn = []
     add = FaceLocalVisualizer.add_datasample
 
@@ -305,8 +330,9 @@ def test_browse_dataset_draws_landmarks(tiny_widerface, tmp_path,
     out_dir = tmp_path / 'browse'
     root = tiny_widerface.rstrip('/') + '/'
     monkeypatch.setattr(sys, 'argv', [
-        stock, CONFIG, '--output-dir', str(out_dir), '--not-show',
-        '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+        stock, CONFIG, '--output-dir',
+        str(out_dir), '--not-show', '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}',
         'train_dataloader.dataset.indices=4',
         f'visualizer.name=browse_{id(tmp_path)}'
     ])

@@ -33,10 +33,10 @@ def detector(mnet_ckpt):
 def _assert_equal_to_api(pred, res):
     """A DetInferencer prediction dict equals FaceDetector's detections."""
     assert len(res) > 0
-    np.testing.assert_array_equal(np.array(pred['bboxes'], np.float32),
-                                  res.bboxes)
-    np.testing.assert_array_equal(np.array(pred['scores'], np.float32),
-                                  res.scores)
+    np.testing.assert_array_equal(
+        np.array(pred['bboxes'], np.float32), res.bboxes)
+    np.testing.assert_array_equal(
+        np.array(pred['scores'], np.float32), res.scores)
     np.testing.assert_array_equal(
         np.array(pred['keypoints'], np.float32), res.keypoints)
     assert set(pred['labels']) == {0}
@@ -53,9 +53,12 @@ def _drawing(img_bgr, res, thr, keypoints=True):
         del inst.keypoints
     vis = FaceLocalVisualizer(name=f'demo_test_{next(_NAMES)}')
     vis.dataset_meta = dict(classes=('face', ), palette=[(0, 255, 0)])
-    vis.add_datasample('x', img_bgr[..., ::-1].copy(),
-                       DetDataSample(pred_instances=inst), draw_gt=False,
-                       pred_score_thr=thr)
+    vis.add_datasample(
+        'x',
+        img_bgr[..., ::-1].copy(),
+        DetDataSample(pred_instances=inst),
+        draw_gt=False,
+        pred_score_thr=thr)
     return vis.get_image()
 
 
@@ -81,7 +84,8 @@ def test_image_demo_folder_and_image(mnet_ckpt, detector, tmp_path):
     out = tmp_path / 'out'
     results = demo.main([
         str(folder), MNET_CFG, '--weights', mnet_ckpt, '--device', 'cpu',
-        '--out-dir', str(out), '--pred-score-thr', '0.5'
+        '--out-dir',
+        str(out), '--pred-score-thr', '0.5'
     ])
     preds = results['predictions']
     assert len(preds) == 2
@@ -96,13 +100,13 @@ def test_image_demo_folder_and_image(mnet_ckpt, detector, tmp_path):
     out2 = tmp_path / 'out2'
     results = demo.main([
         str(folder / '0.png'), MNET_CFG, '--weights', mnet_ckpt, '--device',
-        'cpu', '--out-dir', str(out2), '--pred-score-thr', '1.0',
-        '--no-save-pred'
+        'cpu', '--out-dir',
+        str(out2), '--pred-score-thr', '1.0', '--no-save-pred'
     ])
     _assert_equal_to_api(results['predictions'][0], detector(imgs[0]))
     assert not (out2 / 'preds').exists()
-    np.testing.assert_array_equal(cv2.imread(str(out2 / 'vis' / '0.png')),
-                                  imgs[0])
+    np.testing.assert_array_equal(
+        cv2.imread(str(out2 / 'vis' / '0.png')), imgs[0])
 
 
 def test_det_inferencer_batch_arrays_and_no_save_vis(mnet_ckpt, tmp_path):
@@ -113,11 +117,15 @@ def test_det_inferencer_batch_arrays_and_no_save_vis(mnet_ckpt, tmp_path):
 
     from mmdet_faces.apis import FaceDetector
     imgs = random_images([(96, 128)] * 3, seed=2)
-    inferencer = DetInferencer(MNET_CFG, mnet_ckpt, device='cpu',
-                               show_progress=False)
+    inferencer = DetInferencer(
+        MNET_CFG, mnet_ckpt, device='cpu', show_progress=False)
     out = tmp_path / 'out'
-    preds = inferencer(imgs, batch_size=2, out_dir=str(out),
-                       no_save_vis=True, no_save_pred=False)['predictions']
+    preds = inferencer(
+        imgs,
+        batch_size=2,
+        out_dir=str(out),
+        no_save_vis=True,
+        no_save_pred=False)['predictions']
     batched = FaceDetector(MNET_CFG, mnet_ckpt, batch_size=2)(imgs)
     for pred, res in zip(preds, batched):
         _assert_equal_to_api(pred, res)
@@ -137,12 +145,13 @@ def test_det_inferencer_s3fd(tmp_path):
     from mmdet_faces.apis import FaceDetector
     ckpt = make_checkpoint(S3FD_CFG, str(tmp_path / 's3fd.pth'), seed=3)
     img = random_images([(64, 96)], seed=3)[0]
-    pred = DetInferencer(S3FD_CFG, ckpt, device='cpu',
-                         show_progress=False)(img)['predictions'][0]
+    pred = DetInferencer(
+        S3FD_CFG, ckpt, device='cpu',
+        show_progress=False)(img)['predictions'][0]
     assert set(pred) == {'labels', 'scores', 'bboxes'}
     res = FaceDetector(S3FD_CFG, ckpt)(img)
-    np.testing.assert_array_equal(np.array(pred['bboxes'], np.float32),
-                                  res.bboxes)
+    np.testing.assert_array_equal(
+        np.array(pred['bboxes'], np.float32), res.bboxes)
 
 
 def _small_config(config):
@@ -151,8 +160,8 @@ def _small_config(config):
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', config))
     for step in cfg.test_dataloader.dataset.pipeline:
         if step.type in ('Resize', 'Pad'):
-            step.update({'scale' if step.type == 'Resize' else 'size':
-                         (128, 128)})
+            step.update(
+                {'scale' if step.type == 'Resize' else 'size': (128, 128)})
     return cfg
 
 
@@ -199,8 +208,9 @@ def test_det_inferencer_every_config(config, scrfd_ckpts, tmp_path):
     out, path = tmp_path / 'out', str(tmp_path / 'img.png')
     cv2.imwrite(path, img)
     thr = 0.2
-    pred = inferencer(path, out_dir=str(out), no_save_pred=False,
-                      pred_score_thr=thr)['predictions'][0]
+    pred = inferencer(
+        path, out_dir=str(out), no_save_pred=False,
+        pred_score_thr=thr)['predictions'][0]
     res = FaceDetector(cfg, ckpt).predict_samples([path])[0].pred_instances
     assert len(res) > 0 and (res.scores > thr).any()
     for key in ('bboxes', 'scores', 'labels'):
@@ -217,12 +227,17 @@ def test_det_inferencer_every_config(config, scrfd_ckpts, tmp_path):
         assert json.load(f) == pred
     drawn = cv2.imread(str(out / 'vis' / 'img.png'))[..., ::-1]
     vis = VISUALIZERS.build(
-        dict(cfg.visualizer, name=f'every_config_{next(_NAMES)}',
-             vis_backends=None))
+        dict(
+            cfg.visualizer,
+            name=f'every_config_{next(_NAMES)}',
+            vis_backends=None))
     vis.dataset_meta = inferencer.model.dataset_meta
-    vis.add_datasample('x', img[..., ::-1].copy(),
-                       DetDataSample(pred_instances=res), draw_gt=False,
-                       pred_score_thr=thr)
+    vis.add_datasample(
+        'x',
+        img[..., ::-1].copy(),
+        DetDataSample(pred_instances=res),
+        draw_gt=False,
+        pred_score_thr=thr)
     np.testing.assert_array_equal(drawn, vis.get_image())
     assert (drawn != img[..., ::-1]).any()
 
@@ -236,8 +251,10 @@ def test_video_demo(mnet_ckpt, detector, tmp_path):
     frames = random_images([(96, 128)] * 3, seed=4)
     video = write_video(str(tmp_path / 'clip.avi'), frames, 'MJPG')
     out = str(tmp_path / 'clip_det.mp4')
-    demo.main([video, MNET_CFG, mnet_ckpt, '--device', 'cpu', '--score-thr',
-               '0.5', '--out', out])
+    demo.main([
+        video, MNET_CFG, mnet_ckpt, '--device', 'cpu', '--score-thr', '0.5',
+        '--out', out
+    ])
     cap = cv2.VideoCapture(out)
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     assert (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
@@ -250,9 +267,11 @@ def test_video_demo(mnet_ckpt, detector, tmp_path):
         result, drawn = detect(frame, 0.5)
         res = detector(frame)
         inst = result.pred_instances
-        pred = dict(bboxes=inst.bboxes.tolist(), scores=inst.scores.tolist(),
-                    keypoints=inst.keypoints.tolist(),
-                    labels=inst.labels.tolist())
+        pred = dict(
+            bboxes=inst.bboxes.tolist(),
+            scores=inst.scores.tolist(),
+            keypoints=inst.keypoints.tolist(),
+            labels=inst.labels.tolist())
         _assert_equal_to_api(pred, res)
         _assert_drawn_with_landmarks(drawn[..., ::-1], frame, res, 0.5)
 
@@ -290,8 +309,10 @@ def test_webcam_demo(mnet_ckpt, detector, tmp_path, monkeypatch):
     monkeypatch.setattr(cv2, 'imshow',
                         lambda name, img: shown.append(img.copy()))
     monkeypatch.setattr(cv2, 'waitKey', lambda delay: keys.pop(0))
-    argv = [MNET_CFG, mnet_ckpt, '--device', 'cpu', '--camera-id', '7',
-            '--score-thr', '0.5']
+    argv = [
+        MNET_CFG, mnet_ckpt, '--device', 'cpu', '--camera-id', '7',
+        '--score-thr', '0.5'
+    ]
     keys[:] = [-1] * 3
     demo.main(argv)
     assert len(shown) == 3 and not keys
@@ -306,16 +327,15 @@ def test_webcam_demo(mnet_ckpt, detector, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize('name', ['image_demo', 'video_demo', 'webcam_demo'])
-def test_demo_refuses_missing_or_mismatched_checkpoint(
-        name, other_model_ckpts, tmp_path, capsys):
+def test_demo_refuses_missing_or_mismatched_checkpoint(name, other_model_ckpts,
+                                                       tmp_path, capsys):
     """A missing checkpoint, or one of another detector / width (which
     mmdet's non-strict loading would take with a warning, leaving random
     weights): one line naming it, exit code 2, no traceback, no output."""
     demo = _load(name)
-    cases = [(str(tmp_path / 'missing.pth'), 'not found')] + [
-        (path, 'does not fit the model of the config (RetinaFace)')
-        for path in other_model_ckpts.values()
-    ]
+    cases = [(str(tmp_path / 'missing.pth'), 'not found')
+             ] + [(path, 'does not fit the model of the config (RetinaFace)')
+                  for path in other_model_ckpts.values()]
     for path, words in cases:
         rc = demo.run_cli(demo.main, f'{name}.py',
                           demo_argv(name, path, tmp_path))

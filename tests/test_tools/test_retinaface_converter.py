@@ -25,8 +25,9 @@ def mnet_state_dict():
 
 def test_every_key_maps_and_fits(mnet_state_dict):
     for arch, cfg in (('mnet025', ref.cfg_mnet), ('r50', ref.cfg_re50)):
-        sd = (mnet_state_dict if arch == 'mnet025' else
-              ref.RetinaFace(cfg, phase='test').state_dict())
+        sd = (
+            mnet_state_dict if arch == 'mnet025' else ref.RetinaFace(
+                cfg, phase='test').state_dict())
         target = conv.target_state_dict(arch)
         mapped = {conv.map_key(k, arch): v for k, v in sd.items()}
         assert None not in mapped
@@ -46,8 +47,13 @@ def _wrapped_variants(sd):
     return {
         'plain': sd,
         'module': prefixed,
-        'wrapper': {'state_dict': sd},
-        'wrapper_module': {'state_dict': prefixed, 'epoch': 3},
+        'wrapper': {
+            'state_dict': sd
+        },
+        'wrapper_module': {
+            'state_dict': prefixed,
+            'epoch': 3
+        },
     }
 
 
@@ -69,11 +75,18 @@ def test_prefix_and_wrapper_variants_through_files(tmp_path, mnet_state_dict):
 def test_cli_converts_and_checkpoint_loads(tmp_path, mnet_state_dict):
     src = tmp_path / 'mobilenet0.25_Final.pth'
     dst = tmp_path / 'out' / 'retinaface_mnet025.pth'
-    torch.save({'state_dict': OrderedDict(
-        ('module.' + k, v) for k, v in mnet_state_dict.items())}, src)
+    torch.save(
+        {
+            'state_dict':
+            OrderedDict(('module.' + k, v) for k, v in mnet_state_dict.items())
+        }, src)
     proc = subprocess.run(
-        [sys.executable, TOOL, str(src), str(dst), '--arch', 'mnet025'],
-        capture_output=True, text=True, cwd=REPO_ROOT)
+        [sys.executable, TOOL,
+         str(src),
+         str(dst), '--arch', 'mnet025'],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr
     from mmengine.runner import load_checkpoint
     model = build_retinaface('mnet025')
@@ -84,13 +97,18 @@ def test_cli_converts_and_checkpoint_loads(tmp_path, mnet_state_dict):
 
 def test_backbone_only_pretrain_file(tmp_path):
     backbone = ref.randomize_(ref.MobileNetV1(), 5)
-    sd = OrderedDict(('module.' + k, v)
-                     for k, v in backbone.state_dict().items())
+    sd = OrderedDict(
+        ('module.' + k, v) for k, v in backbone.state_dict().items())
     assert 'module.fc.weight' in sd and 'module.stage1.0.0.weight' in sd
     src = tmp_path / 'mobilenetV1X0.25_pretrain.tar'
     dst = tmp_path / 'mnet_backbone.pth'
-    torch.save({'epoch': 100, 'arch': 'mobilenet', 'state_dict': sd,
-                'best_prec1': 61.2}, src)
+    torch.save(
+        {
+            'epoch': 100,
+            'arch': 'mobilenet',
+            'state_dict': sd,
+            'best_prec1': 61.2
+        }, src)
     assert conv.convert_file(str(src), str(dst), 'mnet025') == \
         'mnet025_backbone'
     out = torch.load(dst, weights_only=True)['state_dict']
@@ -101,8 +119,8 @@ def test_backbone_only_pretrain_file(tmp_path):
         'mnet025',
         backbone=dict(
             type='MobileNetV1',
-            init_cfg=dict(type='Pretrained', checkpoint=str(dst),
-                          prefix='backbone.')))
+            init_cfg=dict(
+                type='Pretrained', checkpoint=str(dst), prefix='backbone.')))
     model.init_weights()
     body = ref.IntermediateLayerGetter(backbone, ref.cfg_mnet['return_layers'])
     x = torch.rand(1, 3, 64, 80)
@@ -163,9 +181,10 @@ def test_wrong_family_names_the_one_the_keys_show(mnet_state_dict):
     mapping), whether the architecture is detected or given."""
     from tests.reference import yakhyo_retinaface_ref as yref
     files = {
-        'biubug6': OrderedDict(('module.' + k, v)
-                               for k, v in mnet_state_dict.items()),
-        'yakhyo': yref.RetinaFace(yref.CONFIGS['mnet025']).state_dict(),
+        'biubug6':
+        OrderedDict(('module.' + k, v) for k, v in mnet_state_dict.items()),
+        'yakhyo':
+        yref.RetinaFace(yref.CONFIGS['mnet025']).state_dict(),
     }
     for found, sd in files.items():
         first = next(iter(sd)).replace('module.', '')

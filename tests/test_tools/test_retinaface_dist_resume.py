@@ -28,7 +28,10 @@ NUM_VAL = 12  # the tiny_widerface fixture
 SEED = 3
 
 
-def exact_options(root, num_workers=0, persistent=False, val=False,
+def exact_options(root,
+                  num_workers=0,
+                  persistent=False,
+                  val=False,
                   ckpt_interval=3):
     """2 seeded deterministic epochs of batch 4, an iteration checkpoint
     every ``ckpt_interval`` iterations (two kept)."""
@@ -60,14 +63,16 @@ def final_checkpoint(work):
 def reference(tiny_widerface, tmp_path_factory):
     """The uninterrupted run: digest of the final weights, logged losses."""
     work = str(tmp_path_factory.mktemp('reference'))
-    res = run_tool('train', CONFIG, work,
-                   cfg_options=exact_options(tiny_widerface))
+    res = run_tool(
+        'train', CONFIG, work, cfg_options=exact_options(tiny_widerface))
     assert res.returncode == 0, res
     scalars = read_scalars(latest_run_dir(work))
-    return dict(work=work, digest=checkpoint_digest(final_checkpoint(work)),
-                losses=losses(scalars),
-                epochs={s['iter']: s['epoch'] for s in scalars
-                        if 'loss' in s})
+    return dict(
+        work=work,
+        digest=checkpoint_digest(final_checkpoint(work)),
+        losses=losses(scalars),
+        epochs={s['iter']: s['epoch']
+                for s in scalars if 'loss' in s})
 
 
 def assert_same_as_reference(reference, work, scalars, after_iter):
@@ -88,9 +93,11 @@ def killed_in_epoch_2(tiny_widerface, tmp_path_factory):
     kill = random.SystemRandom().choice([10, 11])
     work = str(tmp_path_factory.mktemp('killed'))
     out = kill_and_resume(
-        CONFIG, work, kill_after_iter=kill,
-        cfg_options=exact_options(tiny_widerface, num_workers=2,
-                                  persistent=True))
+        CONFIG,
+        work,
+        kill_after_iter=kill,
+        cfg_options=exact_options(
+            tiny_widerface, num_workers=2, persistent=True))
     out.update(kill=kill, work=work)
     return out
 
@@ -126,10 +133,12 @@ def test_killed_after_epoch_checkpoint(reference, tiny_widerface, tmp_path):
     """Resume from the epoch checkpoint: the next iteration with the
     scheduled LR, the saved weights, and the reference's final weights."""
     opts = exact_options(tiny_widerface)
-    opts.update({'default_hooks.checkpoint.by_epoch': True,
-                 'default_hooks.checkpoint.interval': 1})
-    out = kill_and_resume(CONFIG, str(tmp_path), kill_after_iter=8,
-                          cfg_options=opts)
+    opts.update({
+        'default_hooks.checkpoint.by_epoch': True,
+        'default_hooks.checkpoint.interval': 1
+    })
+    out = kill_and_resume(
+        CONFIG, str(tmp_path), kill_after_iter=8, cfg_options=opts)
     assert out['first'].returncode == -9, out['first']
     assert out['second'].returncode == 0, out['second']
     assert out['checkpoint'].endswith('epoch_1.pth')
@@ -140,26 +149,33 @@ def test_killed_after_epoch_checkpoint(reference, tiny_widerface, tmp_path):
     assert sorted(first) == list(range(1, 9))
     assert sorted(second) == list(range(7, 13))
     cfg = Config.fromfile(CONFIG)  # warm-up + cosine (over 12 epochs)
-    lrs = expected_lrs(cfg.param_scheduler, cfg.optim_wrapper.optimizer.lr,
-                       12, iters_per_epoch=6)
+    lrs = expected_lrs(
+        cfg.param_scheduler,
+        cfg.optim_wrapper.optimizer.lr,
+        12,
+        iters_per_epoch=6)
     for it, lr in list(first.items()) + list(second.items()):
         assert lr == pytest.approx(lrs[it - 1], rel=1e-6), (it, lr)
     assert second[7] == pytest.approx(first[7], rel=1e-9)
     assert checkpoint_digest(str(tmp_path / 'epoch_2.pth')) == \
         reference['digest']
     assert losses(out['second_scalars']) == {
-        it: loss for it, loss in reference['losses'].items() if it > 6}
+        it: loss
+        for it, loss in reference['losses'].items() if it > 6
+    }
 
 
 @pytest.mark.parametrize('num_workers,persistent', [(2, False), (3, True)])
-def test_number_of_workers_changes_nothing(reference, tiny_widerface,
-                                           tmp_path, num_workers, persistent):
+def test_number_of_workers_changes_nothing(reference, tiny_widerface, tmp_path,
+                                           num_workers, persistent):
     """3. 0 (the reference), 2 and 3 data workers, persistent or not:
     bit-identical weights after 2 epochs."""
     work = str(tmp_path)
-    res = run_tool('train', CONFIG, work,
-                   cfg_options=exact_options(tiny_widerface, num_workers,
-                                             persistent))
+    res = run_tool(
+        'train',
+        CONFIG,
+        work,
+        cfg_options=exact_options(tiny_widerface, num_workers, persistent))
     assert res.returncode == 0, res
     assert_same_as_reference(reference, work,
                              read_scalars(latest_run_dir(work)), 0)
@@ -170,8 +186,8 @@ def _augmented(root, epoch, num_workers):
     cfg = Config.fromfile(CONFIG)
     loader = cfg.train_dataloader
     loader.dataset.data_root = root
-    loader.update(batch_size=4, num_workers=num_workers,
-                  persistent_workers=False)
+    loader.update(
+        batch_size=4, num_workers=num_workers, persistent_workers=False)
     loader = Runner.build_dataloader(keyed_dataloader_cfg(loader, SEED))
     loader.batch_sampler.sampler.set_epoch(epoch)
     out = {}
@@ -229,8 +245,7 @@ def test_truncated_latest_checkpoint(reference, killed_in_epoch_2,
 
     before = files()
     opts = exact_options(tiny_widerface, num_workers=2, persistent=True)
-    res = run_tool('train', CONFIG, work, cfg_options=opts,
-                   args=['--resume'])
+    res = run_tool('train', CONFIG, work, cfg_options=opts, args=['--resume'])
     assert res.returncode == 1, res
     last = res.output.strip().splitlines()[-1]
     assert last.startswith(
@@ -241,8 +256,7 @@ def test_truncated_latest_checkpoint(reference, killed_in_epoch_2,
     assert files() == before
 
     opts['reproducibility.resume_fallback'] = True
-    res = run_tool('train', CONFIG, work, cfg_options=opts,
-                   args=['--resume'])
+    res = run_tool('train', CONFIG, work, cfg_options=opts, args=['--resume'])
     assert res.returncode == 0, res
     assert f'resuming from the newest intact checkpoint {work}/iter_9.pth' \
         in res.output
@@ -256,12 +270,15 @@ def dist_reference(tiny_widerface, tmp_path_factory):
     validation at the end, checkpoints every 2 iterations."""
     work = str(tmp_path_factory.mktemp('dist_reference'))
     opts = exact_options(tiny_widerface, val=True, ckpt_interval=2)
-    res = run_tool('train', CONFIG, work, nproc=2, dist_check=True,
-                   cfg_options=opts)
+    res = run_tool(
+        'train', CONFIG, work, nproc=2, dist_check=True, cfg_options=opts)
     assert res.returncode == 0, res
-    return dict(work=work, result=res, options=opts,
-                digest=checkpoint_digest(osp.join(work, 'iter_6.pth')),
-                losses=losses(read_scalars(latest_run_dir(work))))
+    return dict(
+        work=work,
+        result=res,
+        options=opts,
+        digest=checkpoint_digest(osp.join(work, 'iter_6.pth')),
+        losses=losses(read_scalars(latest_run_dir(work))))
 
 
 def test_dist_train_two_cpu_ranks(dist_reference):
@@ -275,16 +292,19 @@ def test_dist_train_two_cpu_ranks(dist_reference):
     assert 'widerface/easy' in val[-1]['metrics']
 
 
-def test_dist_killed_mid_epoch_resumes_to_the_same_weights(dist_reference,
-                                                           tmp_path):
+def test_dist_killed_mid_epoch_resumes_to_the_same_weights(
+        dist_reference, tmp_path):
     """2. ``tools/dist_train.sh CONFIG 2``: both ranks killed after
     iteration 5 (epoch 2, batch 2 of 3), resumed from iteration 4: the
     uninterrupted run's weights and losses."""
     opts = dict(dist_reference['options'])
-    opts.update({'val_dataloader': None, 'val_cfg': None,
-                 'val_evaluator': None})
-    out = kill_and_resume(CONFIG, str(tmp_path), kill_after_iter=5,
-                          cfg_options=opts, nproc=2)
+    opts.update({
+        'val_dataloader': None,
+        'val_cfg': None,
+        'val_evaluator': None
+    })
+    out = kill_and_resume(
+        CONFIG, str(tmp_path), kill_after_iter=5, cfg_options=opts, nproc=2)
     assert out['first'].returncode != 0, out['first']
     assert out['second'].returncode == 0, out['second']
     assert out['checkpoint'].endswith('iter_4.pth')
@@ -293,4 +313,6 @@ def test_dist_killed_mid_epoch_resumes_to_the_same_weights(dist_reference,
     assert checkpoint_digest(str(tmp_path / 'iter_6.pth')) == \
         dist_reference['digest']
     assert losses(out['second_scalars']) == {
-        it: loss for it, loss in dist_reference['losses'].items() if it > 4}
+        it: loss
+        for it, loss in dist_reference['losses'].items() if it > 4
+    }

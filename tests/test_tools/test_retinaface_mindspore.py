@@ -20,8 +20,8 @@ TARGET, CANVAS = 128, 192
 
 @pytest.fixture(scope='module')
 def ms_net():
-    return randomize_(msref.RetinaFace(), seed=5, head_gain=0.01,
-                      head_names=HEADS)
+    return randomize_(
+        msref.RetinaFace(), seed=5, head_gain=0.01, head_names=HEADS)
 
 
 def test_converted_ckpt_reproduces_mindspore(ms_net, tmp_path):
@@ -35,9 +35,10 @@ def test_converted_ckpt_reproduces_mindspore(ms_net, tmp_path):
     assert 'network.base.end_point.weight' in result.dropped
     assert sum(k.startswith('accum.') for k in result.dropped) > 100
     model, pipeline = build_from_config(
-        result.recipe, str(tmp_path / 'ours.pth'),
-        {'ResizeShortSide': dict(short_side=TARGET, max_long_side=CANVAS),
-         'Pad': dict(size=(CANVAS, CANVAS))})
+        result.recipe, str(tmp_path / 'ours.pth'), {
+            'ResizeShortSide': dict(short_side=TARGET, max_long_side=CANVAS),
+            'Pad': dict(size=(CANVAS, CANVAS))
+        })
     for i, img in enumerate(random_images(seed=8)):
         ref_anchor, ref_dets = msref.eval_image(ms_net, img, TARGET, CANVAS)
         ours, pred = run_ours(model, pipeline, img, tmp_path, f'{i}.png')
@@ -53,8 +54,8 @@ def test_reader_slices_scalars_crc_and_prefixless(ms_net, tmp_path):
     params = msref.mindspore_parameters(ms_net, prefix='')
     params['global_step'] = np.array(7, np.int32)
     path = tmp_path / 'export.ckpt'
-    msref.write_checkpoint(params, str(path), crc_check=True,
-                           slice_bytes=512 * 1024)
+    msref.write_checkpoint(
+        params, str(path), crc_check=True, slice_bytes=512 * 1024)
     read = ms_ckpt.read_mindspore_checkpoint(str(path))
     assert read['global_step'] == 7  # a scalar, as MindSpore loads it
     big = 'base.layer4.0.conv2.weight'  # 9 MiB: 18 synthetic slices
@@ -66,7 +67,8 @@ def test_reader_slices_scalars_crc_and_prefixless(ms_net, tmp_path):
     # a checkpoint exported without the training wrapper converts too
     result = conv.load_source(str(path))
     assert result.family == 'mindspore' and result.dropped == [
-        'base.end_point.weight', 'base.end_point.bias', 'global_step']
+        'base.end_point.weight', 'base.end_point.bias', 'global_step'
+    ]
 
 
 def test_bad_mindspore_files_are_refused(ms_net, tmp_path):
@@ -78,12 +80,14 @@ def test_bad_mindspore_files_are_refused(ms_net, tmp_path):
     with pytest.raises(conv.CheckpointMismatchError, match='cut.ckpt'):
         conv.load_source(str(tmp_path / 'cut.ckpt'))
     # a MindSpore file told to be yakhyo's: refused with its keys listed
-    with pytest.raises(conv.CheckpointMismatchError,
-                       match=r'unmapped key\(s\): network\.base\.conv1'):
+    with pytest.raises(
+            conv.CheckpointMismatchError,
+            match=r'unmapped key\(s\): network\.base\.conv1'):
         conv.load_source(str(path), family='yakhyo')
     # a parameter missing: listed under our name
     del params['network.ssh2.conv7X7_3.1.gamma']
     msref.write_checkpoint(params, str(tmp_path / 'b.ckpt'))
-    with pytest.raises(conv.CheckpointMismatchError,
-                       match='missing.*ssh_modules.1.conv7x7_3.bn.weight'):
+    with pytest.raises(
+            conv.CheckpointMismatchError,
+            match='missing.*ssh_modules.1.conv7x7_3.bn.weight'):
         conv.load_source(str(tmp_path / 'b.ckpt'))

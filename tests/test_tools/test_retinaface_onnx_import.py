@@ -38,20 +38,39 @@ def _export(net, path):
     """yakhyo scripts/onnx_export.py --dynamic (TorchScript exporter, eval
     mode: BatchNorm folded into the convs)."""
     torch.onnx.export(
-        net.eval(), torch.randn(1, 3, 64, 64), str(path), dynamo=False,
-        export_params=True, opset_version=16, do_constant_folding=True,
-        input_names=['input'], output_names=['loc', 'conf', 'landmarks'],
-        dynamic_axes={'input': {0: 'batch_size', 2: 'height', 3: 'width'},
-                      'loc': {0: 'batch_size'}, 'conf': {0: 'batch_size'},
-                      'landmarks': {0: 'batch_size'}})
+        net.eval(),
+        torch.randn(1, 3, 64, 64),
+        str(path),
+        dynamo=False,
+        export_params=True,
+        opset_version=16,
+        do_constant_folding=True,
+        input_names=['input'],
+        output_names=['loc', 'conf', 'landmarks'],
+        dynamic_axes={
+            'input': {
+                0: 'batch_size',
+                2: 'height',
+                3: 'width'
+            },
+            'loc': {
+                0: 'batch_size'
+            },
+            'conf': {
+                0: 'batch_size'
+            },
+            'landmarks': {
+                0: 'batch_size'
+            }
+        })
 
 
 @torch.no_grad()
 def _compare_with_onnxruntime(model, onnx_path, inputs):
     """Per-anchor softmax scores, box and landmark deltas of our model equal
     onnxruntime's on the same (mean-subtracted) input."""
-    sess = ort.InferenceSession(str(onnx_path),
-                                providers=['CPUExecutionProvider'])
+    sess = ort.InferenceSession(
+        str(onnx_path), providers=['CPUExecutionProvider'])
     name = sess.get_inputs()[0].name  # yakhyo 'input', biubug6 'input0'
     for x in inputs:
         loc, conf, lms = sess.run(None, {name: x})
@@ -71,8 +90,11 @@ def _mean_subtracted(images):
 @pytest.mark.parametrize('arch,gain', [('mnet025', 1.0), ('mnv2', 0.3),
                                        ('r18', 0.03)])
 def test_bn_folded_export_imports_exactly(arch, gain, tmp_path):
-    net = randomize_(yref.RetinaFace(yref.CONFIGS[arch]), seed=2,
-                     head_gain=gain, head_names=HEADS)
+    net = randomize_(
+        yref.RetinaFace(yref.CONFIGS[arch]),
+        seed=2,
+        head_gain=gain,
+        head_names=HEADS)
     src = tmp_path / f'retinaface_{arch}.onnx'
     _export(net, src)
     import onnx
@@ -92,8 +114,8 @@ def test_bn_folded_export_imports_exactly(arch, gain, tmp_path):
         bn.bias, torch.zeros_like(bn.bias))
 
 
-@pytest.mark.parametrize('arch,long_side,folding',
-                         [('mnet025', 640, False), ('r50', 320, True)])
+@pytest.mark.parametrize('arch,long_side,folding', [('mnet025', 640, False),
+                                                    ('r50', 320, True)])
 def test_biubug6_export_imports_exactly(arch, long_side, folding, tmp_path):
     """biubug6's convert_to_onnx.py: RetinaFace(phase='test') in eval mode,
     a fixed 1 x 3 x long_side x long_side input ``input0``, only the first
@@ -103,14 +125,21 @@ def test_biubug6_export_imports_exactly(arch, long_side, folding, tmp_path):
     (folded into the convs)."""
     from tests.reference import retinaface_ref as ref
     cfg = ref.cfg_mnet if arch == 'mnet025' else ref.cfg_re50
-    net = randomize_(ref.RetinaFace(cfg, phase='test'), seed=2,
-                     head_gain=0.3 if arch == 'r50' else 1.0,
-                     head_names=('ClassHead', 'BboxHead', 'LandmarkHead'))
+    net = randomize_(
+        ref.RetinaFace(cfg, phase='test'),
+        seed=2,
+        head_gain=0.3 if arch == 'r50' else 1.0,
+        head_names=('ClassHead', 'BboxHead', 'LandmarkHead'))
     src = tmp_path / 'FaceDetector.onnx'
     torch.onnx.export(
-        net, torch.randn(1, 3, long_side, long_side), str(src),
-        dynamo=False, export_params=True, verbose=False,
-        do_constant_folding=folding, input_names=['input0'],
+        net,
+        torch.randn(1, 3, long_side, long_side),
+        str(src),
+        dynamo=False,
+        export_params=True,
+        verbose=False,
+        do_constant_folding=folding,
+        input_names=['input0'],
         output_names=['output0'])
     import onnx
     graph = onnx.load(str(src)).graph
@@ -124,8 +153,10 @@ def test_biubug6_export_imports_exactly(arch, long_side, folding, tmp_path):
     assert (result.family, result.arch, result.source_format) == \
         ('biubug6', arch, 'onnx')
     model, _ = build_from_config(result.recipe, str(tmp_path / 'ours.pth'))
-    images = [cv2.resize(img, (long_side, long_side))
-              for img in random_images(seed=1)]
+    images = [
+        cv2.resize(img, (long_side, long_side))
+        for img in random_images(seed=1)
+    ]
     _compare_with_onnxruntime(model, src, _mean_subtracted(images))
 
 
@@ -133,8 +164,9 @@ def test_onnx_of_the_wrong_family_is_refused(tmp_path):
     net = yref.RetinaFace(yref.CONFIGS['mnet025'])
     src = tmp_path / 'm.onnx'
     _export(net, src)
-    with pytest.raises(conv.CheckpointMismatchError,
-                       match=r'Conv node\(s\) of the ONNX graph'):
+    with pytest.raises(
+            conv.CheckpointMismatchError,
+            match=r'Conv node\(s\) of the ONNX graph'):
         conv.load_source(str(src), family='mindspore', arch='r50')
     (tmp_path / 'junk.onnx').write_bytes(b'\x08\x07garbage')
     with pytest.raises(conv.CheckpointMismatchError, match='junk.onnx'):
@@ -206,11 +238,17 @@ def test_real_trained_network_matches_onnxruntime_and_finds_faces(
 
     # tools/infer.py draws its faces on the photo (six people in t1.jpg)
     out = tmp_path / 'out'
-    proc = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools/infer.py'),
-         osp.join(photos, 't1.jpg'), '--config', result.recipe,
-         '--checkpoint', str(dst), '--out-dir', str(out), '--test-scale',
-         'original'], cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/infer.py'),
+        osp.join(photos, 't1.jpg'), '--config', result.recipe, '--checkpoint',
+        str(dst), '--out-dir',
+        str(out), '--test-scale', 'original'
+    ],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     import json
     res = json.loads((out / 'detections.json').read_text())['results'][0]

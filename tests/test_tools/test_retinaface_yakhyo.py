@@ -30,18 +30,21 @@ SCALE = dict(short_side=120, max_long_side=176)
 def test_converted_checkpoint_reproduces_yakhyo(arch, tmp_path):
     fname, gain = CASES[arch]
     cfg = yref.CONFIGS[arch]
-    net = randomize_(yref.RetinaFace(cfg), seed=len(arch), head_gain=gain,
-                     head_names=HEADS)
+    net = randomize_(
+        yref.RetinaFace(cfg), seed=len(arch), head_gain=gain, head_names=HEADS)
     src = tmp_path / fname
     torch.save(net.state_dict(), src)  # train.py: model.state_dict()
     result = conv.convert_any(str(src), str(tmp_path / 'ours.pth'))
     assert (result.family, result.arch) == ('yakhyo', arch)
-    model, pipeline = build_from_config(
-        result.recipe, str(tmp_path / 'ours.pth'),
-        {'ResizeShortSide': SCALE})
+    model, pipeline = build_from_config(result.recipe,
+                                        str(tmp_path / 'ours.pth'),
+                                        {'ResizeShortSide': SCALE})
     for i, img in enumerate(random_images(seed=len(arch))):
         ref_anchor, ref_dets = yref.evaluate_image(
-            net, img, cfg, target_size=SCALE['short_side'],
+            net,
+            img,
+            cfg,
+            target_size=SCALE['short_side'],
             max_size=SCALE['max_long_side'])
         ours, pred = run_ours(model, pipeline, img, tmp_path, f'{i}.png')
         assert_per_anchor(ours, ref_anchor)
@@ -55,16 +58,15 @@ def test_yakhyo_training_checkpoint_and_origin_size(tmp_path):
     net = randomize_(yref.RetinaFace(cfg), seed=3, head_names=HEADS)
     src = tmp_path / 'mobilenetv1_0.25_checkpoint.ckpt'
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9)
-    torch.save(dict(model=net.state_dict(), optimizer=opt.state_dict(),
-                    epoch=3), src)
+    torch.save(
+        dict(model=net.state_dict(), optimizer=opt.state_dict(), epoch=3), src)
     result = conv.convert_any(str(src), str(tmp_path / 'ours.pth'))
     assert (result.family, result.arch) == ('yakhyo', 'mnet025')
     model, pipeline = build_from_config(
         result.recipe, str(tmp_path / 'ours.pth'),
         {'ResizeShortSide': dict(short_side=None)})
     img = random_images(seed=5)[0]
-    ref_anchor, ref_dets = yref.evaluate_image(net, img, cfg,
-                                               origin_size=True)
+    ref_anchor, ref_dets = yref.evaluate_image(net, img, cfg, origin_size=True)
     ours, pred = run_ours(model, pipeline, img, tmp_path)
     assert_per_anchor(ours, ref_anchor)
     assert_detections(pred, ref_dets)
@@ -83,8 +85,9 @@ def test_yakhyo_imagenet_backbone_file(tmp_path):
     """weights/mobilenetv1_025.pretrained: the bare MobileNetV1 (fc
     dropped) for ``init_cfg=dict(type='Pretrained', prefix='backbone.')``;
     our backbone then computes its stages."""
-    from mmdet_faces.models import MobileNetV1
     from mmengine.runner import load_checkpoint
+
+    from mmdet_faces.models import MobileNetV1
     backbone = randomize_(yref.MobileNetV1(0.25), seed=9)
     src = tmp_path / 'mobilenetv1_025.pretrained'
     torch.save(backbone.state_dict(), src)
@@ -92,10 +95,17 @@ def test_yakhyo_imagenet_backbone_file(tmp_path):
     assert (result.family, result.arch) == ('yakhyo', 'mnet025_backbone')
     assert result.dropped == ['fc.weight', 'fc.bias']
     ours = MobileNetV1(widen_factor=0.25).eval()
-    load_checkpoint(ours, str(tmp_path / 'bb.pth'), revise_keys=[
-        (r'^backbone\.', '')], strict=True, logger='silent')
-    body = yref.IntermediateLayerGetter(
-        backbone, {'stage1': 1, 'stage2': 2, 'stage3': 3}).eval()
+    load_checkpoint(
+        ours,
+        str(tmp_path / 'bb.pth'),
+        revise_keys=[(r'^backbone\.', '')],
+        strict=True,
+        logger='silent')
+    body = yref.IntermediateLayerGetter(backbone, {
+        'stage1': 1,
+        'stage2': 2,
+        'stage3': 3
+    }).eval()
     x = torch.rand(1, 3, 96, 64) * 255 - 117
     with torch.no_grad():
         for a, b in zip(ours(x), body(x).values()):

@@ -26,12 +26,14 @@ def _fake(shapes):
 
 
 def test_key_spec_equals_reference_network(conv):
-    from tests.reference.s3fd_ref import S3FDRef, vgg, VGG_CFG
+    from tests.reference.s3fd_ref import VGG_CFG, S3FDRef, vgg
     ref_shapes = {k: tuple(v.shape) for k, v in S3FDRef().state_dict().items()}
     assert dict(conv.reference_shapes()) == ref_shapes
     backbone = torch.nn.ModuleList(vgg(VGG_CFG, 3)).state_dict()
     assert dict(conv.backbone_shapes()) == {
-        k: tuple(v.shape) for k, v in backbone.items()}
+        k: tuple(v.shape)
+        for k, v in backbone.items()
+    }
 
 
 def test_every_key_maps_and_fits_our_model(conv):
@@ -77,8 +79,8 @@ def test_bad_files_refused_with_lists(conv):
         conv.convert_s3fd_state_dict([1, 2])
 
 
-@pytest.mark.parametrize('fmt', ['plain', 'checkpoint', 'module', 'backbone',
-                                 'module_backbone'])
+@pytest.mark.parametrize(
+    'fmt', ['plain', 'checkpoint', 'module', 'backbone', 'module_backbone'])
 def test_cli_formats(conv, tmp_path, fmt):
     full = _fake(conv.reference_shapes())
     if fmt == 'plain':
@@ -101,16 +103,18 @@ def test_cli_formats(conv, tmp_path, fmt):
     assert len(ckpt['state_dict']) == n
     if fmt == 'checkpoint':
         assert ckpt['meta']['epoch'] == 7
-    assert ckpt['meta']['kind'] == ('backbone' if 'backbone' in fmt
-                                    else 'full')
+    assert ckpt['meta']['kind'] == ('backbone'
+                                    if 'backbone' in fmt else 'full')
 
 
 def test_cli_subprocess_refuses(conv, tmp_path):
     src = tmp_path / 'bad.pth'
     torch.save({'foo.weight': torch.zeros(1)}, src)
-    r = subprocess.run([sys.executable, SCRIPT, str(src),
-                        str(tmp_path / 'o.pth')], capture_output=True,
-                       text=True)
+    r = subprocess.run(
+        [sys.executable, SCRIPT,
+         str(src), str(tmp_path / 'o.pth')],
+        capture_output=True,
+        text=True)
     assert r.returncode == 1
     assert 'foo.weight' in r.stderr and 'missing key(s)' in r.stderr
     assert not (tmp_path / 'o.pth').exists()

@@ -59,8 +59,9 @@ def test_mismatches_refused_with_key_lists(conv):
             '(16, 73, 1, 1) -> neck.lateral_convs.0.conv.weight expects '
             '(16, 72, 1, 1)') in msg
     # auto: no variant fits; the closest one's lists are given
-    with pytest.raises(conv.CheckpointMismatchError,
-                       match='fits none of the released.*Closest, 500m:'):
+    with pytest.raises(
+            conv.CheckpointMismatchError,
+            match='fits none of the released.*Closest, 500m:'):
         conv.convert_scrfd(src)
     with pytest.raises(conv.CheckpointMismatchError, match='expected a dict'):
         conv.convert_scrfd([1])
@@ -72,12 +73,22 @@ def test_cli_converts_an_mmdet2_checkpoint_file(conv, tmp_path, capsys):
     net = ref.randomize_(ref.SCRFDRef(ref.SCRFD_2_5G_KPS), seed=2)
     sd = {'module.' + k: v for k, v in net.state_dict().items()}
     src = tmp_path / 'SCRFD_2.5G_KPS.pth'
-    torch.save({
-        'meta': {'epoch': 640, 'config': 'model = dict(...)',
-                 'CLASSES': ('FG', ), 'mmcv_version': '1.3.3'},
-        'state_dict': sd,
-        'optimizer': {'state': {}, 'param_groups': [{'lr': 0.01}]},
-    }, src)
+    torch.save(
+        {
+            'meta': {
+                'epoch': 640,
+                'config': 'model = dict(...)',
+                'CLASSES': ('FG', ),
+                'mmcv_version': '1.3.3'
+            },
+            'state_dict': sd,
+            'optimizer': {
+                'state': {},
+                'param_groups': [{
+                    'lr': 0.01
+                }]
+            },
+        }, src)
     dst = tmp_path / 'out' / 'scrfd.pth'
     assert conv.main([str(src), str(dst)]) == 0
     assert '(2.5g_kps)' in capsys.readouterr().out
@@ -91,8 +102,8 @@ def test_cli_converts_an_mmdet2_checkpoint_file(conv, tmp_path, capsys):
     bad = tmp_path / 'bad.pth'
     sd.pop('module.bbox_head.stride_kps.8.weight')
     torch.save({'state_dict': sd}, bad)
-    assert conv.main([str(bad), str(tmp_path / 'x.pth'), '--arch',
-                      '2.5g_kps']) == 1
+    assert conv.main([str(bad),
+                      str(tmp_path / 'x.pth'), '--arch', '2.5g_kps']) == 1
     assert 'missing key(s): bbox_head.conv_kps.0.weight' in \
         capsys.readouterr().err
     assert not (tmp_path / 'x.pth').exists()

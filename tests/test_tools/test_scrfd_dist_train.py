@@ -14,13 +14,18 @@ def test_dist_train_two_cpu_ranks(tiny_widerface, tmp_path):
     """Same weights on both ranks after the steps; the WIDER metric computed
     once, on rank 0, over all val images."""
     work = str(tmp_path / 'train')
-    res = run_tool('train', CONFIG, work, nproc=2, dist_check=True,
-                   cfg_options=widerface_options(tiny_widerface))
+    res = run_tool(
+        'train',
+        CONFIG,
+        work,
+        nproc=2,
+        dist_check=True,
+        cfg_options=widerface_options(tiny_widerface))
     assert res.returncode == 0, res
     checks = read_dist_checks(work)
     assert_ranks_identical(checks, 'before_train', world_size=2)
     final = assert_ranks_identical(checks, 'after_train', world_size=2)
     assert final != checks[0]['hashes']['before_train']  # it trained
     val = assert_eval_gathered_once(checks, NUM_VAL, 'val')
-    assert {'widerface/easy', 'widerface/medium', 'widerface/hard'} <= set(
-        val[-1]['metrics'])
+    assert {'widerface/easy', 'widerface/medium',
+            'widerface/hard'} <= set(val[-1]['metrics'])

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from tests.test_mmcv_patches.checkpoint_cases import tree_digest
-from tests.testing import (REPO_ROOT, flatten_cfg_options,
-                           run_tool_in_process, tiny_run_options)
+from tests.testing import (REPO_ROOT, flatten_cfg_options, run_tool_in_process,
+                           tiny_run_options)
 
 DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface',
                     'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
@@ -17,19 +17,21 @@ DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface',
 
 def _train(work: str, opts: dict) -> None:
     """``tools/train.py DEMO_CFG --work-dir WORK --cfg-options OPTS``."""
-    run_tool_in_process('train', [DEMO_CFG, '--work-dir', work,
-                                  '--cfg-options'] + flatten_cfg_options(opts))
+    run_tool_in_process('train',
+                        [DEMO_CFG, '--work-dir', work, '--cfg-options'] +
+                        flatten_cfg_options(opts))
 
 
 def _options(root: str, **extra) -> dict:
-    opts = tiny_run_options({
-        'train_dataloader.dataset.data_root': root.rstrip('/') + '/',
-        'train_dataloader.batch_size': 12,
-        'train_dataloader.dataset.pipeline.5.scale': (128, 128),
-        'train_cfg.max_epochs': 2,
-        'train_cfg.val_interval': 2,
-        'default_hooks.checkpoint.interval': 100,
-    }, None)
+    opts = tiny_run_options(
+        {
+            'train_dataloader.dataset.data_root': root.rstrip('/') + '/',
+            'train_dataloader.batch_size': 12,
+            'train_dataloader.dataset.pipeline.5.scale': (128, 128),
+            'train_cfg.max_epochs': 2,
+            'train_cfg.val_interval': 2,
+            'default_hooks.checkpoint.interval': 100,
+        }, None)
     opts.update(extra)
     return opts
 
@@ -45,8 +47,7 @@ def test_each_epoch_names_every_skipped_image(tiny_widerface, tmp_path):
     before = tree_digest(root)
     work = str(tmp_path / 'work')
     # two data-loader worker processes record what they skip
-    _train(work, _options(
-        str(root), **{'train_dataloader.num_workers': 2}))
+    _train(work, _options(str(root), **{'train_dataloader.num_workers': 2}))
     with open(osp.join(work, 'skipped_images.json')) as f:
         reports = json.load(f)
     assert [r['epoch'] for r in reports] == [1, 2]
@@ -66,8 +67,8 @@ def test_each_epoch_names_every_skipped_image(tiny_widerface, tmp_path):
 
 def test_no_readable_image_is_one_error(tiny_widerface, tmp_path, capsys):
     opts = _options(
-        tiny_widerface, **{'train_dataloader.dataset.data_prefix.img':
-                           'val/nowhere/'})
+        tiny_widerface,
+        **{'train_dataloader.dataset.data_prefix.img': 'val/nowhere/'})
     with pytest.raises(SystemExit) as info:
         _train(str(tmp_path / 'work'), opts)
     assert info.value.code == 1

@@ -54,10 +54,10 @@ def test_layout_and_pycocotools(coco_root):
 
 
 def test_deterministic(coco_root, tmp_path):
-    sc.generate_coco(str(tmp_path / 'a'), num_train=8, num_val=4, seed=0,
-                     max_size=160)
-    sc.generate_coco(str(tmp_path / 'b'), num_train=8, num_val=4, seed=3,
-                     max_size=160)
+    sc.generate_coco(
+        str(tmp_path / 'a'), num_train=8, num_val=4, seed=0, max_size=160)
+    sc.generate_coco(
+        str(tmp_path / 'b'), num_train=8, num_val=4, seed=3, max_size=160)
     rel = osp.join('annotations', 'instances_train2017.json')
     with open(osp.join(coco_root, rel)) as f:
         ref = json.load(f)
@@ -66,8 +66,9 @@ def test_deterministic(coco_root, tmp_path):
     with open(tmp_path / 'b' / rel) as f:
         assert json.load(f)['annotations'] != ref['annotations']
     for name in ('000000000001.jpg', '000000000008.jpg'):
-        with open(osp.join(coco_root, 'train2017', name), 'rb') as f1, open(
-                tmp_path / 'a' / 'train2017' / name, 'rb') as f2:
+        with open(osp.join(coco_root, 'train2017', name),
+                  'rb') as f1, open(tmp_path / 'a' / 'train2017' / name,
+                                    'rb') as f2:
             assert f1.read() == f2.read()
 
 
@@ -85,11 +86,17 @@ def test_bad_input(tmp_path):
 def test_cli(tmp_path):
     out = str(tmp_path / 'coco')
     cmd = [sys.executable, CLI, out]
-    res = subprocess.run(cmd + ['--num-images', '2', '--max-size', '96'],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        cmd + ['--num-images', '2', '--max-size', '96'],
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert res.returncode == 0, res.stderr
     assert osp.isfile(osp.join(out, 'annotations', 'instances_val2017.json'))
-    res = subprocess.run(cmd + ['--num-val', '-1', '--force'],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        cmd + ['--num-val', '-1', '--force'],
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert res.returncode == 2 and 'Traceback' not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1

@@ -32,7 +32,9 @@ def test_a_real_data_set_is_never_overwritten(tiny_widerface, tmp_path):
     _real_layout(tiny_widerface, root)
     before = tree_digest(root)
     res = subprocess.run([sys.executable, CLI, root, '--quiet'],
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True,
+                         text=True,
+                         timeout=120)
     assert res.returncode == 2
     err = res.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith('gen_synthetic_widerface: '
@@ -43,8 +45,10 @@ def test_a_real_data_set_is_never_overwritten(tiny_widerface, tmp_path):
 
     # with --force it is the user's decision
     from tools.dataset_converters.synthetic import widerface
-    assert widerface.main([root, '--num-images', '2', '--num-val', '1',
-                           '--max-size', '128', '--quiet', '--force']) == 0
+    assert widerface.main([
+        root, '--num-images', '2', '--num-val', '1', '--max-size', '128',
+        '--quiet', '--force'
+    ]) == 0
     assert tree_digest(root) != before
 
 
@@ -59,9 +63,8 @@ def test_own_folders_are_regenerated(tmp_path):
     with open(os.path.join(root, '.in_progress'), 'w') as f:
         json.dump(dict(generator='mmdet_faces.synthetic_widerface'), f)
     generate_widerface(root, **kw)  # an interrupted run of its own
-    assert sorted(f for f in os.listdir(root) if f.startswith('.')) == [
-        '.complete'
-    ]
+    assert sorted(f for f in os.listdir(root)
+                  if f.startswith('.')) == ['.complete']
     # ... but another generator's folder is not the COCO generator's
     before = tree_digest(root)
     with pytest.raises(FileExistsError, match='not written by this gen'):

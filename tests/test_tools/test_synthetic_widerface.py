@@ -17,8 +17,8 @@ CLI = osp.join(REPO_ROOT, 'tools', 'dataset_converters',
                'gen_synthetic_widerface.py')
 MAT_NAMES = ('wider_face_val', 'wider_easy_val', 'wider_medium_val',
              'wider_hard_val')
-ARGS = dict(num_train=10, num_val=16, max_size=256, empty_ratio=0.25,
-            progress=False)
+ARGS = dict(
+    num_train=10, num_val=16, max_size=256, empty_ratio=0.25, progress=False)
 
 
 @pytest.fixture(scope='module')
@@ -60,8 +60,8 @@ def _parse_bbx_gt(path):
         name, n = lines[i], int(lines[i + 1])
         rows = [[int(v) for v in lines[i + 2 + k].split()]
                 for k in range(max(n, 1))]
-        records.append((name, np.array(rows[:n], dtype=np.int64).reshape(
-            n, 10), rows))
+        records.append((name, np.array(rows[:n],
+                                       dtype=np.int64).reshape(n, 10), rows))
         i += 2 + max(n, 1)
     return records
 
@@ -74,9 +74,10 @@ def _mat_records(mat):
         files = mat['file_list'][i, 0]
         for j in range(files.shape[0]):
             out.append((f'{event}/{files[j, 0][0]}.jpg',
-                        mat['face_bbx_list'][i, 0][j, 0],
-                        {k: mat[k][i, 0][j, 0].ravel()
-                         for k in sw._LABEL_LISTS}))
+                        mat['face_bbx_list'][i, 0][j, 0], {
+                            k: mat[k][i, 0][j, 0].ravel()
+                            for k in sw._LABEL_LISTS
+                        }))
     return out
 
 
@@ -158,8 +159,11 @@ def test_formats_agree(gen):
 
 def test_landmarks(gen):
     root, _ = gen
-    faces = [f for split in ('train', 'val') for _, fs in _parse_label_txt(
-        osp.join(root, split, 'label.txt')) for f in fs]
+    faces = [
+        f for split in ('train', 'val')
+        for _, fs in _parse_label_txt(osp.join(root, split, 'label.txt'))
+        for f in fs
+    ]
     faces = np.array(faces)
     missing = (faces[:, 4:19] == -1).all(1)
     assert 0.03 < missing.mean() < 0.35
@@ -179,9 +183,11 @@ def test_landmarks(gen):
 
 def test_face_sizes(gen):
     root, _ = gen
-    heights = [f[3] for split in ('train', 'val') for _, fs in
-               _parse_label_txt(osp.join(root, split, 'label.txt'))
-               for f in fs]
+    heights = [
+        f[3] for split in ('train', 'val')
+        for _, fs in _parse_label_txt(osp.join(root, split, 'label.txt'))
+        for f in fs
+    ]
     scale = ARGS['max_size'] / 1024
     assert min(heights) <= 12 * scale + 6
     assert max(heights) >= 150 * scale
@@ -213,8 +219,7 @@ def test_mat_settings(gen):
                 assert not inv[idx - 1].any()  # never an invalid face
                 sets[setting].append(set(idx.tolist()))
         assert sum(map(len, sets[setting])) == summary['val'][setting]
-    for easy, medium, hard in zip(sets['easy'], sets['medium'],
-                                  sets['hard']):
+    for easy, medium, hard in zip(sets['easy'], sets['medium'], sets['hard']):
         assert easy <= medium <= hard
     assert 0 < summary['val']['easy'] < summary['val']['hard']
     assert summary['val']['hard'] < summary['val']['faces']  # some invalid
@@ -256,12 +261,16 @@ def test_mat_structure_matches_real(gen, wider_val_gt_dir):
             # every container / dtype / shape pattern we write occurs in the
             # real file; the outer and cell levels match exactly
             assert ours[key] <= real[key], (name, key, ours[key] - real[key])
-            assert {i for i in ours[key] if i[0] != 'leaf'} == {
-                i for i in real[key] if i[0] != 'leaf'}, (name, key)
+            assert {i
+                    for i in ours[key] if i[0] != 'leaf'
+                    } == {i
+                          for i in real[key] if i[0] != 'leaf'}, (name, key)
         # the leaf dtypes of boxes and labels are those of the real file
         for key in ('face_bbx_list', 'blur_label_list'):
-            assert {i[1] for i in ours[key] if i[0] == 'leaf'} == {
-                i[1] for i in real[key] if i[0] == 'leaf'}
+            assert {i[1]
+                    for i in ours[key] if i[0] == 'leaf'
+                    } == {i[1]
+                          for i in real[key] if i[0] == 'leaf'}
 
 
 def test_bad_input(tmp_path):
@@ -278,11 +287,11 @@ def test_bad_input(tmp_path):
     blocker = tmp_path / 'a_file'
     blocker.write_text('x')
     with pytest.raises(OSError, match='cannot create output directory'):
-        sw.generate_widerface(str(blocker / 'sub'), num_train=1, num_val=1,
-                              progress=False)
+        sw.generate_widerface(
+            str(blocker / 'sub'), num_train=1, num_val=1, progress=False)
     with pytest.raises(OSError, match='not a directory'):
-        sw.generate_widerface(str(blocker), num_train=1, num_val=1,
-                              progress=False)
+        sw.generate_widerface(
+            str(blocker), num_train=1, num_val=1, progress=False)
 
 
 @pytest.mark.skipif(
@@ -294,21 +303,23 @@ def test_unwritable_dir(tmp_path):
     ro.chmod(0o500)
     try:
         with pytest.raises(OSError, match='not writable'):
-            sw.generate_widerface(str(ro), num_train=1, num_val=1,
-                                  progress=False)
+            sw.generate_widerface(
+                str(ro), num_train=1, num_val=1, progress=False)
     finally:
         ro.chmod(0o700)
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, CLI, *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run([sys.executable, CLI, *args],
+                          capture_output=True,
+                          text=True,
+                          timeout=120)
 
 
 def test_cli(tmp_path):
     out = str(tmp_path / 'wf')
-    res = _cli(out, '--num-images', '4', '--num-val', '2', '--max-size',
-               '128', '--quiet')
+    res = _cli(out, '--num-images', '4', '--num-val', '2', '--max-size', '128',
+               '--quiet')
     assert res.returncode == 0, res.stderr
     assert osp.isfile(osp.join(out, '.complete'))
     assert len(_parse_label_txt(osp.join(out, 'val', 'label.txt'))) == 2
@@ -332,10 +343,17 @@ def test_package_import(tmp_path):
     code = ('import sys; from tools.dataset_converters.synthetic import '
             'generate_widerface; assert "mmdet" not in sys.modules and '
             '"mmdet_faces" not in sys.modules')
-    res = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT,
-                         capture_output=True, text=True)
+    res = subprocess.run([sys.executable, '-c', code],
+                         cwd=REPO_ROOT,
+                         capture_output=True,
+                         text=True)
     assert res.returncode == 0, res.stderr
     from tools.dataset_converters.synthetic import generate_widerface
-    summary = generate_widerface(str(tmp_path), num_train=2, num_val=2,
-                                 seed=0, max_size=128, progress=False)
+    summary = generate_widerface(
+        str(tmp_path),
+        num_train=2,
+        num_val=2,
+        seed=0,
+        max_size=128,
+        progress=False)
     assert summary['val']['images'] == 2

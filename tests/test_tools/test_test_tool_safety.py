@@ -10,8 +10,8 @@ import pytest
 from tests.test_apis.face_api_utils import MNET_CFG, make_checkpoint
 from tests.test_mmcv_patches.checkpoint_cases import (bad_checkpoint_files,
                                                       tree_digest)
-from tests.testing import (REPO_ROOT, flatten_cfg_options,
-                           run_tool_in_process, tiny_run_options)
+from tests.testing import (REPO_ROOT, flatten_cfg_options, run_tool_in_process,
+                           tiny_run_options)
 
 DEMO_CFG = osp.join(REPO_ROOT, 'configs', 'retinaface',
                     'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
@@ -25,17 +25,20 @@ def ckpt(tmp_path_factory):
 
 def _test_options(root: str, gt_dir: str, **extra) -> dict:
     root = root.rstrip('/') + '/'
-    return tiny_run_options({}, dict({
-        'dataloader.dataset.data_root': root,
-        'evaluator.gt_dir': gt_dir,
-    }, **extra))
+    return tiny_run_options({},
+                            dict(
+                                {
+                                    'dataloader.dataset.data_root': root,
+                                    'evaluator.gt_dir': gt_dir,
+                                }, **extra))
 
 
 def _run_test_tool(ckpt, work, opts, *args):
     """``tools/test.py DEMO_CFG CKPT --work-dir WORK [args] --cfg-options
     OPTS`` in this process."""
-    run_tool_in_process('test', [DEMO_CFG, ckpt, '--work-dir', work, *args,
-                                 '--cfg-options'] + flatten_cfg_options(opts))
+    run_tool_in_process(
+        'test', [DEMO_CFG, ckpt, '--work-dir', work, *args, '--cfg-options'] +
+        flatten_cfg_options(opts))
 
 
 def test_ground_truth_of_other_images_fails_before_inference(
@@ -43,8 +46,8 @@ def test_ground_truth_of_other_images_fails_before_inference(
     from mmdet_faces.models.detectors import RetinaFace
     from tools.dataset_converters.synthetic import generate_widerface
     other = str(tmp_path / 'other')
-    generate_widerface(other, num_train=0, num_val=3, seed=5, max_size=128,
-                       progress=False)
+    generate_widerface(
+        other, num_train=0, num_val=3, seed=5, max_size=128, progress=False)
     before = tree_digest(tiny_widerface), tree_digest(other)
     forwards = []
     monkeypatch.setattr(RetinaFace, 'test_step',
@@ -78,12 +81,11 @@ def test_failing_metric_still_writes_predictions(ckpt, tiny_widerface,
     monkeypatch.setattr(WIDERFaceMetric, '_eval_widerface', unreadable)
     out = str(tmp_path / 'out.pkl')
     preds = str(tmp_path / 'preds')
-    opts = _test_options(
-        tiny_widerface, osp.join(tiny_widerface, 'ground_truth'),
-        **{'evaluator.outfile_prefix': preds})
+    opts = _test_options(tiny_widerface,
+                         osp.join(tiny_widerface, 'ground_truth'),
+                         **{'evaluator.outfile_prefix': preds})
     with pytest.raises(OSError, match='Input/output error'):
-        _run_test_tool(ckpt, str(tmp_path / 'work'), opts,
-                       '--out', out)
+        _run_test_tool(ckpt, str(tmp_path / 'work'), opts, '--out', out)
     with open(out, 'rb') as f:
         dumped = pickle.load(f)
     assert len(dumped) == 12 and 'pred_instances' in dumped[0]
@@ -91,8 +93,7 @@ def test_failing_metric_still_writes_predictions(ckpt, tiny_widerface,
     assert len(written) == 12 and all(f.endswith('.txt') for f in written)
 
 
-def test_checkpoints_that_are_no_checkpoint(tiny_widerface, tmp_path,
-                                            capsys):
+def test_checkpoints_that_are_no_checkpoint(tiny_widerface, tmp_path, capsys):
     """A truncated CHECKPOINT: one line naming it, exit 1 (every kind of
     bad file: tests/test_mmcv_patches/test_safe_load.py)."""
     cases = bad_checkpoint_files(tmp_path)
@@ -107,5 +108,7 @@ def test_checkpoints_that_are_no_checkpoint(tiny_widerface, tmp_path,
         err = capsys.readouterr().err.strip().splitlines()
         assert err == [f'test.py: error: {err[0][len("test.py: error: "):]}']
         assert path in err[0] and words in err[0]
-    assert {k: v for k, v in tree_digest(tmp_path).items()
-            if not k.startswith('work')} == before
+    assert {
+        k: v
+        for k, v in tree_digest(tmp_path).items() if not k.startswith('work')
+    } == before

@@ -11,8 +11,8 @@ def _random_tokens(rng, n):
     """Decimals with 1-22 digits, signs, dots at any place, exponents."""
     tokens = []
     for _ in range(n):
-        digits = ''.join(rng.choice(list('0123456789'),
-                                    int(rng.integers(1, 23))))
+        digits = ''.join(
+            rng.choice(list('0123456789'), int(rng.integers(1, 23))))
         dot = int(rng.integers(0, len(digits) + 1))
         tok = digits[:dot] + ('.' if rng.random() < 0.8 else '') + \
             digits[dot:]

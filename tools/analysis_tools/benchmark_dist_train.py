@@ -39,20 +39,28 @@ import mmdet_faces  # noqa: F401
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='config file')
-    parser.add_argument('--iters', type=int, default=20,
-                        help='timed iterations')
-    parser.add_argument('--warmup', type=int, default=2,
-                        help='untimed iterations first')
-    parser.add_argument('--work-dir', help='work dir (default: '
-                        './work_dirs/benchmark/<config name>)')
-    parser.add_argument('--out', help='write the result as JSON here '
-                        '(rank 0)')
-    parser.add_argument('--amp', action='store_true',
-                        help='MixedPrecisionOptimWrapper O1')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings (as tools/train.py)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm',
-                                               'mpi'], default='none')
+    parser.add_argument(
+        '--iters', type=int, default=20, help='timed iterations')
+    parser.add_argument(
+        '--warmup', type=int, default=2, help='untimed iterations first')
+    parser.add_argument(
+        '--work-dir',
+        help='work dir (default: '
+        './work_dirs/benchmark/<config name>)')
+    parser.add_argument(
+        '--out', help='write the result as JSON here '
+        '(rank 0)')
+    parser.add_argument(
+        '--amp', action='store_true', help='MixedPrecisionOptimWrapper O1')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings (as tools/train.py)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -149,8 +157,8 @@ def benchmark(runner: Runner, iters: int, warmup: int) -> dict:
     rank, world_size = get_dist_info()
     mine = dict(
         rank=rank,
-        node_rank=int(os.environ.get('NODE_RANK', os.environ.get(
-            'GROUP_RANK', 0))),
+        node_rank=int(
+            os.environ.get('NODE_RANK', os.environ.get('GROUP_RANK', 0))),
         device=str(device),
         images=images,
         seconds=seconds,

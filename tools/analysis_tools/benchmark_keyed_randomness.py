@@ -42,8 +42,8 @@ def build_loader(cfg, data_root: str, num_images: int, workers: int,
     loader = copy.deepcopy(cfg.train_dataloader)
     loader.dataset.data_root = data_root
     loader.dataset.indices = num_images
-    loader.update(batch_size=1, num_workers=workers,
-                  persistent_workers=workers > 0)
+    loader.update(
+        batch_size=1, num_workers=workers, persistent_workers=workers > 0)
     if keyed:
         loader = keyed_dataloader_cfg(loader, seed)
     return Runner.build_dataloader(loader, seed=seed)
@@ -61,13 +61,18 @@ def time_pass(loader, epoch: int) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', nargs='?',
-                        default='configs/retinaface/'
-                        'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
+    parser.add_argument(
+        'config',
+        nargs='?',
+        default='configs/retinaface/'
+        'retinaface_mnet025_1xb16-12e_widerface-synthetic.py')
     parser.add_argument('--data-root', default='data/widerface/')
     parser.add_argument('--num-images', type=int, default=64)
-    parser.add_argument('--passes', type=int, default=4,
-                        help='timed passes per mode (after one warm-up)')
+    parser.add_argument(
+        '--passes',
+        type=int,
+        default=4,
+        help='timed passes per mode (after one warm-up)')
     parser.add_argument('--workers', type=int, default=0)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
@@ -81,8 +86,9 @@ def main(argv=None) -> int:
     DefaultScope.get_instance('benchmark_keyed', scope_name='mmdet')
     root = ensure_data(args.data_root).rstrip('/') + '/'
     loaders = {
-        mode: build_loader(cfg, root, args.num_images, args.workers,
-                           mode == 'keyed', args.seed)
+        mode:
+        build_loader(cfg, root, args.num_images, args.workers, mode == 'keyed',
+                     args.seed)
         for mode in ('stock', 'keyed')
     }
     for loader in loaders.values():  # warm-up: file cache, workers
@@ -93,15 +99,15 @@ def main(argv=None) -> int:
             times[mode].append(time_pass(loader, epoch) / args.num_images)
     n = 5000
     seeding = {
-        where: min(
+        where:
+        min(
             timeit.repeat(
                 'with keyed_rng(seed, 1, 7, restore=restore): pass',
                 globals=dict(
                     keyed_rng=keyed_rng, seed=args.seed, restore=restore),
                 number=n,
                 repeat=3)) / n
-        for where, restore in (('main process', True),
-                               ('data worker', False))
+        for where, restore in (('main process', True), ('data worker', False))
     }
 
     print(f'{args.config}: {args.num_images} images, {args.passes} passes '

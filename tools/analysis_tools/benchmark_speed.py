@@ -76,12 +76,12 @@ MODELS = {
     'r50': ('RetinaFace-R50',
             'configs/retinaface/retinaface_r50_1xb24-100e_widerface.py'),
     's3fd': ('S3FD-VGG16', 'configs/s3fd/s3fd_vgg16_1xb16-200k_widerface.py'),
-    'scrfd_500m': ('SCRFD-500M',
-                   'configs/scrfd/scrfd_500m_4xb8-640e_widerface.py'),
-    'scrfd_2.5g': ('SCRFD-2.5G',
-                   'configs/scrfd/scrfd_2.5g_4xb8-640e_widerface.py'),
-    'scrfd_10g': ('SCRFD-10G',
-                  'configs/scrfd/scrfd_10g_4xb8-640e_widerface.py'),
+    'scrfd_500m':
+    ('SCRFD-500M', 'configs/scrfd/scrfd_500m_4xb8-640e_widerface.py'),
+    'scrfd_2.5g':
+    ('SCRFD-2.5G', 'configs/scrfd/scrfd_2.5g_4xb8-640e_widerface.py'),
+    'scrfd_10g':
+    ('SCRFD-10G', 'configs/scrfd/scrfd_10g_4xb8-640e_widerface.py'),
 }
 VGA = (480, 640)  # (h, w)
 
@@ -89,59 +89,104 @@ VGA = (480, 640)  # (h, w)
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Training / inference speed of the face detectors')
-    parser.add_argument('--models', nargs='+', default=list(MODELS),
-                        choices=list(MODELS))
-    parser.add_argument('--device', default=None,
-                        help='cpu | cuda | cuda:N (default: cuda if '
-                        'available)')
-    parser.add_argument('--amp', action='store_true',
-                        help='float16 autocast (CUDA; bfloat16 on CPU) for '
-                        'inference and MixedPrecisionOptimWrapper training')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='channels-last model and inputs')
-    parser.add_argument('--sizes', nargs='+', default=['vga', 'train'],
-                        choices=['vga', 'train'],
-                        help='inference input sizes')
-    parser.add_argument('--batch', type=int, default=None,
-                        help='throughput batch (default CPU 4, GPU 32)')
-    parser.add_argument('--iters', type=int, default=None,
-                        help='timed inference calls (default CPU 3, GPU 50)')
-    parser.add_argument('--warmup', type=int, default=None,
-                        help='untimed calls first (default CPU 1, GPU 10)')
-    parser.add_argument('--min-time', type=float, default=3.,
-                        help='repeat a timing until it took this many '
-                        'seconds (up to 20 x --iters calls; default 3)')
-    parser.add_argument('--train-iters', type=int, default=None,
-                        help='timed train steps (default CPU 2, GPU 20)')
-    parser.add_argument('--train-batch', type=int, default=None,
-                        help="train batch (default CPU 2, GPU: the "
-                        "config's)")
-    parser.add_argument('--train-scale', type=int, nargs=2, default=None,
-                        metavar=('W', 'H'),
-                        help="train size (default: the config's); small "
-                        'for a quick CPU run')
-    parser.add_argument('--train-data', choices=['real', 'cached'],
-                        default='real',
-                        help='real data loader, or one batch reused')
-    parser.add_argument('--workers', type=int, default=None,
-                        help="data loader workers (default: the config's, "
-                        'at most the CPU count)')
-    parser.add_argument('--data-root', default='data/widerface',
-                        help='WIDER-format data set for training')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch CPU threads (default: torch\'s); 1 is '
-                        'steadier on a CPU shared with other jobs')
+    parser.add_argument(
+        '--models', nargs='+', default=list(MODELS), choices=list(MODELS))
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='cpu | cuda | cuda:N (default: cuda if '
+        'available)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='float16 autocast (CUDA; bfloat16 on CPU) for '
+        'inference and MixedPrecisionOptimWrapper training')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='channels-last model and inputs')
+    parser.add_argument(
+        '--sizes',
+        nargs='+',
+        default=['vga', 'train'],
+        choices=['vga', 'train'],
+        help='inference input sizes')
+    parser.add_argument(
+        '--batch',
+        type=int,
+        default=None,
+        help='throughput batch (default CPU 4, GPU 32)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=None,
+        help='timed inference calls (default CPU 3, GPU 50)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=None,
+        help='untimed calls first (default CPU 1, GPU 10)')
+    parser.add_argument(
+        '--min-time',
+        type=float,
+        default=3.,
+        help='repeat a timing until it took this many '
+        'seconds (up to 20 x --iters calls; default 3)')
+    parser.add_argument(
+        '--train-iters',
+        type=int,
+        default=None,
+        help='timed train steps (default CPU 2, GPU 20)')
+    parser.add_argument(
+        '--train-batch',
+        type=int,
+        default=None,
+        help="train batch (default CPU 2, GPU: the "
+        "config's)")
+    parser.add_argument(
+        '--train-scale',
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=('W', 'H'),
+        help="train size (default: the config's); small "
+        'for a quick CPU run')
+    parser.add_argument(
+        '--train-data',
+        choices=['real', 'cached'],
+        default='real',
+        help='real data loader, or one batch reused')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=None,
+        help="data loader workers (default: the config's, "
+        'at most the CPU count)')
+    parser.add_argument(
+        '--data-root',
+        default='data/widerface',
+        help='WIDER-format data set for training')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (default: torch\'s); 1 is '
+        'steadier on a CPU shared with other jobs')
     parser.add_argument('--no-train', action='store_true')
     parser.add_argument('--no-infer', action='store_true')
-    parser.add_argument('--checkpoint', nargs='+', default=[],
-                        metavar='NAME=PATH', help='weights per model')
+    parser.add_argument(
+        '--checkpoint',
+        nargs='+',
+        default=[],
+        metavar='NAME=PATH',
+        help='weights per model')
     parser.add_argument('--out-json', help='also write the results here')
     args = parser.parse_args(argv)
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     gpu = args.device.startswith('cuda')
-    defaults = dict(batch=(4, 32), iters=(3, 50), warmup=(1, 10),
-                    train_iters=(2, 20))
+    defaults = dict(
+        batch=(4, 32), iters=(3, 50), warmup=(1, 10), train_iters=(2, 20))
     for key, (cpu_v, gpu_v) in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, gpu_v if gpu else cpu_v)
@@ -188,7 +233,10 @@ def environment(device: str) -> Dict[str, str]:
     return env
 
 
-def _timeit(fn, iters: int, warmup: int, device: torch.device,
+def _timeit(fn,
+            iters: int,
+            warmup: int,
+            device: torch.device,
             min_time: float = 0.) -> Dict[str, float]:
     """Seconds of ``fn()``: ``median`` and ``best`` of at least ``iters``
     calls, more (up to ``20 * iters``) until ``min_time`` seconds passed."""
@@ -197,15 +245,13 @@ def _timeit(fn, iters: int, warmup: int, device: torch.device,
     synchronize(device)
     times: List[float] = []
     total = 0.
-    while len(times) < iters or (total < min_time
-                                 and len(times) < 20 * iters):
+    while len(times) < iters or (total < min_time and len(times) < 20 * iters):
         start = time.perf_counter()
         fn()
         synchronize(device)
         times.append(time.perf_counter() - start)
         total += times[-1]
-    return dict(median=statistics.median(times), best=min(times),
-                n=len(times))
+    return dict(median=statistics.median(times), best=min(times), n=len(times))
 
 
 # -------------------------------------------------------------- inference
@@ -274,8 +320,8 @@ def test_image(size, data_root: str) -> np.ndarray:
                 break
     if img is None:
         rng = np.random.RandomState(0)
-        img = rng.randint(0, 256, (size[0] // 16, size[1] // 16, 3)).astype(
-            np.uint8)
+        img = rng.randint(0, 256,
+                          (size[0] // 16, size[1] // 16, 3)).astype(np.uint8)
     return cv2.resize(img, (size[1], size[0]))
 
 
@@ -306,8 +352,9 @@ def bench_inference(name: str, config: str, args,
         # the network alone on the input the test pipeline makes
         prepared = det1.inferencer.prepare(img, 0)
         inputs = det1.model.data_preprocessor(
-            dict(inputs=[prepared['inputs']],
-                 data_samples=[prepared['data_samples']]), False)['inputs']
+            dict(
+                inputs=[prepared['inputs']],
+                data_samples=[prepared['data_samples']]), False)['inputs']
         if args.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
 
@@ -335,12 +382,14 @@ def bench_inference(name: str, config: str, args,
                 calls=(e2e['n'], net_s['n'], batch_s['n']),
                 dets=dets))
         r = rows[-1]
-        print(f'  {r["model"]} {w}x{h}: e2e b1 {r["e2e_b1_ms"]:.1f} ms '
-              f'(best {r["e2e_b1_best_ms"]:.1f}), net b1 '
-              f'{r["net_b1_ms"]:.1f} ms (best {r["net_b1_best_ms"]:.1f}), '
-              f'b{args.batch} {r["e2e_bN_img_s"]:.2f} img/s (best '
-              f'{r["e2e_bN_best_img_s"]:.2f}), {dets} dets, calls '
-              f'{r["calls"]}', flush=True)
+        print(
+            f'  {r["model"]} {w}x{h}: e2e b1 {r["e2e_b1_ms"]:.1f} ms '
+            f'(best {r["e2e_b1_best_ms"]:.1f}), net b1 '
+            f'{r["net_b1_ms"]:.1f} ms (best {r["net_b1_best_ms"]:.1f}), '
+            f'b{args.batch} {r["e2e_bN_img_s"]:.2f} img/s (best '
+            f'{r["e2e_bN_best_img_s"]:.2f}), {dets} dets, calls '
+            f'{r["calls"]}',
+            flush=True)
     return rows
 
 
@@ -373,12 +422,11 @@ def bench_train(name: str, config: str, args, data_root: str) -> dict:
     batch = args.train_batch or cfg.train_dataloader.batch_size
     workers = args.workers
     if workers is None:
-        workers = min(cfg.train_dataloader.get('num_workers', 2),
-                      os.cpu_count() or 1)
+        workers = min(
+            cfg.train_dataloader.get('num_workers', 2),
+            os.cpu_count() or 1)
     cfg.train_dataloader.update(
-        batch_size=batch,
-        num_workers=workers,
-        persistent_workers=workers > 0)
+        batch_size=batch, num_workers=workers, persistent_workers=workers > 0)
     cfg.train_dataloader.dataset.data_root = data_root + '/'
     if args.train_scale:
         for step in cfg.train_dataloader.dataset.pipeline:
@@ -398,8 +446,7 @@ def bench_train(name: str, config: str, args, data_root: str) -> dict:
         model.to(memory_format=torch.channels_last)
     optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     warmup = 1
-    optim_wrapper.initialize_count_status(model, 0,
-                                          args.train_iters + warmup)
+    optim_wrapper.initialize_count_status(model, 0, args.train_iters + warmup)
     loader = runner.build_dataloader(cfg.train_dataloader, seed=0)
     device = next(model.parameters()).device
     model.train()
@@ -432,8 +479,10 @@ def bench_train(name: str, config: str, args, data_root: str) -> dict:
         workers=workers,
         iters=args.train_iters,
         img_s=batch * args.train_iters / seconds)
-    print(f'  {row["model"]} train {w}x{h} batch {batch}: '
-          f'{row["img_s"]:.2f} img/s', flush=True)
+    print(
+        f'  {row["model"]} train {w}x{h} batch {batch}: '
+        f'{row["img_s"]:.2f} img/s',
+        flush=True)
     return row
 
 
@@ -441,14 +490,14 @@ def bench_train(name: str, config: str, args, data_root: str) -> dict:
 def markdown(env: dict, infer_rows: List[dict], train_rows: List[dict],
              args) -> str:
     dev = env.get('gpu', env['cpu'])
-    flags = ', '.join(f for f, on in (('AMP', args.amp), ('channels_last',
-                                                          args.channels_last))
+    flags = ', '.join(f for f, on in (('AMP', args.amp),
+                                      ('channels_last', args.channels_last))
                       if on) or 'fp32'
     lines = [
         f'Device: {args.device} ({dev}); CPU: {env["cpu"]}, '
-        f'{env["cpu_cores"]} cores ({env["torch_threads"]} torch threads)'
-        + (f'; GPU: {env["gpu"]}, CUDA {env["cuda"]}, cuDNN {env["cudnn"]}'
-           if 'gpu' in env else ''),
+        f'{env["cpu_cores"]} cores ({env["torch_threads"]} torch threads)' +
+        (f'; GPU: {env["gpu"]}, CUDA {env["cuda"]}, cuDNN {env["cudnn"]}'
+         if 'gpu' in env else ''),
         f'Software: Python {env["python"]}, torch {env["torch"]}, mmcv '
         f'{env["mmcv"]}, mmengine {env["mmengine"]}, mmdet {env["mmdet"]}, '
         f'mmdet_faces {env["mmdet_faces"]}, OpenCV {env["opencv"]}; '
@@ -493,8 +542,9 @@ def main(argv=None) -> dict:
     infer_rows, train_rows = [], []
     for name in args.models:
         config = osp.join(REPO_ROOT, MODELS[name][1])
-        print(f'{MODELS[name][0]} ({MODELS[name][1]}) on {args.device}',
-              flush=True)
+        print(
+            f'{MODELS[name][0]} ({MODELS[name][1]}) on {args.device}',
+            flush=True)
         if not args.no_infer:
             infer_rows += bench_inference(name, config, args, data_root)
         if not args.no_train:
@@ -505,8 +555,12 @@ def main(argv=None) -> dict:
     table = markdown(env, infer_rows, train_rows, args)
     print()
     print(table)
-    result = dict(env=env, args=vars(args), inference=infer_rows,
-                  training=train_rows, table=table)
+    result = dict(
+        env=env,
+        args=vars(args),
+        inference=infer_rows,
+        training=train_rows,
+        table=table)
     if args.out_json:
         mmengine.dump(result, args.out_json, indent=1)  # creates the folder
     return result

@@ -56,15 +56,17 @@ def write_preds(gt, out_dir, per_image=None, seed=7):
         d = b[keep].copy()
         d[:, :2] += rng.normal(0, 0.08, (len(d), 2)) * d[:, 2:4]
         d[:, 2:4] *= np.exp(rng.normal(0, 0.08, (len(d), 2)))
-        s = np.clip(0.5 + 0.4 * np.tanh(size[keep] / 30.0) +
-                    rng.normal(0, 0.15, len(d)), 0.021, 0.999)
+        s = np.clip(
+            0.5 + 0.4 * np.tanh(size[keep] / 30.0) +
+            rng.normal(0, 0.15, len(d)), 0.021, 0.999)
         dup = rng.random(len(d)) < 0.1
         dd = d[dup].copy()
         dd[:, :2] += rng.normal(0, 0.3, (len(dd), 2)) * dd[:, 2:4]
         ds = s[dup] * rng.uniform(0.3, 0.9, len(dd))
         det, sc = np.concatenate([d, dd]), np.concatenate([s, ds])
-        n_fp = (rng.poisson(60 + len(b)) if per_image is None else
-                max(per_image - len(det), 0))
+        n_fp = (
+            rng.poisson(60 + len(b)) if per_image is None else max(
+                per_image - len(det), 0))
         fp = np.stack([
             rng.uniform(0, 1000, n_fp),
             rng.uniform(0, 800, n_fp),
@@ -176,8 +178,8 @@ def main():
             report['port_s'] = t_port
             ours = report['seed7']
             err = max(
-                abs(a - ours[s]) for a, s in zip(aps, ('easy', 'medium',
-                                                       'hard')))
+                abs(a - ours[s])
+                for a, s in zip(aps, ('easy', 'medium', 'hard')))
             print(f'[port] seed7: {t_port:.2f} s (once), speed-up '
                   f'{t_port / ours["total_s"]:.0f}x, max |AP diff| '
                   f'{err:.2e}')

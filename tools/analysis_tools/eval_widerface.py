@@ -40,9 +40,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmdet_faces.evaluation import functional as wfe
-from tools.output_paths import (OutputPathError,
-                                atomic_output, check_not_input,
-                                same_file)
+from tools.output_paths import (OutputPathError, atomic_output,
+                                check_not_input, same_file)
 
 SETTINGS = wfe.WIDERFACE_SETTINGS
 
@@ -167,8 +166,8 @@ def main(argv=None):
         if issubclass(w.category, wfe.WIDERFaceEvalWarning):
             print(f'eval_widerface: warning: {w.message}', file=sys.stderr)
         else:
-            warnings.warn_explicit(w.message, w.category, w.filename,
-                                   w.lineno, source=w.source)
+            warnings.warn_explicit(
+                w.message, w.category, w.filename, w.lineno, source=w.source)
 
     # ground-truth images first: the detections that are evaluated
     evaluated = int(preds['offsets'][len(gt['names'])])

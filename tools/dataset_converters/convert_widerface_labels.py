@@ -31,8 +31,8 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmdet_faces.datasets import widerface_io as io
-from tools.output_paths import (OutputPathError,
-                                check_new_output, check_not_input)
+from tools.output_paths import (OutputPathError, check_new_output,
+                                check_not_input)
 
 
 def _lost_attributes(ann) -> str:
@@ -61,14 +61,18 @@ def main(argv=None) -> int:
     parser.add_argument('src', help='source annotation file')
     parser.add_argument('dst', help='destination file')
     parser.add_argument(
-        '--to', required=True, choices=['retinaface', 'official'],
+        '--to',
+        required=True,
+        choices=['retinaface', 'official'],
         help='destination format')
     parser.add_argument(
-        '--from', dest='src_format', default='auto',
+        '--from',
+        dest='src_format',
+        default='auto',
         choices=['auto', 'retinaface', 'official'],
         help='source format (default: detect)')
-    parser.add_argument('--force', action='store_true',
-                        help='replace an existing DST')
+    parser.add_argument(
+        '--force', action='store_true', help='replace an existing DST')
     args = parser.parse_args(argv)
     try:
         check_not_input(args.dst, [('SRC', args.src)], 'DST',
@@ -87,9 +91,10 @@ def main(argv=None) -> int:
     for w in caught:
         print(f'warning: {w.message}', file=sys.stderr)
     if ann.ann_format == 'list':
-        print(f'error: {args.src} is an image list (no boxes); expected a '
-              'RetinaFace label.txt or an official *_bbx_gt.txt',
-              file=sys.stderr)
+        print(
+            f'error: {args.src} is an image list (no boxes); expected a '
+            'RetinaFace label.txt or an official *_bbx_gt.txt',
+            file=sys.stderr)
         return 2
     try:
         if args.to == 'retinaface':

@@ -23,8 +23,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from tools.output_paths import (OutputPathError,
-                                atomic_output, check_new_output)
+from tools.output_paths import OutputPathError, atomic_output, check_new_output
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -60,28 +59,34 @@ def unlistable(names):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('images_dir', help='e.g. data/widerface/val/images')
-    parser.add_argument('out_txt', help='e.g. data/widerface/val/'
-                        'wider_val.txt')
-    parser.add_argument('--force', action='store_true',
-                        help='replace an existing OUT_TXT')
+    parser.add_argument(
+        'out_txt', help='e.g. data/widerface/val/'
+        'wider_val.txt')
+    parser.add_argument(
+        '--force', action='store_true', help='replace an existing OUT_TXT')
     args = parser.parse_args(argv)
     if not osp.isdir(args.images_dir):
-        print(f'error: image folder not found: {args.images_dir}',
-              file=sys.stderr)
+        print(
+            f'error: image folder not found: {args.images_dir}',
+            file=sys.stderr)
         return 2
     names = list_images(args.images_dir)
     if not names:
-        print(f'error: no images ({", ".join(IMG_EXTENSIONS)}) below '
-              f'{args.images_dir}', file=sys.stderr)
+        print(
+            f'error: no images ({", ".join(IMG_EXTENSIONS)}) below '
+            f'{args.images_dir}',
+            file=sys.stderr)
         return 2
     bad = unlistable(names)
     if bad:
         shown = bad[0].encode('utf-8', 'backslashreplace').decode('utf-8')
-        print(f'error: {len(bad)} of {len(names)} image paths below '
-              f'{args.images_dir} contain blanks or control characters, or '
-              f'are not UTF-8, which a list (one path per line, '
-              f'whitespace-separated) cannot hold; first: {shown!r}. Rename '
-              'those images', file=sys.stderr)
+        print(
+            f'error: {len(bad)} of {len(names)} image paths below '
+            f'{args.images_dir} contain blanks or control characters, or '
+            f'are not UTF-8, which a list (one path per line, '
+            f'whitespace-separated) cannot hold; first: {shown!r}. Rename '
+            'those images',
+            file=sys.stderr)
         return 2
     try:
         check_new_output(args.out_txt, args.force, 'OUT_TXT')

@@ -51,11 +51,9 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmdet_faces.apis import FaceDetector
-from mmdet_faces.deployment import (FaceONNXWrapper,
-                                    check_onnx_parity, export_onnx,
-                                    export_scrfd_insightface)
-from tools.output_paths import (OutputPathError,
-                                atomic_output, check_not_input)
+from mmdet_faces.deployment import (FaceONNXWrapper, check_onnx_parity,
+                                    export_onnx, export_scrfd_insightface)
+from tools.output_paths import OutputPathError, atomic_output, check_not_input
 
 DEFAULT_VERIFY_SIZES = ((320, 320), (480, 640), (257, 191))
 
@@ -67,41 +65,78 @@ def parse_args(argv=None):
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint', help="checkpoint file, or 'none'")
     parser.add_argument('out', help='output .onnx file')
-    parser.add_argument('--nms', action='store_true',
-                        help='put score threshold + NMS in the graph')
-    parser.add_argument('--opset', type=int, default=None,
-                        help='ONNX opset (default 17; 11 for the '
-                        'insightface layout)')
-    parser.add_argument('--layout', choices=('auto', 'decoded',
-                                             'insightface'),
-                        default='auto',
-                        help="outputs: decoded detections, or insightface's "
-                        'per-stride SCRFD outputs (auto: insightface for '
-                        'SCRFD, decoded otherwise)')
-    parser.add_argument('--static', action='store_true',
-                        help='insightface layout: fix the input to --shape')
-    parser.add_argument('--score-thr', type=float, default=None,
-                        help="NMS score threshold (default: the config's)")
-    parser.add_argument('--iou-thr', type=float, default=None,
-                        help="NMS IoU threshold (default: the config's)")
-    parser.add_argument('--max-per-img', type=int, default=None,
-                        help="detections kept per image with --nms "
-                        "(default: the config's, 10000 if unlimited)")
-    parser.add_argument('--shape', type=int, nargs=2, default=(320, 320),
-                        metavar=('H', 'W'),
-                        help='example input size traced with (any works)')
-    parser.add_argument('--verify', action='store_true',
-                        help='compare onnxruntime with PyTorch')
-    parser.add_argument('--verify-sizes', type=int, nargs='+',
-                        metavar='H W', default=None,
-                        help='H W pairs for --verify (default 320 320 '
-                        '480 640 257 191)')
-    parser.add_argument('--verify-batches', type=int, nargs='+',
-                        default=(1, 4), help='batch sizes for --verify')
-    parser.add_argument('--atol', type=float, default=1e-4,
-                        help='--verify tolerance (default 1e-4)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+    parser.add_argument(
+        '--nms',
+        action='store_true',
+        help='put score threshold + NMS in the graph')
+    parser.add_argument(
+        '--opset',
+        type=int,
+        default=None,
+        help='ONNX opset (default 17; 11 for the '
+        'insightface layout)')
+    parser.add_argument(
+        '--layout',
+        choices=('auto', 'decoded', 'insightface'),
+        default='auto',
+        help="outputs: decoded detections, or insightface's "
+        'per-stride SCRFD outputs (auto: insightface for '
+        'SCRFD, decoded otherwise)')
+    parser.add_argument(
+        '--static',
+        action='store_true',
+        help='insightface layout: fix the input to --shape')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=None,
+        help="NMS score threshold (default: the config's)")
+    parser.add_argument(
+        '--iou-thr',
+        type=float,
+        default=None,
+        help="NMS IoU threshold (default: the config's)")
+    parser.add_argument(
+        '--max-per-img',
+        type=int,
+        default=None,
+        help="detections kept per image with --nms "
+        "(default: the config's, 10000 if unlimited)")
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        default=(320, 320),
+        metavar=('H', 'W'),
+        help='example input size traced with (any works)')
+    parser.add_argument(
+        '--verify',
+        action='store_true',
+        help='compare onnxruntime with PyTorch')
+    parser.add_argument(
+        '--verify-sizes',
+        type=int,
+        nargs='+',
+        metavar='H W',
+        default=None,
+        help='H W pairs for --verify (default 320 320 '
+        '480 640 257 191)')
+    parser.add_argument(
+        '--verify-batches',
+        type=int,
+        nargs='+',
+        default=(1, 4),
+        help='batch sizes for --verify')
+    parser.add_argument(
+        '--atol',
+        type=float,
+        default=1e-4,
+        help='--verify tolerance (default 1e-4)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings')
     args = parser.parse_args(argv)
     if args.verify_sizes is not None and len(args.verify_sizes) % 2:
         parser.error('--verify-sizes takes H W pairs')
@@ -125,8 +160,8 @@ def damp_random_regression_(model, factor: float = 0.05) -> None:
                 conv.bias.mul_(factor)
 
 
-def verify(model, out_file: str, sizes, batches, atol: float,
-           with_nms: bool, nms_kwargs: dict) -> bool:
+def verify(model, out_file: str, sizes, batches, atol: float, with_nms: bool,
+           nms_kwargs: dict) -> bool:
     """Parity of the decoded outputs (an NMS export is checked through a
     temporary export without NMS, plus detection counts of its NMS graph);
     prints one line per input shape. Returns True when all pass."""
@@ -148,8 +183,8 @@ def verify(model, out_file: str, sizes, batches, atol: float,
     if with_nms:
         import onnxruntime as ort
         nms_wrapper = FaceONNXWrapper(model, True, **nms_kwargs).eval()
-        sess = ort.InferenceSession(out_file,
-                                    providers=['CPUExecutionProvider'])
+        sess = ort.InferenceSession(
+            out_file, providers=['CPUExecutionProvider'])
         gen = torch.Generator().manual_seed(1)
         for b, h, w in shapes[:2]:
             img = torch.rand(b, 3, h, w, generator=gen) * 255
@@ -168,9 +203,12 @@ def export_insightface_layout(model, args) -> int:
     opset = 11 if args.opset is None else args.opset
     example = (1, *args.shape)
     with atomic_output(args.out) as tmp:
-        wrapper = export_scrfd_insightface(model, tmp, opset=opset,
-                                           example_shape=example,
-                                           dynamic=not args.static)
+        wrapper = export_scrfd_insightface(
+            model,
+            tmp,
+            opset=opset,
+            example_shape=example,
+            dynamic=not args.static)
     size = os.path.getsize(args.out) / 2**20
     print(f'wrote {args.out} ({size:.1f} MiB, opset {opset}, insightface '
           f'layout): input input.1 [batch, 3, '
@@ -179,10 +217,9 @@ def export_insightface_layout(model, args) -> int:
           f'{", ".join(wrapper.output_names)}')
     if not args.verify:
         return 0
-    shapes = [example] if args.static else [
-        (b, h, w) for h, w in ((640, 640), (480, 640))
-        for b in args.verify_batches
-    ]
+    shapes = [example] if args.static else [(b, h, w) for h, w in ((640, 640),
+                                                                   (480, 640))
+                                            for b in args.verify_batches]
     report = check_onnx_parity(wrapper, args.out, shapes, atol=args.atol)
     for rep in report:
         worst = max(rep['max_abs_diff'].values())
@@ -190,8 +227,9 @@ def export_insightface_layout(model, args) -> int:
               f'{rep["shape"][2]}: max |onnx - torch| {worst:.2e} '
               f'{"OK" if rep["passed"] else "FAIL"}')
     ok = all(rep['passed'] for rep in report)
-    print('verification passed' if ok else 'verification FAILED',
-          file=sys.stdout if ok else sys.stderr)
+    print(
+        'verification passed' if ok else 'verification FAILED',
+        file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
 
 
@@ -199,8 +237,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
     try:
-        check_not_input(args.out, [('CONFIG', args.config)] + (
-            [('CHECKPOINT', ckpt)] if ckpt else []))
+        check_not_input(args.out, [('CONFIG', args.config)] +
+                        ([('CHECKPOINT', ckpt)] if ckpt else []))
     except OutputPathError as e:
         print(f'export_onnx.py: error: {e}', file=sys.stderr)
         return 2
@@ -209,8 +247,7 @@ def main(argv=None) -> int:
             # 'none' asks for random weights: said below, in these words
             warnings.filterwarnings('ignore', 'FaceDetector: no checkpoint')
             det = FaceDetector(
-                args.config, ckpt, device='cpu',
-                cfg_options=args.cfg_options)
+                args.config, ckpt, device='cpu', cfg_options=args.cfg_options)
     except (ValueError, FileNotFoundError, TypeError) as e:
         # a missing / refused / unconverted checkpoint, a bad config
         print(f'export_onnx.py: error: {e}', file=sys.stderr)
@@ -219,9 +256,11 @@ def main(argv=None) -> int:
     layout = args.layout if args.layout != 'auto' else \
         'insightface' if is_scrfd else 'decoded'
     if is_scrfd != (layout == 'insightface'):
-        print(f'export_onnx.py: error: the {layout} layout is for '
-              f'{"SCRFD" if layout == "insightface" else "RetinaFace / S3FD"}'
-              f' models, {args.config} is not one', file=sys.stderr)
+        print(
+            f'export_onnx.py: error: the {layout} layout is for '
+            f'{"SCRFD" if layout == "insightface" else "RetinaFace / S3FD"}'
+            f' models, {args.config} is not one',
+            file=sys.stderr)
         return 2
     if is_scrfd:
         return export_insightface_layout(det.model, args)
@@ -250,9 +289,9 @@ def main(argv=None) -> int:
     size = os.path.getsize(args.out) / 2**20
     print(f'wrote {args.out} ({size:.1f} MiB, opset {args.opset}): '
           f'input image [batch, 3, height, width] float32 BGR 0-255, '
-          f'outputs {", ".join(wrapper.output_names)}'
-          + (f' (NMS: score > {wrapper.score_thr}, IoU {wrapper.iou_thr}, '
-             f'max {wrapper.max_per_img} per image)' if args.nms else ''))
+          f'outputs {", ".join(wrapper.output_names)}' +
+          (f' (NMS: score > {wrapper.score_thr}, IoU {wrapper.iou_thr}, '
+           f'max {wrapper.max_per_img} per image)' if args.nms else ''))
     if args.verify:
         sizes = DEFAULT_VERIFY_SIZES if args.verify_sizes is None else list(
             zip(args.verify_sizes[0::2], args.verify_sizes[1::2]))

@@ -14,9 +14,9 @@ import sys
 
 
 def find_latest_run(work_dir):
-    runs = sorted(p for p in glob.glob(osp.join(work_dir, '*', '*.json'))
-                  if osp.basename(osp.dirname(p)) == osp.splitext(
-                      osp.basename(p))[0])
+    runs = sorted(
+        p for p in glob.glob(osp.join(work_dir, '*', '*.json'))
+        if osp.basename(osp.dirname(p)) == osp.splitext(osp.basename(p))[0])
     if not runs:
         raise FileNotFoundError(
             f'no <timestamp>/<timestamp>.json metrics file under {work_dir}: '
@@ -51,8 +51,8 @@ def main(argv=None):
         print(f'training took {args.train_seconds} s, testing '
               f'{args.test_seconds} s')
     vis_dir = osp.join(osp.dirname(metrics_file), 'vis')
-    pictures = sorted(glob.glob(osp.join(vis_dir, '**', '*.jpg'),
-                                recursive=True))
+    pictures = sorted(
+        glob.glob(osp.join(vis_dir, '**', '*.jpg'), recursive=True))
     print(f'metrics: {metrics_file}')
     print(f'pictures ({len(pictures)} with boxes and landmarks): {vis_dir}')
     for p in pictures[:10]:

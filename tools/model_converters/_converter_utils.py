@@ -24,8 +24,9 @@ def _load_output_paths():
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
             name,
-            osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                     'output_paths.py'))
+            osp.join(
+                osp.dirname(osp.dirname(osp.abspath(__file__))),
+                'output_paths.py'))
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules[name] = module
@@ -105,9 +106,11 @@ def strip_prefix(state_dict: Mapping[str, Any],
     return out
 
 
-def unwrap_state_dict(checkpoint: Any, error: Type[Exception],
-                      wrappers: Sequence[str] = ('state_dict', )
-                      ) -> 'OrderedDict[str, Any]':
+def unwrap_state_dict(
+    checkpoint: Any,
+    error: Type[Exception],
+    wrappers: Sequence[str] = ('state_dict', )
+) -> 'OrderedDict[str, Any]':
     """The state dict of a loaded checkpoint, without ``module.``.
 
     Args:
@@ -148,8 +151,8 @@ def mismatch_report(title: str,
         lists are empty.
     """
     lines = [title]
-    for items, label, sep in ((unmapped, unmapped_label, ', '),
-                              (missing, 'missing key(s)', ', '),
+    for items, label, sep in ((unmapped, unmapped_label,
+                               ', '), (missing, 'missing key(s)', ', '),
                               (bad_shapes, 'shape mismatch(es)', '; ')):
         if items:
             lines.append(f'  {len(items)} {label}: ' + sep.join(items))
@@ -202,8 +205,11 @@ def save_converted(dst: str, state_dict: Mapping[str, Any], src: str,
         source (str): The project the source comes from.
         **meta: Further ``meta`` entries.
     """
-    meta = dict(converted_from=osp.basename(src), source=source,
-                dataset_meta=dict(classes=('face', )), **meta)
+    meta = dict(
+        converted_from=osp.basename(src),
+        source=source,
+        dataset_meta=dict(classes=('face', )),
+        **meta)
     save_atomic(dict(state_dict=state_dict, meta=meta), dst)
 
 

@@ -28,15 +28,25 @@ from typing import Dict, Iterator, List, Tuple, Union
 
 import numpy as np
 
-__all__ = ['MindSporeCheckpointError', 'read_mindspore_checkpoint',
-           'looks_like_mindspore_checkpoint']
+__all__ = [
+    'MindSporeCheckpointError', 'read_mindspore_checkpoint',
+    'looks_like_mindspore_checkpoint'
+]
 
 # MindSpore tensor_type -> numpy dtype (little endian, as MindSpore writes)
 DTYPES = {
-    'Int8': np.int8, 'UInt8': np.uint8, 'Int16': np.int16,
-    'UInt16': np.uint16, 'Int32': np.int32, 'UInt32': np.uint32,
-    'Int64': np.int64, 'UInt64': np.uint64, 'Float16': np.float16,
-    'Float32': np.float32, 'Float64': np.float64, 'Bool': np.bool_,
+    'Int8': np.int8,
+    'UInt8': np.uint8,
+    'Int16': np.int16,
+    'UInt16': np.uint16,
+    'Int32': np.int32,
+    'UInt32': np.uint32,
+    'Int64': np.int64,
+    'UInt64': np.uint64,
+    'Float16': np.float16,
+    'Float32': np.float32,
+    'Float64': np.float64,
+    'Bool': np.bool_,
 }
 _CRC_MARK = b'crc_num'
 

@@ -172,9 +172,14 @@ def onnx_to_state_dict(path: str, family: str, arch: str, hooks,
                 raise error(f'{path}: BatchNormalization after '
                             f'{node.name!r} has non-constant parameters')
             bn = params + [float(_attrs(users[0]).get('epsilon', 1e-5))]
-        convs.append(dict(node=node, weight=weight, bias=bias, bn=bn,
-                          cands=_candidates(node, wname),
-                          attrs=_attrs(node)))
+        convs.append(
+            dict(
+                node=node,
+                weight=weight,
+                bias=bias,
+                bn=bn,
+                cands=_candidates(node, wname),
+                attrs=_attrs(node)))
     if not convs:
         raise error(f'{path}: no Conv node: not a RetinaFace export')
 
@@ -195,8 +200,11 @@ def onnx_to_state_dict(path: str, family: str, arch: str, hooks,
     fam_name, picked = best
     to_canonical = hooks.to_canonical[fam_name]
     if arch == 'auto':
-        shapes = {to_canonical(p + '.weight'): torch.from_numpy(
-            np.array(convs[i]['weight'])) for i, p in picked.items()}
+        shapes = {
+            to_canonical(p + '.weight'):
+            torch.from_numpy(np.array(convs[i]['weight']))
+            for i, p in picked.items()
+        }
         arch = hooks.detect_arch(shapes)
     target = hooks.target_state_dict(arch)
     model_t = hooks.target_model(arch)
@@ -210,8 +218,9 @@ def onnx_to_state_dict(path: str, family: str, arch: str, hooks,
     done: Dict[str, dict] = {}
     unmapped: List[str] = []
     for i, c in enumerate(convs):
-        path_ = next((p for p in ([picked[i]] if i in picked else []) +
-                      c['cands'] if ours(p)), None)
+        path_ = next(
+            (p for p in ([picked[i]] if i in picked else []) + c['cands']
+             if ours(p)), None)
         if path_ is None:
             unmapped.append(f'{c["node"].name} (weight '
                             f'{tuple(c["weight"].shape)})')
@@ -254,9 +263,10 @@ def onnx_to_state_dict(path: str, family: str, arch: str, hooks,
         eps = model_t.get_submodule(bn_key[:-len('.weight')]).eps
         n = weight.shape[0]
         if c['bn'] is not None:  # exported unfolded
-            g, b, m, v, onnx_eps = [torch.from_numpy(np.array(x)) if
-                                    not isinstance(x, float) else x
-                                    for x in c['bn']]
+            g, b, m, v, onnx_eps = [
+                torch.from_numpy(np.array(x))
+                if not isinstance(x, float) else x for x in c['bn']
+            ]
             if bias is not None:
                 m = m - bias
             v = v + (onnx_eps - eps)
@@ -271,6 +281,6 @@ def onnx_to_state_dict(path: str, family: str, arch: str, hooks,
     if unmapped:
         raise error(
             f'{path}: {len(unmapped)} Conv node(s) of the ONNX graph do not '
-            f'map to RetinaFace {arch} in the {fam_name} layout: '
-            + ', '.join(unmapped))
+            f'map to RetinaFace {arch} in the {fam_name} layout: ' +
+            ', '.join(unmapped))
     return sd, fam_name

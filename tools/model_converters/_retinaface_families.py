@@ -37,10 +37,17 @@ SOURCES = {
 # a key dropped on purpose (classifier, optimizer state), not "unmapped"
 DROP = ''
 
-_YAKHYO_HEADS = {'class_head': 'ClassHead', 'bbox_head': 'BboxHead',
-                 'landmark_head': 'LandmarkHead'}
-_MS_BN = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean',
-          'moving_variance': 'running_var'}
+_YAKHYO_HEADS = {
+    'class_head': 'ClassHead',
+    'bbox_head': 'BboxHead',
+    'landmark_head': 'LandmarkHead'
+}
+_MS_BN = {
+    'gamma': 'weight',
+    'beta': 'bias',
+    'moving_mean': 'running_mean',
+    'moving_variance': 'running_var'
+}
 # optimizer state and training bookkeeping MindSpore saves with the weights
 _MS_OPTIM = re.compile(
     r'^(moments|accum|stat|momentum|learning_rate|global_step|scale_sense|'
@@ -50,8 +57,9 @@ _MS_OPTIM = re.compile(
 
 def yakhyo_to_canonical(key: str) -> Optional[str]:
     """``fx.stage1.1.0.0.weight`` -> ``body.stage1.1.0.weight``, ..."""
-    m = re.match(r'^(class_head|bbox_head|landmark_head)\.\1\.(\d+)\.'
-                 r'(weight|bias)$', key)
+    m = re.match(
+        r'^(class_head|bbox_head|landmark_head)\.\1\.(\d+)\.'
+        r'(weight|bias)$', key)
     if m:
         head, level, param = m.groups()
         return f'{_YAKHYO_HEADS[head]}.{level}.conv1x1.{param}'
@@ -88,8 +96,7 @@ def mindspore_to_canonical(key: str) -> Optional[str]:
     param = _MS_BN.get(param, param)
     key = f'{head}.{param}'
     if key.startswith('base.'):
-        return 'body.' + key[5:].replace('.down_sample_layer.',
-                                         '.downsample.')
+        return 'body.' + key[5:].replace('.down_sample_layer.', '.downsample.')
     if key.startswith(('fpn.', 'ClassHead.', 'BboxHead.', 'LandmarkHead.')):
         return key
     if re.match(r'^ssh[123]\.', key):
@@ -125,14 +132,18 @@ def family_from_keys(keys: Iterable[str]) -> Tuple[Optional[str], str]:
         layout biubug6 and bubbliiiing share.
     """
     keys = list(keys)
-    if any(k.startswith('fx.') or k.startswith('class_head.class_head.')
-           for k in keys):
+    if any(
+            k.startswith('fx.') or k.startswith('class_head.class_head.')
+            for k in keys):
         return 'yakhyo', 'keys fx.* / class_head.class_head.*'
     if any(re.match(r'^stage[123]\.\d+\.[01]\.[01]\.', k) for k in keys):
         return 'yakhyo', ('keys stageK.N.{0,1}.{0,1}.* (yakhyo MobileNet '
                           'backbone file)')
-    if any(k.startswith(('base.', 'network.base.')) or
-           k.endswith(('.moving_mean', '.gamma')) for k in keys):
+    if any(
+            k.startswith(('base.',
+                          'network.base.')) or k.endswith(('.moving_mean',
+                                                           '.gamma'))
+            for k in keys):
         return 'mindspore', ('keys base.* / BatchNorm gamma, beta, '
                              'moving_mean, moving_variance')
     if any(k.startswith(('body.', 'ClassHead.')) for k in keys):

@@ -80,8 +80,8 @@ ARCHS = ('mnet025', 'mnet050', 'mnet100', 'mnv2', 'r18', 'r34', 'r50',
 FAMILIES = fam.FAMILIES + ('onnx', )
 # the model base config of each architecture (what DST fits)
 MODEL_CFGS = {
-    arch: osp.join(REPO_ROOT, 'configs', '_base_', 'models',
-                   f'retinaface_{arch}.py')
+    arch:
+    osp.join(REPO_ROOT, 'configs', '_base_', 'models', f'retinaface_{arch}.py')
     for arch in ARCHS if arch != 'mnet025_backbone'
 }
 # the config whose test recipe is the source's own, per (family, arch)
@@ -100,11 +100,12 @@ RECIPES = {
     'configs/retinaface/retinaface_r50_mindspore-1600x2176_widerface.py',
 }
 RECIPES.update({
-    ('yakhyo', arch): 'configs/retinaface/retinaface_'
+    ('yakhyo', arch):
+    'configs/retinaface/retinaface_'
     f'{arch}_yakhyo_1xb32-{epochs}e_widerface.py'
     for arch, epochs in (('mnet025', 250), ('mnet050', 250), ('mnet100', 250),
-                         ('mnv2', 250), ('r18', 150), ('r34', 100),
-                         ('r50', 100))
+                         ('mnv2', 250), ('r18', 150), ('r34', 100), ('r50',
+                                                                     100))
 })
 
 # SSH branch names: reference -> ours
@@ -115,21 +116,37 @@ _SSH = {
     'conv7X7_2': 'conv7x7_2',
     'conv7x7_3': 'conv7x7_3',
 }
-_HEADS = {'ClassHead': 'cls_convs', 'BboxHead': 'reg_convs',
-          'LandmarkHead': 'kpt_convs'}
+_HEADS = {
+    'ClassHead': 'cls_convs',
+    'BboxHead': 'reg_convs',
+    'LandmarkHead': 'kpt_convs'
+}
 _CONV_BN = {'0': 'conv', '1': 'bn'}
-_DW = {'0': 'depthwise_conv.conv', '1': 'depthwise_conv.bn',
-       '3': 'pointwise_conv.conv', '4': 'pointwise_conv.bn'}
+_DW = {
+    '0': 'depthwise_conv.conv',
+    '1': 'depthwise_conv.bn',
+    '3': 'pointwise_conv.conv',
+    '4': 'pointwise_conv.bn'
+}
 # dropped on purpose: the ImageNet classifier of the backbone file
 _DROPPED = re.compile(r'^fc\.(weight|bias)$')
 # torchvision MobileNetV2 features.1..17 -> mmdet layer{i}.{j}
 _MNV2_BLOCKS = [(i + 1, j) for i, n in enumerate([1, 2, 3, 4, 3, 3, 1])
                 for j in range(n)]
-_MNV2_T1 = {'0.0': 'depthwise_conv.conv', '0.1': 'depthwise_conv.bn',
-            '1': 'linear_conv.conv', '2': 'linear_conv.bn'}
-_MNV2_T6 = {'0.0': 'expand_conv.conv', '0.1': 'expand_conv.bn',
-            '1.0': 'depthwise_conv.conv', '1.1': 'depthwise_conv.bn',
-            '2': 'linear_conv.conv', '3': 'linear_conv.bn'}
+_MNV2_T1 = {
+    '0.0': 'depthwise_conv.conv',
+    '0.1': 'depthwise_conv.bn',
+    '1': 'linear_conv.conv',
+    '2': 'linear_conv.bn'
+}
+_MNV2_T6 = {
+    '0.0': 'expand_conv.conv',
+    '0.1': 'expand_conv.bn',
+    '1.0': 'depthwise_conv.conv',
+    '1.1': 'depthwise_conv.bn',
+    '2': 'linear_conv.conv',
+    '3': 'linear_conv.bn'
+}
 
 
 class CheckpointMismatchError(ValueError):
@@ -164,8 +181,9 @@ def _map_mobilenetv2(key: str) -> Optional[str]:
         return None
     layer, block = _MNV2_BLOCKS[index - 1]
     table = _MNV2_T1 if index == 1 else _MNV2_T6
-    m = re.match(r'^conv\.(\d(?:\.\d)?)\.(weight|bias|running_mean|'
-                 r'running_var|num_batches_tracked)$', rest)
+    m = re.match(
+        r'^conv\.(\d(?:\.\d)?)\.(weight|bias|running_mean|'
+        r'running_var|num_batches_tracked)$', rest)
     if m is None or m.group(1) not in table:
         return None
     return f'layer{layer}.{block}.{table[m.group(1)]}.{m.group(2)}'
@@ -196,8 +214,9 @@ def map_key(key: str, arch: str) -> Optional[str]:
         level, branch, layer, param = m.groups()
         return (f'neck.1.ssh_modules.{int(level) - 1}.{_SSH[branch]}.'
                 f'{_CONV_BN[layer]}.{param}')
-    m = re.match(r'^(ClassHead|BboxHead|LandmarkHead)\.(\d+)\.conv1x1\.'
-                 r'(weight|bias)$', key)
+    m = re.match(
+        r'^(ClassHead|BboxHead|LandmarkHead)\.(\d+)\.conv1x1\.'
+        r'(weight|bias)$', key)
     if m:
         head, level, param = m.groups()
         return f'bbox_head.{_HEADS[head]}.{level}.{param}'
@@ -209,10 +228,11 @@ def target_model(arch: str) -> torch.nn.Module:
     """Our detector for ``arch`` built from
     ``configs/_base_/models/retinaface_{arch}.py`` (no pretrained init).
     Cached: do not modify the result."""
-    import mmdet_faces  # noqa: F401  (registers the components)
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
+
+    import mmdet_faces  # noqa: F401  (registers the components)
     if arch == 'mnet025_backbone':
         from mmdet_faces.models import MobileNetV1
         return MobileNetV1(widen_factor=0.25)
@@ -230,8 +250,7 @@ def target_state_dict(arch: str) -> 'OrderedDict[str, torch.Tensor]':
     Cached: do not modify the result."""
     model = target_model(arch)
     prefix = 'backbone.' if arch == 'mnet025_backbone' else ''
-    return OrderedDict(
-        (prefix + k, v) for k, v in model.state_dict().items())
+    return OrderedDict((prefix + k, v) for k, v in model.state_dict().items())
 
 
 def unwrap(checkpoint) -> Dict[str, torch.Tensor]:
@@ -259,8 +278,10 @@ def detect_arch(state_dict: Dict[str, torch.Tensor],
     if any(k.startswith('body.layer') for k in keys):
         if any(k.endswith('.conv3.weight') for k in keys):
             return 'r50'
-        blocks = {k.split('.')[2] for k in keys
-                  if k.startswith('body.layer3.')}
+        blocks = {
+            k.split('.')[2]
+            for k in keys if k.startswith('body.layer3.')
+        }
         return 'r34' if len(blocks) > 2 else 'r18'
     stem = state_dict.get('body.stage1.0.0.weight')
     if stem is not None:
@@ -284,8 +305,11 @@ class Conversion:
     """What a conversion recognised and produced (a plain class: this file
     is loaded by path, outside ``sys.modules``)."""
 
-    def __init__(self, family: str, arch: str,
-                 state_dict: 'OrderedDict[str, torch.Tensor]', why: str = '',
+    def __init__(self,
+                 family: str,
+                 arch: str,
+                 state_dict: 'OrderedDict[str, torch.Tensor]',
+                 why: str = '',
                  dropped: Optional[List[str]] = None,
                  source_format: str = 'pytorch') -> None:
         self.family = family
@@ -309,7 +333,9 @@ def _as_tensor(value):
     return None
 
 
-def convert_state_dict(state_dict, family: str = 'auto', arch: str = 'auto',
+def convert_state_dict(state_dict,
+                       family: str = 'auto',
+                       arch: str = 'auto',
                        filename: str = '') -> Conversion:
     """Convert a source state dict to mmdet_faces keys.
 
@@ -371,8 +397,7 @@ def convert_state_dict(state_dict, family: str = 'auto', arch: str = 'auto',
         else:
             canonical[ck] = (k, v)
 
-    shapes = {ck: v for ck, (_, v) in canonical.items()
-              if hasattr(v, 'shape')}
+    shapes = {ck: v for ck, (_, v) in canonical.items() if hasattr(v, 'shape')}
     if arch == 'auto':
         try:
             arch = detect_arch(shapes, list(sd))
@@ -381,8 +406,8 @@ def convert_state_dict(state_dict, family: str = 'auto', arch: str = 'auto',
                      f'{e}')
             raise CheckpointMismatchError(
                 cu.mismatch_report(title, unmapped, [], []) or title) from None
-    elif arch == 'mnet025' and not any(ck.startswith('body.')
-                                       for ck in canonical):
+    elif arch == 'mnet025' and not any(
+            ck.startswith('body.') for ck in canonical):
         try:
             if detect_arch(shapes) == 'mnet025_backbone':
                 arch = 'mnet025_backbone'
@@ -429,9 +454,11 @@ def convert_state_dict(state_dict, family: str = 'auto', arch: str = 'auto',
     return Conversion(family, arch, ordered, why, dropped)
 
 
-def convert_retinaface(state_dict: Dict[str, torch.Tensor],
-                       arch: str = 'auto', family: str = 'biubug6'
-                       ) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
+def convert_retinaface(
+        state_dict: Dict[str, torch.Tensor],
+        arch: str = 'auto',
+        family: str = 'biubug6'
+) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
     """Convert a state dict (biubug6 layout by default); returns
     ``(state_dict, arch)``. See :func:`convert_state_dict`."""
     result = convert_state_dict(state_dict, family, arch)
@@ -454,8 +481,10 @@ def sniff_format(path: str) -> str:
 
 
 #: what each file format is called in a refusal
-_FORMAT_NAMES = dict(onnx='an ONNX model', mindspore='a MindSpore checkpoint',
-                     pytorch='a PyTorch checkpoint')
+_FORMAT_NAMES = dict(
+    onnx='an ONNX model',
+    mindspore='a MindSpore checkpoint',
+    pytorch='a PyTorch checkpoint')
 
 
 def _file_kind(src: str, fmt: str) -> Optional[str]:
@@ -489,8 +518,10 @@ def _load_onnx_source(src: str, family: str, arch: str) -> Conversion:
     ``family``: one the names are not is refused with the one they are)."""
     onnx_import = _load_sibling('_onnx_retinaface')
     hooks = types.SimpleNamespace(
-        to_canonical=fam.TO_CANONICAL, map_key=map_key,
-        detect_arch=detect_arch, target_state_dict=target_state_dict,
+        to_canonical=fam.TO_CANONICAL,
+        map_key=map_key,
+        detect_arch=detect_arch,
+        target_state_dict=target_state_dict,
         target_model=target_model)
 
     def read(fam_name):
@@ -517,8 +548,9 @@ def _load_onnx_source(src: str, family: str, arch: str) -> Conversion:
     return result
 
 
-def load_source(src: str, family: str = 'auto', arch: str = 'auto'
-                ) -> Conversion:
+def load_source(src: str,
+                family: str = 'auto',
+                arch: str = 'auto') -> Conversion:
     """Read ``src`` in its own format and convert it (nothing is saved).
     A refusal (:class:`CheckpointMismatchError`) starts with ``src`` and
     what the file is; ``--from onnx`` / ``mindspore`` on a file of another
@@ -531,8 +563,9 @@ def load_source(src: str, family: str = 'auto', arch: str = 'auto'
                 family == 'mindspore' and kind == 'onnx'):
             raise CheckpointMismatchError(_wrong_format(src, kind, family))
         if kind == 'onnx':
-            return _load_onnx_source(
-                src, 'auto' if family == 'onnx' else family, arch)
+            return _load_onnx_source(src,
+                                     'auto' if family == 'onnx' else family,
+                                     arch)
         if kind == 'mindspore':
             ms = _load_sibling('_mindspore_ckpt')
             try:
@@ -540,8 +573,8 @@ def load_source(src: str, family: str = 'auto', arch: str = 'auto'
             except ms.MindSporeCheckpointError as e:
                 raise CheckpointMismatchError(str(e)) from None
             result = convert_state_dict(
-                checkpoint, 'mindspore' if family == 'auto' else family,
-                arch, src)
+                checkpoint, 'mindspore' if family == 'auto' else family, arch,
+                src)
             result.source_format = 'mindspore'
             return result
         checkpoint = cu.load_source(src)
@@ -553,7 +586,9 @@ def load_source(src: str, family: str = 'auto', arch: str = 'auto'
         raise CheckpointMismatchError(f'{src} ({what}): {e}') from None
 
 
-def convert_any(src: str, dst: str, family: str = 'auto',
+def convert_any(src: str,
+                dst: str,
+                family: str = 'auto',
                 arch: str = 'auto') -> Conversion:
     """Convert ``src`` to an mmengine checkpoint at ``dst``."""
     cu.check_src_dst(src, dst)
@@ -566,7 +601,9 @@ def convert_any(src: str, dst: str, family: str = 'auto',
     return result
 
 
-def convert_file(src: str, dst: str, arch: str = 'auto',
+def convert_file(src: str,
+                 dst: str,
+                 arch: str = 'auto',
                  family: str = 'auto') -> str:
     """Convert ``src`` to an mmengine checkpoint at ``dst``; returns arch."""
     return convert_any(src, dst, family, arch).arch
@@ -574,17 +611,19 @@ def convert_file(src: str, dst: str, arch: str = 'auto',
 
 def describe(result: Conversion, src: str, dst: str) -> str:
     """The lines ``main`` prints after a conversion."""
-    lines = [f'converted {src} ({result.arch}) -> {dst}',
-             f'  source: {fam.SOURCES.get(result.family, result.family)} '
-             f'[{result.source_format}; {result.why}]',
-             f'  architecture: {result.arch}, '
-             f'{len(result.state_dict)} tensors']
+    lines = [
+        f'converted {src} ({result.arch}) -> {dst}',
+        f'  source: {fam.SOURCES.get(result.family, result.family)} '
+        f'[{result.source_format}; {result.why}]',
+        f'  architecture: {result.arch}, '
+        f'{len(result.state_dict)} tensors'
+    ]
     if result.dropped:
         shown = ', '.join(result.dropped[:4])
         more = len(result.dropped) - 4
         lines.append(f'  dropped {len(result.dropped)} key(s) on purpose '
-                     f'(classifier / optimizer state): {shown}'
-                     + (f', ... ({more} more)' if more > 0 else ''))
+                     f'(classifier / optimizer state): {shown}' +
+                     (f', ... ({more} more)' if more > 0 else ''))
     if result.recipe:
         lines.append(f'  its test recipe: {result.recipe}')
     return '\n'.join(lines)

@@ -47,8 +47,10 @@ cu = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(cu)
 
 # ----------------------------------------------------------- key spec -----
-VGG_CFG = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'C', 512, 512, 512,
-           'M', 512, 512, 512, 'M']
+VGG_CFG = [
+    64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'C', 512, 512, 512, 'M', 512,
+    512, 512, 'M'
+]
 SOURCE_CHANNELS = (256, 512, 512, 1024, 512, 256)
 EXTRAS = ((256, 1024, 1), (512, 256, 3), (128, 512, 1), (256, 128, 3))
 L2NORMS = (('L2Norm3_3', 256), ('L2Norm4_3', 512), ('L2Norm5_3', 512))
@@ -149,7 +151,10 @@ def _check(state: Mapping[str, torch.Tensor], spec: Mapping[str, tuple],
                            or tuple(state[k].shape) != tuple(spec[k]))
     ]
     report = cu.mismatch_report(
-        f'not a {what} checkpoint:', unexpected, missing, bad_shape,
+        f'not a {what} checkpoint:',
+        unexpected,
+        missing,
+        bad_shape,
         unmapped_label='key(s) that do not map')
     if report:
         raise ConversionError(report)
@@ -157,12 +162,11 @@ def _check(state: Mapping[str, torch.Tensor], spec: Mapping[str, tuple],
 
 def is_backbone_only(state: Mapping[str, torch.Tensor]) -> bool:
     """True for ``vgg16_reducedfc.pth``-style bare ``N.weight`` keys."""
-    return len(state) > 0 and all(
-        _BACKBONE_RULE[0].match(k) for k in state)
+    return len(state) > 0 and all(_BACKBONE_RULE[0].match(k) for k in state)
 
 
 def convert_s3fd_state_dict(
-        state_dict: Mapping[str, torch.Tensor]
+    state_dict: Mapping[str, torch.Tensor]
 ) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
     """Map a reference state dict to mmdet_faces keys.
 
@@ -203,8 +207,8 @@ def convert(src: str, dst: str) -> str:
         except (TypeError, ValueError):
             pass
     state, kind = convert_s3fd_state_dict(obj)
-    cu.save_converted(dst, state, src, 'yxlijun/S3FD.pytorch', kind=kind,
-                      **meta)
+    cu.save_converted(
+        dst, state, src, 'yxlijun/S3FD.pytorch', kind=kind, **meta)
     return kind
 
 

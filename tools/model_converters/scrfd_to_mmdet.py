@@ -60,11 +60,19 @@ ARCHS = OrderedDict([
 
 # the searched MobileNetV1: ``conv_bn`` / ``conv_dw`` Sequential indices
 _CONV_BN = {'0': 'conv', '1': 'bn'}
-_DW = {'0': 'depthwise_conv.conv', '1': 'depthwise_conv.bn',
-       '3': 'pointwise_conv.conv', '4': 'pointwise_conv.bn'}
-_HEAD = {'cls_stride_convs': 'cls_convs', 'reg_stride_convs': 'reg_convs',
-         'stride_cls': 'conv_cls', 'stride_reg': 'conv_reg',
-         'stride_kps': 'conv_kps'}
+_DW = {
+    '0': 'depthwise_conv.conv',
+    '1': 'depthwise_conv.bn',
+    '3': 'pointwise_conv.conv',
+    '4': 'pointwise_conv.bn'
+}
+_HEAD = {
+    'cls_stride_convs': 'cls_convs',
+    'reg_stride_convs': 'reg_convs',
+    'stride_cls': 'conv_cls',
+    'stride_reg': 'conv_reg',
+    'stride_kps': 'conv_kps'
+}
 _GROUP = {'0': 0, '8': 0, '16': 1, '32': 2}
 # dropped on purpose: constant buffer of the DFL integral (unused)
 _DROPPED = re.compile(r'^bbox_head\.integral\.project$')
@@ -108,10 +116,11 @@ def map_key(key: str) -> Optional[str]:
 def target_state_dict(config: str) -> 'OrderedDict[str, torch.Tensor]':
     """The state dict of our model of ``config`` (keys and shapes to
     fill). Cached: do not modify the result."""
-    import mmdet_faces  # noqa: F401  (registers the components)
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
+
+    import mmdet_faces  # noqa: F401  (registers the components)
     path = config if osp.isabs(config) or osp.exists(config) else \
         osp.join(REPO_ROOT, config)
     cfg = Config.fromfile(path)
@@ -125,15 +134,15 @@ def target_state_dict(config: str) -> 'OrderedDict[str, torch.Tensor]':
     return OrderedDict(model.state_dict())
 
 
-def _fit(sd: Mapping[str, torch.Tensor], config: str
-         ) -> Tuple['OrderedDict[str, torch.Tensor]', str, int]:
+def _fit(sd: Mapping[str, torch.Tensor],
+         config: str) -> Tuple['OrderedDict[str, torch.Tensor]', str, int]:
     """Converted state dict, '' and 0 when ``sd`` fits ``config``, else
     (partial result, mismatch report, number of mismatches)."""
     kept = {k: v for k, v in sd.items() if not _DROPPED.match(k)}
     converted, unmapped, missing, bad = cu.fit_state_dict(
         kept, target_state_dict(config), map_key)
-    report = cu.mismatch_report(f'checkpoint does not fit {config}:',
-                                unmapped, missing, bad)
+    report = cu.mismatch_report(f'checkpoint does not fit {config}:', unmapped,
+                                missing, bad)
     return converted, report, len(unmapped) + len(missing) + len(bad)
 
 
@@ -150,10 +159,11 @@ def _likely_first(sd: Mapping[str, torch.Tensor]) -> List[str]:
     return sorted(ARCHS, key=lambda n: not same_family(n))
 
 
-def convert_scrfd(state_dict: Mapping[str, torch.Tensor],
-                  arch: str = 'auto',
-                  config: Optional[str] = None
-                  ) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
+def convert_scrfd(
+    state_dict: Mapping[str, torch.Tensor],
+    arch: str = 'auto',
+    config: Optional[str] = None
+) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
     """Convert an insightface SCRFD state dict to mmdet_faces keys.
 
     Args:
@@ -196,20 +206,28 @@ def convert_scrfd(state_dict: Mapping[str, torch.Tensor],
         f'{name}: {report}')
 
 
-def convert_file(src: str, dst: str, arch: str = 'auto',
+def convert_file(src: str,
+                 dst: str,
+                 arch: str = 'auto',
                  config: Optional[str] = None) -> str:
     """Convert ``src`` to an mmengine checkpoint at ``dst``; returns the
     arch (or config) used."""
     cu.check_src_dst(src, dst)
     checkpoint = cu.load_source(src)
     state_dict, used = convert_scrfd(checkpoint, arch, config)
-    source_meta = checkpoint.get('meta') if isinstance(
-        checkpoint, Mapping) else None
-    extra = {'epoch': source_meta['epoch']} if isinstance(
-        source_meta, Mapping) and 'epoch' in source_meta else {}
-    cu.save_converted(dst, state_dict, src,
-                      'deepinsight/insightface detection/scrfd', arch=used,
-                      config=config or ARCHS.get(used), **extra)
+    source_meta = checkpoint.get('meta') if isinstance(checkpoint,
+                                                       Mapping) else None
+    extra = {
+        'epoch': source_meta['epoch']
+    } if isinstance(source_meta, Mapping) and 'epoch' in source_meta else {}
+    cu.save_converted(
+        dst,
+        state_dict,
+        src,
+        'deepinsight/insightface detection/scrfd',
+        arch=used,
+        config=config or ARCHS.get(used),
+        **extra)
     return used
 
 
@@ -223,7 +241,8 @@ def parse_args(argv=None):
         choices=('auto', ) + tuple(ARCHS),
         help='released variant (default: the one the keys and shapes fit)')
     parser.add_argument(
-        '--config', default=None,
+        '--config',
+        default=None,
         help='convert for this SCRFD config instead (another size)')
     return parser.parse_args(argv)
 

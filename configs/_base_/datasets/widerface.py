@@ -20,27 +20,35 @@ train_pipeline = [
     # missing / corrupt images are skipped with a counted warning
     dict(type='LoadFaceImage', ignore_empty=True, backend_args=backend_args),
     dict(type='LoadFaceAnnotations'),
-    dict(type='RandomSquareCrop', crop_choice=(0.3, 0.45, 0.6, 0.8, 1.0),
-         max_tries=250, pad_val=rgb_mean),
+    dict(
+        type='RandomSquareCrop',
+        crop_choice=(0.3, 0.45, 0.6, 0.8, 1.0),
+        max_tries=250,
+        pad_val=rgb_mean),
     # the reference _distort: brightness 32, contrast/saturation 0.5-1.5,
     # hue 18 (OpenCV 8-bit units); mmdet's PhotoMetricDistortion differs
-    dict(type='FacePhotoMetricDistortion', brightness_delta=32,
-         contrast_range=(0.5, 1.5), saturation_range=(0.5, 1.5),
-         hue_delta=18),
+    dict(
+        type='FacePhotoMetricDistortion',
+        brightness_delta=32,
+        contrast_range=(0.5, 1.5),
+        saturation_range=(0.5, 1.5),
+        hue_delta=18),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomInterpResize', scale=train_scale, keep_ratio=False),
-    dict(type='PackFaceInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor', 'flip', 'flip_direction')),
+    dict(
+        type='PackFaceInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'flip', 'flip_direction')),
 ]
 test_pipeline = [
     # a missing / corrupt test image is an error naming the path
     dict(type='LoadFaceImage', ignore_empty=False, backend_args=backend_args),
     dict(type='ResizeShortSide', short_side=None, max_long_side=None),
     dict(type='LoadFaceAnnotations'),
-    dict(type='PackFaceInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor')),
+    dict(
+        type='PackFaceInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor')),
 ]
 
 train_dataloader = dict(

@@ -10,23 +10,31 @@ test_scale = (640, 640)
 
 # the base's loading and packing around the SCRFD steps
 train_pipeline = _base_.train_pipeline[:2] + [
-    dict(type='SCRFDRandomSquareCrop',
-         crop_choice=(0.3, 0.45, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0),
-         clip_border=True),
-    dict(type='Resize', scale=train_scale, keep_ratio=False,
-         clip_object_border=True),
+    dict(
+        type='SCRFDRandomSquareCrop',
+        crop_choice=(0.3, 0.45, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0),
+        clip_border=True),
+    dict(
+        type='Resize',
+        scale=train_scale,
+        keep_ratio=False,
+        clip_object_border=True),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion', brightness_delta=32,
-         contrast_range=(0.5, 1.5), saturation_range=(0.5, 1.5),
-         hue_delta=18),
+    dict(
+        type='PhotoMetricDistortion',
+        brightness_delta=32,
+        contrast_range=(0.5, 1.5),
+        saturation_range=(0.5, 1.5),
+        hue_delta=18),
 ] + _base_.train_pipeline[-1:]
 # the base's test pipeline with a VGA resize + pad instead of its resize
 test_pipeline = _base_.test_pipeline[:1] + [
     dict(type='Resize', scale=test_scale, keep_ratio=True),
     dict(type='Pad', size=test_scale, pad_val=dict(img=0)),
 ] + _base_.test_pipeline[2:-1] + [
-    dict(_base_.test_pipeline[-1],
-         meta_keys=_base_.test_pipeline[-1]['meta_keys'] + ('pad_shape', ))
+    dict(
+        _base_.test_pipeline[-1],
+        meta_keys=_base_.test_pipeline[-1]['meta_keys'] + ('pad_shape', ))
 ]
 
 train_dataloader = dict(

@@ -6,7 +6,6 @@ _base_ = ['./retinaface_r50.py', './retinaface_neck128.py']
 model = dict(
     backbone=dict(
         depth=18,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='torchvision://resnet18')),
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18')),
     neck=[dict(b, **n) for b, n in zip(_base_.model.neck, _base_.neck_128)],
     bbox_head=dict(in_channels=128))

@@ -5,5 +5,4 @@ _base_ = ['./retinaface_r18.py']
 model = dict(
     backbone=dict(
         depth=34,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='torchvision://resnet34')))
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet34')))

@@ -20,8 +20,8 @@ model = dict(
         # s3fd_to_mmdet.py) add
         # dict(type='Pretrained', checkpoint='...', prefix='backbone.')
         init_cfg=[
-            dict(type='Xavier', layer='Conv2d', distribution='uniform',
-                 bias=0.)
+            dict(
+                type='Xavier', layer='Conv2d', distribution='uniform', bias=0.)
         ]),
     bbox_head=dict(
         type='S3FDHead',

@@ -4,17 +4,20 @@
 # (configs/scrfd/); rationale and the recipe: docs/scrfd.md.
 # images are loaded BGR; the reference normalises RGB with 127.5 / 128
 # (padding is the test pipeline's, in pixels, as the reference's)
-data_preprocessor = dict(type='DetDataPreprocessor', mean=[127.5] * 3,
-                         std=[128.0] * 3, bgr_to_rgb=True,
-                         pad_size_divisor=1)
+data_preprocessor = dict(
+    type='DetDataPreprocessor',
+    mean=[127.5] * 3,
+    std=[128.0] * 3,
+    bgr_to_rgb=True,
+    pad_size_divisor=1)
 model = dict(
     type='SCRFD',
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='MobileNetV1',
         block_cfg=dict(
-            stage_blocks=(2, 3, 2, 6),
-            stage_planes=[16, 16, 40, 72, 152, 288]),
+            stage_blocks=(2, 3, 2, 6), stage_planes=[16, 16, 40, 72, 152,
+                                                     288]),
         out_indices=(1, 2, 3, 4),
         act_cfg=dict(type='ReLU'),
         norm_cfg=dict(type='BN'),

@@ -84,8 +84,8 @@ class LoadFaceAnnotations(LoadAnnotations):
             h, w = results['ori_shape'][:2]
             bboxes[:, 0::2] = bboxes[:, 0::2].clip(0, w)
             bboxes[:, 1::2] = bboxes[:, 1::2].clip(0, h)
-            keep = (bboxes[:, 2] > bboxes[:, 0]) & (bboxes[:, 3] >
-                                                    bboxes[:, 1])
+            keep = (bboxes[:, 2] > bboxes[:, 0]) & (
+                bboxes[:, 3] > bboxes[:, 1])
             if not keep.all():
                 self._report_dropped(results, anns[~keep], (h, w))
                 anns = anns[keep]

@@ -5,7 +5,6 @@ import numpy as np
 from mmdet.datasets.transforms import PhotoMetricDistortion
 from mmdet.registry import TRANSFORMS
 
-
 _IDENTITY = np.arange(256, dtype=np.uint8)
 
 
@@ -71,11 +70,12 @@ class FacePhotoMetricDistortion(PhotoMetricDistortion):
         contrast_first = rand.randint(2)
         bgr_table = None  # steps before the HSV conversion
         if rand.randint(2):
-            bgr_table = _convert_table(beta=rand.uniform(
-                -self.brightness_delta, self.brightness_delta))
+            bgr_table = _convert_table(
+                beta=rand.uniform(-self.brightness_delta,
+                                  self.brightness_delta))
         if contrast_first and rand.randint(2):
-            contrast = _convert_table(alpha=rand.uniform(
-                self.contrast_lower, self.contrast_upper))
+            contrast = _convert_table(
+                alpha=rand.uniform(self.contrast_lower, self.contrast_upper))
             bgr_table = contrast if bgr_table is None \
                 else contrast[bgr_table]
         if bgr_table is not None:
@@ -83,18 +83,23 @@ class FacePhotoMetricDistortion(PhotoMetricDistortion):
         image = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2HSV)
         hue, saturation = _IDENTITY, _IDENTITY
         if rand.randint(2):
-            saturation = _convert_table(alpha=rand.uniform(
-                self.saturation_lower, self.saturation_upper))
+            saturation = _convert_table(
+                alpha=rand.uniform(self.saturation_lower,
+                                   self.saturation_upper))
         if rand.randint(2):
             shift = rand.randint(-self.hue_delta, self.hue_delta + 1)
             hue = ((np.arange(256) + shift) % 180).astype(np.uint8)
         if hue is not _IDENTITY or saturation is not _IDENTITY:
-            image = cv2.LUT(image, np.stack([hue, saturation, _IDENTITY],
-                                            axis=-1)[None])
+            image = cv2.LUT(
+                image,
+                np.stack([hue, saturation, _IDENTITY], axis=-1)[None])
         image = cv2.cvtColor(image, cv2.COLOR_HSV2BGR)
         if not contrast_first and rand.randint(2):
-            image = cv2.LUT(image, _convert_table(alpha=rand.uniform(
-                self.contrast_lower, self.contrast_upper)))
+            image = cv2.LUT(
+                image,
+                _convert_table(
+                    alpha=rand.uniform(self.contrast_lower,
+                                       self.contrast_upper)))
         return image
 
 

@@ -100,14 +100,15 @@ class RandomSquareCrop(BaseTransform):
 
         if not valid.any():
             left, top, side = self._draw_roi(height, width)
-            return self._crop(results, left, top, side, centers
-                              if num else None)
+            return self._crop(results, left, top, side,
+                              centers if num else None)
 
         for _ in range(self.max_tries):
             left, top, side = self._draw_roi(height, width)
             right, bottom = left + side, top + side
             contained = countable & (b[:, 0] >= left) & (b[:, 1] >= top) & (
-                b[:, 2] <= right) & (b[:, 3] <= bottom)
+                b[:, 2] <= right) & (
+                    b[:, 3] <= bottom)
             if not contained.any():
                 continue
             return self._crop(results, left, top, side, centers)
@@ -168,8 +169,7 @@ class RandomSquareCrop(BaseTransform):
         img = results['img']
         height, width = img.shape[:2]
         long_side = max(height, width)
-        out = np.empty((long_side, long_side) + img.shape[2:],
-                       dtype=img.dtype)
+        out = np.empty((long_side, long_side) + img.shape[2:], dtype=img.dtype)
         out[...] = np.asarray(self.pad_val, dtype=img.dtype) \
             if img.ndim == 3 else self.pad_val[0]
         out[:height, :width] = img

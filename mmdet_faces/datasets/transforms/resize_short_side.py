@@ -70,11 +70,14 @@ class ResizeShortSide(BaseTransform):
                 size = (max(1, int(np.round(w * scale))),
                         max(1, int(np.round(h * scale))))
                 sx, sy = size[0] / w, size[1] / h
-                img = cv2.resize(
-                    img, size, interpolation=cv2.INTER_LINEAR)
+                img = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
             else:
                 img = cv2.resize(
-                    img, None, None, fx=scale, fy=scale,
+                    img,
+                    None,
+                    None,
+                    fx=scale,
+                    fy=scale,
                     interpolation=cv2.INTER_LINEAR)
             results['img'] = img
             if results.get('gt_bboxes') is not None:

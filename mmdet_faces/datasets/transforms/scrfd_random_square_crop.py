@@ -50,8 +50,8 @@ class SCRFDRandomSquareCrop(RandomSquareCrop):
     """
 
     def __init__(self,
-                 crop_choice: Sequence[float] = (0.3, 0.45, 0.6, 0.8, 1.0,
-                                                 1.2, 1.4, 1.6, 1.8, 2.0),
+                 crop_choice: Sequence[float] = (0.3, 0.45, 0.6, 0.8, 1.0, 1.2,
+                                                 1.4, 1.6, 1.8, 2.0),
                  clip_border: bool = True,
                  max_tries: int = 250,
                  max_scale_retries: int = 100,
@@ -175,9 +175,9 @@ class SCRFDRandomSquareCrop(RandomSquareCrop):
         if centers is None:
             return results
         return self._keep_and_shift(results,
-                                    self._inside(centers, left, top, side),
-                                    left, top, side, self.clip_border,
-                                    self.clip_border)
+                                    self._inside(centers, left, top,
+                                                 side), left, top, side,
+                                    self.clip_border, self.clip_border)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(crop_choice={self.crop_choice}, '

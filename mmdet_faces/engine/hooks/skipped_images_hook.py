@@ -9,11 +9,11 @@ import tempfile
 from collections import OrderedDict
 from typing import List, Optional
 
+from mmdet.registry import HOOKS
 from mmengine.dist import all_gather_object, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from mmdet.registry import HOOKS
 from ...datasets.skipped_images import (SKIPPED_IMAGES_DIR_ENV,
                                         read_skipped_images)
 from ...datasets.transforms.loading import read_image
@@ -83,7 +83,10 @@ class SkippedImagesHook(Hook):
         """Report what the epoch skipped (epoch-based loops)."""
         self._report(runner, dict(epoch=runner.epoch + 1))
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         """Report every ``interval`` iterations (iteration-based loops)."""
         if not runner.train_loop.__class__.__name__.startswith('Epoch') and \
@@ -150,23 +153,25 @@ class SkippedImagesHook(Hook):
             return
         total = sum(v['count'] for v in images.values())
         self._history.append(
-            dict(when, skipped=total,
-                 images=[dict(path=k, **v) for k, v in images.items()]))
+            dict(
+                when,
+                skipped=total,
+                images=[dict(path=k, **v) for k, v in images.items()]))
         out = osp.join(runner.work_dir, 'skipped_images.json')
         tmp = out + '.tmp'
         with open(tmp, 'w') as f:
             json.dump(self._history, f, indent=1)
         os.replace(tmp, out)
-        named = ', '.join(
-            f'{k} (x{v["count"]})' if v['count'] > 1 else k
-            for k in list(images)[:self.max_named] for v in (images[k], ))
+        named = ', '.join(f'{k} (x{v["count"]})' if v['count'] > 1 else k
+                          for k in list(images)[:self.max_named]
+                          for v in (images[k], ))
         more = len(images) - self.max_named
         where = (f'epoch {when["epoch"]}' if 'epoch' in when else
                  'iterations {}-{}'.format(*when['iters']))
         print_log(
             f'{where}: skipped {total} loads of unreadable training images '
-            f'({len(images)} images): {named}'
-            + (f' and {more} more' if more > 0 else '')
-            + f'; all listed in {out}',
+            f'({len(images)} images): {named}' +
+            (f' and {more} more' if more > 0 else '') +
+            f'; all listed in {out}',
             logger='current',
             level=logging.WARNING)

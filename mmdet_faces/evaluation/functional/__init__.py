@@ -9,8 +9,7 @@ from .widerface_matching import match_predictions
 from .widerface_preds import WIDERFaceEvalWarning, read_widerface_preds
 
 __all__ = [
-    'DEFAULT_SIZE_BUCKETS', 'THRESH_NUM', 'eval_face_ap',
-    'evaluate_widerface', 'widerface_voc_ap', 'GT_FILES',
-    'WIDERFACE_SETTINGS', 'load_widerface_gt', 'match_predictions',
-    'WIDERFaceEvalWarning', 'read_widerface_preds'
+    'DEFAULT_SIZE_BUCKETS', 'THRESH_NUM', 'eval_face_ap', 'evaluate_widerface',
+    'widerface_voc_ap', 'GT_FILES', 'WIDERFACE_SETTINGS', 'load_widerface_gt',
+    'match_predictions', 'WIDERFaceEvalWarning', 'read_widerface_preds'
 ]

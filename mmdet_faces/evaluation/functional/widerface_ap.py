@@ -48,7 +48,10 @@ DEFAULT_SIZE_BUCKETS = {
 THRESH_NUM = 1000
 
 
-def evaluate_widerface(preds, gt, iou_thr=0.5, allow_missing=False,
+def evaluate_widerface(preds,
+                       gt,
+                       iou_thr=0.5,
+                       allow_missing=False,
                        allfaces=False):
     """Easy / medium / hard AP of WIDER Face predictions.
 
@@ -315,7 +318,8 @@ def _normalize_scores(scores):
             'protocol\'s min-max score normalisation divides 0 by 0, so no '
             'prediction passes any threshold and every AP is 0 (as in the '
             'reference evaluation); use the detector\'s real scores',
-            WIDERFaceEvalWarning, stacklevel=3)
+            WIDERFaceEvalWarning,
+            stacklevel=3)
         return None
     return (scores - lo) / diff
 

@@ -81,26 +81,29 @@ def match_predictions(px1, py1, px2, py2, p_img, gb, g_off, iou_thr):
         pos = np.repeat(lo[a:b] - (cs[a:b] - c - done), c)
         pos += np.arange(n_pairs)
         a = b
-        iw = (np.minimum(px2[pp], gx2[pos]) -
-              np.maximum(px1[pp], gx1[pos]) + 1)
+        iw = (
+            np.minimum(px2[pp], gx2[pos]) - np.maximum(px1[pp], gx1[pos]) + 1)
         if pruned:
             sel = np.flatnonzero(iw > 0)
             pp, pos = pp[sel], pos[sel]
-            ih = (np.minimum(py2[pp], gy2[pos]) -
-                  np.maximum(py1[pp], gy1[pos]) + 1)
+            ih = (
+                np.minimum(py2[pp], gy2[pos]) - np.maximum(py1[pp], gy1[pos]) +
+                1)
             sel = np.flatnonzero(ih > 0)
             pp, pos, ih = pp[sel], pos[sel], ih[sel]
-            iw = (np.minimum(px2[pp], gx2[pos]) -
-                  np.maximum(px1[pp], gx1[pos]) + 1)
+            iw = (
+                np.minimum(px2[pp], gx2[pos]) - np.maximum(px1[pp], gx1[pos]) +
+                1)
             ok = slice(None)
         else:
-            ih = (np.minimum(py2[pp], gy2[pos]) -
-                  np.maximum(py1[pp], gy1[pos]) + 1)
+            ih = (
+                np.minimum(py2[pp], gy2[pos]) - np.maximum(py1[pp], gy1[pos]) +
+                1)
             ok = (iw > 0) & (ih > 0)
         # the Cython code: iw * ih / ((x2-x1+1)*(y2-y1+1) + area - iw*ih)
         inter = iw * ih
-        ua = ((px2[pp] - px1[pp] + 1) * (py2[pp] - py1[pp] + 1) +
-              g_area[pos] - inter)
+        ua = ((px2[pp] - px1[pp] + 1) * (py2[pp] - py1[pp] + 1) + g_area[pos] -
+              inter)
         if pruned:
             iou = inter / ua
         else:
@@ -130,8 +133,9 @@ def _face_ranges(pcx, reach, p_img, gkey, n_img, scale):
     """Candidate faces ``[lo, lo + cnt)`` (in centre-x order) of every
     prediction: a superset of the faces whose relative centre lies in
     ``[pcx - reach, pcx + reach]``, from a table of bin starts."""
-    bins = int(min(256, max(1, np.ceil(scale / 4)),
-                   max(1, 4_000_000 // max(n_img, 1))))
+    bins = int(
+        min(256, max(1, np.ceil(scale / 4)), max(1,
+                                                 4_000_000 // max(n_img, 1))))
     inv = bins / scale
     edges = (np.arange(n_img)[:, None] * scale +
              np.arange(bins)[None, :] / inv).ravel()

@@ -95,8 +95,7 @@ def read_widerface_preds(pred_dir, gt=None):
         size += len(bodies[b])
         if size >= _CHUNK_BYTES or b == len(bodies) - 1:
             negative.append(
-                _parse_bodies(paths[a:b + 1], counts[a:b + 1],
-                              bodies[a:b + 1],
+                _parse_bodies(paths[a:b + 1], counts[a:b + 1], bodies[a:b + 1],
                               columns[:, offsets[a]:offsets[b + 1]]))
             a, size = b + 1, 0
     negative = [n for n in negative if n is not None]
@@ -108,7 +107,8 @@ def read_widerface_preds(pred_dir, gt=None):
             '; they are evaluated as written (corners x, y, x + w, y + h, '
             'as the reference evaluation does), which is probably not what '
             'was meant',
-            WIDERFaceEvalWarning, stacklevel=2)
+            WIDERFaceEvalWarning,
+            stacklevel=2)
     if extra:
         _warn_extra_files(pred_dir, extra, columns[4],
                           int(offsets[len(names) - len(extra)]))
@@ -275,4 +275,6 @@ def _warn_extra_files(pred_dir, extra, scores, num_gt_rows):
         f'detections) are for images not in the ground truth '
         f'({shown}): they are not evaluated but, as in the reference '
         f'evaluation, their scores take part in the score normalisation; '
-        f'{effect}', WIDERFaceEvalWarning, stacklevel=3)
+        f'{effect}',
+        WIDERFaceEvalWarning,
+        stacklevel=3)

@@ -7,10 +7,10 @@ from collections import OrderedDict
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdet.registry import METRICS
 from ..functional import (DEFAULT_SIZE_BUCKETS, GT_FILES, WIDERFACE_SETTINGS,
                           WIDERFaceEvalWarning, eval_face_ap,
                           evaluate_widerface, load_widerface_gt)
@@ -152,9 +152,9 @@ class WIDERFaceMetric(BaseMetric):
             try:
                 os.makedirs(self.outfile_prefix, exist_ok=True)
             except OSError as e:
-                raise OSError(f'WIDERFaceMetric: cannot create outfile_prefix '
-                              f'{self.outfile_prefix}: {e.strerror or e}'
-                              ) from None
+                raise OSError(
+                    f'WIDERFaceMetric: cannot create outfile_prefix '
+                    f'{self.outfile_prefix}: {e.strerror or e}') from None
         if self.gt_dir is None:
             return
         if self._gt is None:
@@ -312,8 +312,12 @@ class WIDERFaceMetric(BaseMetric):
             if issubclass(w.category, WIDERFaceEvalWarning):
                 logger.warning(f'WIDERFaceMetric: {w.message}')
             else:
-                warnings.warn_explicit(w.message, w.category, w.filename,
-                                       w.lineno, source=w.source)
+                warnings.warn_explicit(
+                    w.message,
+                    w.category,
+                    w.filename,
+                    w.lineno,
+                    source=w.source)
         rows = [f'{"setting":<10} {"AP":>8} {"faces":>8}']
         rows += [
             f'{k:<10} {v * 100:>8.2f} {faces[k]:>8d}'
@@ -353,15 +357,12 @@ class WIDERFaceMetric(BaseMetric):
             dets=np.concatenate(dets) if dets else np.zeros((0, 5)),
             offsets=offsets)
         res = evaluate_widerface(
-            preds,
-            gt,
-            iou_thr=self.iou_thr,
-            allow_missing=True,
-            allfaces=True)
+            preds, gt, iou_thr=self.iou_thr, allow_missing=True, allfaces=True)
         keys = list(WIDERFACE_SETTINGS) + ['allfaces']
-        return (OrderedDict((k, res[k]) for k in keys),
-                {k: res['num_faces'][k]
-                 for k in keys})
+        return (OrderedDict((k, res[k]) for k in keys), {
+            k: res['num_faces'][k]
+            for k in keys
+        })
 
     def _eval_custom(self, kept, dets):
         preds, gts, ignores = [], [], []
@@ -371,9 +372,8 @@ class WIDERFaceMetric(BaseMetric):
             preds.append(corners)
             gts.append(
                 np.concatenate([r['gt'], r['ignored']]).astype(np.float64))
-            ignores.append(
-                np.r_[np.zeros(len(r['gt']), bool),
-                      np.ones(len(r['ignored']), bool)])
+            ignores.append(np.r_[np.zeros(len(r['gt']), bool),
+                                 np.ones(len(r['ignored']), bool)])
         res = eval_face_ap(
             preds,
             gts,

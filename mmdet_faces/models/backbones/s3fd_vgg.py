@@ -48,27 +48,32 @@ class S3FDVGG(BaseModule):
     """
 
     # the reference ``vgg_cfg``: 'M' pool 2x2, 'C' pool 2x2 in ceil mode
-    arch = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'C', 512, 512, 512,
-            'M', 512, 512, 512, 'M']
+    arch = [
+        64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'C', 512, 512, 512, 'M',
+        512, 512, 512, 'M'
+    ]
     # indices (in ``features``) after which conv3_3, conv4_3 and conv5_3
     # (with their ReLU) are tapped, and the last index (fc7 ReLU)
     source_indices = (15, 22, 29, 34)
 
-    def __init__(self,
-                 widen_factor: float = 1.0,
-                 l2_norm_scales: Sequence[float] = (10., 8., 5.),
-                 pretrained: Optional[str] = None,
-                 init_cfg: OptMultiConfig = dict(
-                     type='Xavier', layer='Conv2d', distribution='uniform',
-                     bias=0.)) -> None:
+    def __init__(
+        self,
+        widen_factor: float = 1.0,
+        l2_norm_scales: Sequence[float] = (10., 8., 5.),
+        pretrained: Optional[str] = None,
+        init_cfg: OptMultiConfig = dict(
+            type='Xavier', layer='Conv2d', distribution='uniform', bias=0.)
+    ) -> None:
         if pretrained is not None:
             if init_cfg is None:
                 init_cfg = []
             elif not isinstance(init_cfg, list):
                 init_cfg = [init_cfg]
             init_cfg = list(init_cfg) + [
-                dict(type='Pretrained', checkpoint=pretrained,
-                     prefix='backbone.')
+                dict(
+                    type='Pretrained',
+                    checkpoint=pretrained,
+                    prefix='backbone.')
             ]
         super().__init__(init_cfg=init_cfg)
         self.widen_factor = widen_factor

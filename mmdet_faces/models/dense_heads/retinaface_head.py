@@ -15,8 +15,8 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..utils import (batched_rescale_and_nms, filter_by_score,
-                     rescale_and_nms, select_candidates, use_batched_predict)
+from ..utils import (batched_rescale_and_nms, filter_by_score, rescale_and_nms,
+                     select_candidates, use_batched_predict)
 
 __all__ = ['RetinaFaceHead']
 
@@ -146,8 +146,10 @@ class RetinaFaceHead(BaseDenseHead):
         ])
 
     # ------------------------------------------------------------ forward
-    def forward(self, x: Tuple[Tensor, ...]
-                ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
+    def forward(
+        self,
+        x: Tuple[Tensor,
+                 ...]) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:
         """Return per-level ``cls_scores``, ``bbox_preds``, ``kpt_preds``
         (NCHW; channels ``anchor * k + j``)."""
         assert len(x) == len(self.cls_convs)
@@ -159,14 +161,13 @@ class RetinaFaceHead(BaseDenseHead):
     @staticmethod
     def _flatten(preds: List[Tensor], k: int) -> Tensor:
         """Levels of (B, A*k, H, W) -> (B, sum(H*W*A), k), reference order."""
-        return torch.cat([
-            p.permute(0, 2, 3, 1).reshape(p.size(0), -1, k) for p in preds
-        ],
-                         dim=1)
+        return torch.cat(
+            [p.permute(0, 2, 3, 1).reshape(p.size(0), -1, k) for p in preds],
+            dim=1)
 
-    def flatten_preds(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
-                      kpt_preds: List[Tensor]
-                      ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    def flatten_preds(
+            self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+            kpt_preds: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         """Flatten the outputs like the reference network and make anchors.
 
         Returns:
@@ -183,8 +184,8 @@ class RetinaFaceHead(BaseDenseHead):
                 device=cls_scores[0].device))
         return (self._flatten(cls_scores, self.cls_out_channels),
                 self._flatten(bbox_preds, 4),
-                self._flatten(kpt_preds, 2 * self.num_points),
-                get_box_tensor(anchors))
+                self._flatten(kpt_preds,
+                              2 * self.num_points), get_box_tensor(anchors))
 
     # --------------------------------------------------------------- loss
     def _pack(self, instances: List[Optional[InstanceData]],
@@ -201,8 +202,8 @@ class RetinaFaceHead(BaseDenseHead):
             if not with_kpts:
                 continue
             labels.append(
-                inst.labels.to(device).long() if 'labels' in inst else
-                torch.zeros(n, dtype=torch.long, device=device))
+                inst.labels.to(device).long() if 'labels' in
+                inst else torch.zeros(n, dtype=torch.long, device=device))
             if 'keypoints' in inst:
                 k = torch.as_tensor(inst.keypoints).to(device).float()
                 k = k.reshape(n, self.num_points, 2)
@@ -231,13 +232,13 @@ class RetinaFaceHead(BaseDenseHead):
         return packed
 
     def loss_by_feat(
-            self,
-            cls_scores: List[Tensor],
-            bbox_preds: List[Tensor],
-            kpt_preds: List[Tensor],
-            batch_gt_instances: InstanceList,
-            batch_img_metas: List[dict],
-            batch_gt_instances_ignore: OptInstanceList = None
+        self,
+        cls_scores: List[Tensor],
+        bbox_preds: List[Tensor],
+        kpt_preds: List[Tensor],
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore: OptInstanceList = None
     ) -> Dict[str, Tensor]:
         """Compute ``loss_cls``, ``loss_bbox`` and ``loss_landmark``.
 
@@ -260,9 +261,10 @@ class RetinaFaceHead(BaseDenseHead):
         if batch_gt_instances_ignore is None:
             batch_gt_instances_ignore = [None] * num_imgs
         ign = self._pack(batch_gt_instances_ignore, device, with_kpts=False)
-        assigned, _ = self.assigner.assign_batch(
-            anchors, gts['bboxes'], gts['img_inds'], num_imgs,
-            ign['bboxes'], ign['img_inds'])
+        assigned, _ = self.assigner.assign_batch(anchors, gts['bboxes'],
+                                                 gts['img_inds'], num_imgs,
+                                                 ign['bboxes'],
+                                                 ign['img_inds'])
         return self.loss_by_assignment(cls, bbox, kpt, anchors, assigned, gts)
 
     def loss_by_assignment(self, cls: Tensor, bbox: Tensor, kpt: Tensor,
@@ -292,9 +294,9 @@ class RetinaFaceHead(BaseDenseHead):
         with torch.no_grad():
             flat = cls.detach().reshape(-1, num_cls)
             x_max = flat.max()
-            rank_loss = (torch.log(
-                torch.sum(torch.exp(flat - x_max), 1, keepdim=True)) +
-                         x_max - flat.gather(1, labels.view(-1, 1)))
+            rank_loss = (
+                torch.log(torch.sum(torch.exp(flat - x_max), 1, keepdim=True))
+                + x_max - flat.gather(1, labels.view(-1, 1)))
             rank_loss = rank_loss.view(num_imgs, num_anchors)
             rank_loss[pos] = 0
             rank_loss[ignored] = -1
@@ -303,8 +305,9 @@ class RetinaFaceHead(BaseDenseHead):
             num_pos_img = pos.long().sum(1)
             num_neg = torch.where(
                 num_pos_img > 0, self.neg_pos_ratio * num_pos_img,
-                torch.full_like(num_pos_img, self.num_neg_no_pos)).clamp(
-                    max=num_anchors - 1)
+                torch.full_like(num_pos_img,
+                                self.num_neg_no_pos)).clamp(max=num_anchors -
+                                                            1)
             neg = (idx_rank < num_neg[:, None]) & ~ignored
         selected = pos | neg
 
@@ -346,8 +349,8 @@ class RetinaFaceHead(BaseDenseHead):
                 kpt_targets,
                 beta=self.smooth_l1_beta,
                 reduction='none')
-            loss_kpt = torch.where(labelled, loss_kpt,
-                                   loss_kpt.new_zeros(())).sum() / num_pos_kpt
+            loss_kpt = torch.where(labelled, loss_kpt, loss_kpt.new_zeros(
+                ())).sum() / num_pos_kpt
         else:
             loss_kpt = kpt.sum() * 0.
 
@@ -412,8 +415,9 @@ class RetinaFaceHead(BaseDenseHead):
                          with_nms: bool) -> InstanceList:
         """:meth:`_predict_single` of all images at once (the same
         detections)."""
-        img, anc, labels, sc = select_candidates(
-            scores, cfg.get('score_thr', 0.02), cfg.get('nms_pre', -1))
+        img, anc, labels, sc = select_candidates(scores,
+                                                 cfg.get('score_thr', 0.02),
+                                                 cfg.get('nms_pre', -1))
         bboxes = get_box_tensor(
             self.bbox_coder.decode(
                 anchors[anc], bbox[img, anc],

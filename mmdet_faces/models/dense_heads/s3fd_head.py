@@ -115,8 +115,9 @@ class S3FDHead(BaseDenseHead):
         self.cls_convs = nn.ModuleList()
         self.reg_convs = nn.ModuleList()
         for i, ch in enumerate(self.in_channels):
-            out = (maxout_bg_channels + num_classes
-                   if i == 0 else self.cls_out_channels)
+            out = (
+                maxout_bg_channels +
+                num_classes if i == 0 else self.cls_out_channels)
             self.cls_convs.append(nn.Conv2d(ch, out, 3, padding=1))
             self.reg_convs.append(nn.Conv2d(ch, 4, 3, padding=1))
 
@@ -199,7 +200,8 @@ class S3FDHead(BaseDenseHead):
             boxes.append(b.to(device=device, dtype=torch.float32))
         num_gts = max([b.size(0) for b in boxes] + [0])
         padded = torch.zeros((len(boxes), num_gts, 4), device=device)
-        valid = torch.zeros((len(boxes), num_gts), dtype=torch.bool,
+        valid = torch.zeros((len(boxes), num_gts),
+                            dtype=torch.bool,
                             device=device)
         for i, b in enumerate(boxes):
             padded[i, :b.size(0)] = b
@@ -293,8 +295,8 @@ class S3FDHead(BaseDenseHead):
         nms_pre = cfg.get('nms_pre', -1)
         if with_nms and use_batched_predict(cfg, len(batch_img_metas),
                                             scores.device):
-            return self._predict_batched(scores, bboxes, batch_img_metas,
-                                         cfg, rescale)
+            return self._predict_batched(scores, bboxes, batch_img_metas, cfg,
+                                         rescale)
         results_list = []
         for img_id, img_meta in enumerate(batch_img_metas):
             s = scores[img_id][:, 0]
@@ -310,7 +312,10 @@ class S3FDHead(BaseDenseHead):
             # rescale and min_bbox_size as mmdet; NMS by rank (ties by
             # candidate, as the batched path)
             results = self._bbox_post_process(
-                results, cfg, rescale=rescale, with_nms=False,
+                results,
+                cfg,
+                rescale=rescale,
+                with_nms=False,
                 img_meta=img_meta)
             if with_nms:
                 results = nms_and_limit(results, cfg)
@@ -323,13 +328,12 @@ class S3FDHead(BaseDenseHead):
         """The per-image selection, ``_bbox_post_process`` and NMS for all
         images at once (same detections)."""
         num_imgs = len(batch_img_metas)
-        img, anc, labels, sc = select_candidates(
-            scores[..., :1], cfg.get('score_thr', 0.05),
-            cfg.get('nms_pre', -1))
+        img, anc, labels, sc = select_candidates(scores[..., :1],
+                                                 cfg.get('score_thr', 0.05),
+                                                 cfg.get('nms_pre', -1))
         b = bboxes[img, anc]
         if rescale:
-            b = b * image_scale_factors(
-                batch_img_metas, b, inverse=True)[img]
+            b = b * image_scale_factors(batch_img_metas, b, inverse=True)[img]
         min_size = cfg.get('min_bbox_size', -1)
         if min_size >= 0:
             ok = ((b[:, 2] - b[:, 0]) > min_size) & (
@@ -338,5 +342,8 @@ class S3FDHead(BaseDenseHead):
         keep = multi_image_nms(b, sc, labels, img, num_imgs, cfg.nms,
                                cfg.get('max_per_img', -1))
         return split_by_image(
-            img[keep], num_imgs, bboxes=b[keep], scores=sc[keep],
+            img[keep],
+            num_imgs,
+            bboxes=b[keep],
+            scores=sc[keep],
             labels=labels[keep])

@@ -19,8 +19,8 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..utils import (batched_rescale_and_nms, filter_by_score,
-                     rescale_and_nms, select_candidates, use_batched_predict)
+from ..utils import (batched_rescale_and_nms, filter_by_score, rescale_and_nms,
+                     select_candidates, use_batched_predict)
 
 __all__ = ['SCRFDHead']
 
@@ -88,46 +88,46 @@ class SCRFDHead(GFLHead):
             bias -4.595.
     """
 
-    def __init__(self,
-                 num_classes: int = 1,
-                 in_channels: int = 16,
-                 feat_channels: int = 64,
-                 stacked_convs: Union[int, Sequence[int]] = 2,
-                 feat_mults: Optional[Sequence[float]] = None,
-                 conv_cfg: OptConfigType = None,
-                 norm_cfg: ConfigType = dict(
-                     type='GN', num_groups=16, requires_grad=True),
-                 cls_reg_share: bool = True,
-                 strides_share: bool = True,
-                 scale_mode: int = 2,
-                 dw_conv: bool = False,
-                 use_kps: bool = False,
-                 num_points: int = 5,
-                 anchor_generator: ConfigType = dict(
-                     type='AnchorGenerator',
-                     ratios=[1.0],
-                     scales=[1, 2],
-                     base_sizes=[16, 64, 256],
-                     strides=[8, 16, 32]),
-                 bbox_coder: ConfigType = dict(type='DistancePointBBoxCoder'),
-                 loss_cls: ConfigType = dict(
-                     type='QualityFocalLoss',
-                     use_sigmoid=True,
-                     beta=2.0,
-                     loss_weight=1.0),
-                 loss_bbox: ConfigType = dict(
-                     type='DIoULoss', loss_weight=2.0),
-                 loss_kps: ConfigType = dict(
-                     type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=0.1),
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 init_cfg: OptMultiConfig = dict(
-                     type='Normal',
-                     layer='Conv2d',
-                     std=0.01,
-                     override=dict(
-                         type='Normal', name='conv_cls', std=0.01,
-                         bias=-4.595))) -> None:
+    def __init__(
+        self,
+        num_classes: int = 1,
+        in_channels: int = 16,
+        feat_channels: int = 64,
+        stacked_convs: Union[int, Sequence[int]] = 2,
+        feat_mults: Optional[Sequence[float]] = None,
+        conv_cfg: OptConfigType = None,
+        norm_cfg: ConfigType = dict(
+            type='GN', num_groups=16, requires_grad=True),
+        cls_reg_share: bool = True,
+        strides_share: bool = True,
+        scale_mode: int = 2,
+        dw_conv: bool = False,
+        use_kps: bool = False,
+        num_points: int = 5,
+        anchor_generator: ConfigType = dict(
+            type='AnchorGenerator',
+            ratios=[1.0],
+            scales=[1, 2],
+            base_sizes=[16, 64, 256],
+            strides=[8, 16, 32]),
+        bbox_coder: ConfigType = dict(type='DistancePointBBoxCoder'),
+        loss_cls: ConfigType = dict(
+            type='QualityFocalLoss',
+            use_sigmoid=True,
+            beta=2.0,
+            loss_weight=1.0),
+        loss_bbox: ConfigType = dict(type='DIoULoss', loss_weight=2.0),
+        loss_kps: ConfigType = dict(
+            type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=0.1),
+        train_cfg: OptConfigType = None,
+        test_cfg: OptConfigType = None,
+        init_cfg: OptMultiConfig = dict(
+            type='Normal',
+            layer='Conv2d',
+            std=0.01,
+            override=dict(
+                type='Normal', name='conv_cls', std=0.01, bias=-4.595))
+    ) -> None:
         # tower: depth, width multipliers, conv / norm, depthwise or not
         self.stacked_convs, self.feat_mults = stacked_convs, feat_mults
         self.conv_cfg, self.norm_cfg = conv_cfg, norm_cfg
@@ -141,9 +141,17 @@ class SCRFDHead(GFLHead):
         # GFLHead's own __init__ builds the DFL integral and loss, which
         # SCRFD does not use: initialise as its AnchorHead
         AnchorHead.__init__(
-            self, num_classes, in_channels, feat_channels, anchor_generator,
-            bbox_coder, loss_cls=loss_cls, loss_bbox=loss_bbox,
-            train_cfg=train_cfg, test_cfg=test_cfg, init_cfg=init_cfg)
+            self,
+            num_classes,
+            in_channels,
+            feat_channels,
+            anchor_generator,
+            bbox_coder,
+            loss_cls=loss_cls,
+            loss_bbox=loss_bbox,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg)
         if use_kps:
             self.loss_kps = MODELS.build(loss_kps)
 
@@ -201,7 +209,9 @@ class SCRFDHead(GFLHead):
             if self.use_kps:
                 self.conv_kps.append(
                     nn.Conv2d(
-                        feat_ch, 2 * self.num_points * num_anchors, 3,
+                        feat_ch,
+                        2 * self.num_points * num_anchors,
+                        3,
                         padding=1))
         self.scales = nn.ModuleList([
             Scale(1.0) for _ in range(num_levels)
@@ -268,7 +278,8 @@ class SCRFDHead(GFLHead):
                 num_imgs, -1, self.num_points, 2)
         return scores, distances, kps, self.anchor_center(anchors), anchors
 
-    def predict_by_feat(self, cls_scores: List[Tensor],
+    def predict_by_feat(self,
+                        cls_scores: List[Tensor],
                         bbox_preds: List[Tensor],
                         kps_preds: Optional[List[Tensor]] = None,
                         batch_img_metas: Optional[List[dict]] = None,
@@ -299,8 +310,8 @@ class SCRFDHead(GFLHead):
         ]
 
     def _predict_single(self, scores: Tensor, dists: Tensor,
-                        kps: Optional[Tensor], centers: Tensor,
-                        img_meta: dict, cfg: ConfigDict, rescale: bool,
+                        kps: Optional[Tensor], centers: Tensor, img_meta: dict,
+                        cfg: ConfigDict, rescale: bool,
                         with_nms: bool) -> InstanceData:
         scores, labels, keep = filter_by_score(scores, cfg)
         bboxes = get_box_tensor(
@@ -317,8 +328,9 @@ class SCRFDHead(GFLHead):
                          rescale: bool, with_nms: bool) -> InstanceList:
         """:meth:`_predict_single` of all images at once (the same
         detections; boxes clipped to each image as the coder clips)."""
-        img, anc, labels, sc = select_candidates(
-            scores, cfg.get('score_thr', 0.02), cfg.get('nms_pre', -1))
+        img, anc, labels, sc = select_candidates(scores,
+                                                 cfg.get('score_thr', 0.02),
+                                                 cfg.get('nms_pre', -1))
         bboxes = get_box_tensor(
             self.bbox_coder.decode(centers[anc], dists[img, anc]))
         if getattr(self.bbox_coder, 'clip_border', True):
@@ -368,12 +380,10 @@ class SCRFDHead(GFLHead):
         if batch_gt_instances_ignore is None:
             batch_gt_instances_ignore = [None] * num_imgs
         (all_anchors, all_labels, all_label_weights, all_bbox_targets, _,
-         pos_inds_list, _, _, all_kps_targets,
-         all_kps_weights) = multi_apply(
+         pos_inds_list, _, _, all_kps_targets, all_kps_weights) = multi_apply(
              self._get_targets_single,
              anchors,
-             flags,
-             [num_level_anchors] * num_imgs,
+             flags, [num_level_anchors] * num_imgs,
              batch_gt_instances,
              batch_img_metas,
              batch_gt_instances_ignore,
@@ -414,8 +424,9 @@ class SCRFDHead(GFLHead):
             kpts = torch.as_tensor(gt_instances.keypoints).to(flat_anchors)
             kps_targets[pos_inds] = kpts[gt_idx].reshape(-1, num_kps)
             if 'keypoints_visible' in gt_instances:
-                vis = torch.as_tensor(gt_instances.keypoints_visible).to(
-                    flat_anchors).reshape(len(kpts), -1)
+                vis = torch.as_tensor(
+                    gt_instances.keypoints_visible).to(flat_anchors).reshape(
+                        len(kpts), -1)
                 kps_weights[pos_inds] = (vis[gt_idx] > 0).float().mean(1)
             else:
                 kps_weights[pos_inds] = 1.
@@ -455,9 +466,10 @@ class SCRFDHead(GFLHead):
         anchor_list, valid_flag_list = self.get_anchors(
             featmap_sizes, batch_img_metas, device=device)
         (anchors, labels, label_weights, bbox_targets, kps_targets,
-         kps_weights, avg_factor) = self.get_targets(
-             anchor_list, valid_flag_list, batch_gt_instances,
-             batch_img_metas, batch_gt_instances_ignore)
+         kps_weights,
+         avg_factor) = self.get_targets(anchor_list, valid_flag_list,
+                                        batch_gt_instances, batch_img_metas,
+                                        batch_gt_instances_ignore)
         avg_factor = max(
             reduce_mean(
                 torch.tensor(avg_factor, dtype=torch.float,
@@ -498,13 +510,13 @@ class SCRFDHead(GFLHead):
         of their weights; see :meth:`loss_by_feat`)."""
         assert stride[0] == stride[1], 'h stride is not equal to w stride!'
         anchors = anchors.reshape(-1, 4)
-        cls_score = cls_score.permute(0, 2, 3, 1).reshape(
-            -1, self.cls_out_channels)
+        cls_score = cls_score.permute(0, 2, 3,
+                                      1).reshape(-1, self.cls_out_channels)
         bbox_pred = bbox_pred.permute(0, 2, 3, 1).reshape(-1, 4)
         labels = labels.reshape(-1)
         label_weights = label_weights.reshape(-1)
-        pos_inds = ((labels >= 0) & (labels < self.num_classes)).nonzero(
-        ).squeeze(1)
+        pos_inds = ((labels >= 0) &
+                    (labels < self.num_classes)).nonzero().squeeze(1)
         score = label_weights.new_zeros(labels.shape)
         loss_kps = bbox_pred.sum() * 0
         if len(pos_inds) > 0:

@@ -37,7 +37,9 @@ __all__ = [
 ]
 
 
-def use_batched_predict(cfg: Dict, num_imgs: int, device: torch.device,
+def use_batched_predict(cfg: Dict,
+                        num_imgs: int,
+                        device: torch.device,
                         with_nms: bool = True) -> bool:
     """Whether to take the batched path.
 
@@ -101,8 +103,8 @@ def select_candidates(scores: Tensor, score_thr: float,
         anchor, then class).
     """
     num_imgs, _, num_classes = scores.shape
-    img, flat = (scores.reshape(num_imgs, -1) > score_thr).nonzero(
-        as_tuple=True)
+    img, flat = (scores.reshape(num_imgs, -1)
+                 > score_thr).nonzero(as_tuple=True)
     sel = scores.reshape(num_imgs, -1)[img, flat]
     order = _sort_by_image_then_score(img, sel)
     img, flat, sel = img[order], flat[order], sel[order]
@@ -166,8 +168,8 @@ def multi_image_nms(bboxes: Tensor,
         per_class = torch.bincount(
             img_inds, minlength=num_imgs)[img_inds] >= split_thr
         num_labels = int(labels.max()) + 1
-        groups = img_inds * num_labels + torch.where(
-            per_class, labels, torch.zeros_like(labels))
+        groups = img_inds * num_labels + torch.where(per_class, labels,
+                                                     torch.zeros_like(labels))
     # each image's candidates by descending score, equal scores by index
     key = rank_key(_sort_by_image_then_score(img_inds, scores), bboxes)
     if score_threshold > 0:
@@ -188,12 +190,15 @@ def split_by_image(img_inds: Tensor, num_imgs: int,
     counts = torch.bincount(img_inds, minlength=num_imgs).tolist()
     parts = {k: v.split(counts) for k, v in fields.items()}
     return [
-        InstanceData(**{k: v[i]
-                        for k, v in parts.items()}) for i in range(num_imgs)
+        InstanceData(**{
+            k: v[i]
+            for k, v in parts.items()
+        }) for i in range(num_imgs)
     ]
 
 
-def image_scale_factors(batch_img_metas: Sequence[dict], ref: Tensor,
+def image_scale_factors(batch_img_metas: Sequence[dict],
+                        ref: Tensor,
                         inverse: bool = False) -> Tensor:
     """(B, 4) ``[sx, sy, sx, sy]`` of each image's ``scale_factor`` as a
     tensor like ``ref`` (``inverse``: ``1 / s`` computed in Python, as
@@ -208,9 +213,9 @@ def image_scale_factors(batch_img_metas: Sequence[dict], ref: Tensor,
     return ref.new_tensor(rows)
 
 
-def rescale_to_images(bboxes: Tensor, keypoints: Optional[Tensor],
-                      img_inds: Tensor, batch_img_metas: Sequence[dict]
-                      ) -> Tuple[Tensor, Optional[Tensor]]:
+def rescale_to_images(
+        bboxes: Tensor, keypoints: Optional[Tensor], img_inds: Tensor,
+        batch_img_metas: Sequence[dict]) -> Tuple[Tensor, Optional[Tensor]]:
     """``rescale_to_image`` of every image at once: boxes (N, 4) and
     keypoints (N, K, 2) of the images ``img_inds`` minus their letterbox
     ``border`` (left, top), divided by their ``scale_factor`` -- the same
@@ -251,17 +256,16 @@ def batched_rescale_and_nms(results: InstanceData, img_inds: Tensor,
     """
     num_imgs = len(batch_img_metas)
     if rescale:
-        bboxes, keypoints = rescale_to_images(
-            results.bboxes, results.get('keypoints'), img_inds,
-            batch_img_metas)
+        bboxes, keypoints = rescale_to_images(results.bboxes,
+                                              results.get('keypoints'),
+                                              img_inds, batch_img_metas)
         results.bboxes = bboxes
         if keypoints is not None:
             results.keypoints = keypoints
     max_per_img = cfg.get('max_per_img', -1)
     if with_nms:
-        keep = multi_image_nms(results.bboxes, results.scores,
-                               results.labels, img_inds, num_imgs, cfg['nms'],
-                               max_per_img)
+        keep = multi_image_nms(results.bboxes, results.scores, results.labels,
+                               img_inds, num_imgs, cfg['nms'], max_per_img)
     else:
         keep = limit_per_image(img_inds, num_imgs, max_per_img)
         keep = keep.nonzero()[:, 0]

@@ -70,9 +70,10 @@ def ranked_nms(bboxes: Tensor, scores: Tensor, labels: Tensor,
     return batched_nms(bboxes, key, labels, cfg)[1]
 
 
-def filter_by_score(scores: Tensor, cfg: ConfigDict,
-                    default_thr: float = 0.02) -> Tuple[Tensor, Tensor,
-                                                        Tensor]:
+def filter_by_score(
+        scores: Tensor,
+        cfg: ConfigDict,
+        default_thr: float = 0.02) -> Tuple[Tensor, Tensor, Tensor]:
     """Scores above ``cfg.score_thr``, the ``cfg.nms_pre`` best (<= 0 or
     None: all, where mmdet's ``filter_scores_and_topk`` would drop one).
 
@@ -147,15 +148,17 @@ def rescale_and_nms(results: InstanceData, img_meta: dict, cfg: ConfigDict,
         (equal scores in candidate order).
     """
     if rescale:
-        bboxes, keypoints = rescale_to_image(
-            results.bboxes, results.get('keypoints'), img_meta)
+        bboxes, keypoints = rescale_to_image(results.bboxes,
+                                             results.get('keypoints'),
+                                             img_meta)
         results.bboxes = bboxes
         if keypoints is not None:
             results.keypoints = keypoints
     return nms_and_limit(results, cfg, with_nms)
 
 
-def nms_and_limit(results: InstanceData, cfg: ConfigDict,
+def nms_and_limit(results: InstanceData,
+                  cfg: ConfigDict,
                   with_nms: bool = True) -> InstanceData:
     """NMS of one image's candidates (``cfg.nms``, :func:`ranked_nms`)
     when ``with_nms``, then the ``cfg.max_per_img`` best (<= 0 or None:

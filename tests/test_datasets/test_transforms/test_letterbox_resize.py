@@ -17,8 +17,8 @@ def test_letterbox_rows_map_back_like_the_reference():
         res = LetterboxResize(size=(320, 256))(dict(img=img))
         assert res['img'].shape == (256, 320, 3)
         pts = np.random.RandomState(0).rand(6, 4) * [320, 256, 320, 256]
-        rows = np.concatenate(
-            [pts / [320, 256, 320, 256], np.zeros((6, 11))], 1)
+        rows = np.concatenate([pts / [320, 256, 320, 256],
+                               np.zeros((6, 11))], 1)
         expected = bref.retinaface_correct_boxes(
             rows.copy(), np.array([256, 320]), np.array([h, w]))[:, :4] * \
             [w, h, w, h]

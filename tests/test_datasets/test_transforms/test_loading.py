@@ -78,8 +78,12 @@ def test_clip_and_drop_out_of_image(log):
         ([10, 60, 20, 70], LMK, 1, 4),  # below a 50-high image
         ([30, 5, 40, 15], None, 0, 5),
     ])
-    res = t(dict(face_anns=anns, img_path='a/b.jpg', ori_shape=(50, 100),
-                 img_shape=(25, 50)))
+    res = t(
+        dict(
+            face_anns=anns,
+            img_path='a/b.jpg',
+            ori_shape=(50, 100),
+            img_shape=(25, 50)))
     boxes = res['gt_bboxes']
     assert boxes.tensor.tolist() == [[0, 10, 20, 50], [30, 5, 40, 15]]
     assert boxes.keypoints[0, 0].tolist() == [-2, 14]  # not clipped

@@ -13,11 +13,15 @@ def sample(h=100, w=200):
     img = (np.arange(h * w * 3) % 253).astype(np.uint8).reshape(h, w, 3)
     boxes = BBoxKeypoints(
         torch.tensor([[10., 20., 50., 60.], [150., 70., 190., 95.]]),
-        torch.tensor([KPTS, [[0., 0.]] * 5]),
-        torch.tensor([[1.] * 5, [0.] * 5]))
-    return dict(img=img, img_shape=(h, w), ori_shape=(h, w), gt_bboxes=boxes,
-                gt_bboxes_labels=np.zeros(2, dtype=np.int64),
-                gt_ignore_flags=np.array([False, True]))
+        torch.tensor([KPTS, [[0., 0.]] * 5]), torch.tensor([[1.] * 5,
+                                                            [0.] * 5]))
+    return dict(
+        img=img,
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        gt_bboxes=boxes,
+        gt_bboxes_labels=np.zeros(2, dtype=np.int64),
+        gt_ignore_flags=np.array([False, True]))
 
 
 def test_random_flip_swaps_and_mirrors():
@@ -38,7 +42,8 @@ def test_random_flip_swaps_and_mirrors():
 
 def test_resize_and_pad_keep_points():
     res = TRANSFORMS.build(
-        dict(type='Resize', scale=(100, 50), keep_ratio=True))(sample())
+        dict(type='Resize', scale=(100, 50), keep_ratio=True))(
+            sample())
     assert res['scale_factor'] == (0.5, 0.5)
     assert res['gt_bboxes'].keypoints[0, 4].tolist() == [21., 27.5]
     res = TRANSFORMS.build(dict(type='Pad', size=(256, 128)))(sample())

@@ -92,8 +92,11 @@ def test_padded_area_untouched():
     t = TRANSFORMS.build(dict(type='FacePhotoMetricDistortion'))
     for seed in range(10):
         np.random.seed(seed)
-        out = t(dict(img=img.copy(), square_padded=True,
-                     square_content_shape=(10, 15)))['img']
+        out = t(
+            dict(
+                img=img.copy(),
+                square_padded=True,
+                square_content_shape=(10, 15)))['img']
         assert (out[10:] == img[10:]).all()
         assert (out[:, 15:] == img[:, 15:]).all()
 
@@ -120,7 +123,9 @@ def test_matches_reference_on_every_value_and_odd_layouts():
         padded = np.full((48, 48, 3), 7, np.uint8)
         padded[:32, :48] = img
         np.random.seed(seed)
-        out = t(dict(img=padded, square_padded=True,
-                     square_content_shape=(32, 48)))['img']
+        out = t(
+            dict(
+                img=padded, square_padded=True,
+                square_content_shape=(32, 48)))['img']
         assert np.array_equal(out[:32], expected), seed
         assert (out[32:] == 7).all()

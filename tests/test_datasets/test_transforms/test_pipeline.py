@@ -11,8 +11,8 @@ from mmengine.registry import init_default_scope
 
 import mmdet_faces  # noqa: F401
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 BASE_CFG = osp.join(REPO, 'configs', '_base_', 'datasets', 'widerface.py')
 
 # landmark positions relative to the box (x, y as fractions of w, h)
@@ -24,8 +24,8 @@ def face_line(x, y, s, landmarks=True):
     if not landmarks:
         return f'{x} {y} {s} {s} ' + ' '.join(['-1.0'] * 16)
     pts = [(x + rx * s, y + ry * s) for rx, ry in REL]
-    return f'{x} {y} {s} {s} ' + ' '.join(
-        f'{px:g} {py:g} 0.0' for px, py in pts) + ' 0.5'
+    return f'{x} {y} {s} {s} ' + ' '.join(f'{px:g} {py:g} 0.0'
+                                          for px, py in pts) + ' 0.5'
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ def tiny_root(tmp_path):
                                                  (60, 40, 24, False),
                                                  (100, 70, 24, True)]),
                   ('0--Parade/neg.jpg', 90, 70, []),
-                  ('1--Handshaking/b.jpg', 100, 100,
-                   [(30, 30, 24, True), (66, 60, 30, True)])],
+                  ('1--Handshaking/b.jpg', 100, 100, [(30, 30, 24, True),
+                                                      (66, 60, 30, True)])],
         'val': [('0--Parade/c.jpg', 80, 120, [(20, 20, 24, True)]),
                 ('1--Handshaking/d.jpg', 64, 64, [])],
     }
@@ -47,8 +47,9 @@ def tiny_root(tmp_path):
         for name, h, w, faces in images:
             path = tmp_path / split / 'images' / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(path), rng.randint(0, 255, (h, w, 3)).astype(
-                np.uint8))
+            cv2.imwrite(
+                str(path),
+                rng.randint(0, 255, (h, w, 3)).astype(np.uint8))
             lines.append(f'# {name}')
             lines += [face_line(*f) for f in faces]
         (tmp_path / split / 'label.txt').write_text('\n'.join(lines) + '\n')
@@ -78,8 +79,8 @@ def check_packed(packed, size=(640, 640)):
     checked = torch.nonzero(whole & has).flatten().tolist()
     for i in checked:
         rel = (gt.keypoints[i] - boxes[i, :2]) / torch.stack([w[i], h[i]])
-        assert torch.allclose(rel, torch.tensor(REL, dtype=torch.float32),
-                              atol=1e-4), rel
+        assert torch.allclose(
+            rel, torch.tensor(REL, dtype=torch.float32), atol=1e-4), rel
     return len(checked)
 
 

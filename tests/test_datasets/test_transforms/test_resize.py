@@ -15,8 +15,7 @@ def sample(h=100, w=200):
         torch.tensor([[10., 20., 50., 60.]]),
         torch.tensor([[[15., 25.], [45., 25.], [30., 40.], [18., 55.],
                        [42., 55.]]]), torch.ones(1, 5))
-    return dict(img=img, img_shape=(h, w), ori_shape=(h, w),
-                gt_bboxes=boxes)
+    return dict(img=img, img_shape=(h, w), ori_shape=(h, w), gt_bboxes=boxes)
 
 
 def test_random_interp_resize_exact_points():
@@ -36,12 +35,14 @@ def test_random_interp_resize_exact_points():
                       [134.4, 352.]]))
     method = res['interpolation']
     assert method in REFERENCE_INTERPOLATIONS
-    cv2_flag = dict(bilinear=cv2.INTER_LINEAR, bicubic=cv2.INTER_CUBIC,
-                    area=cv2.INTER_AREA, nearest=cv2.INTER_NEAREST,
-                    lanczos=cv2.INTER_LANCZOS4)[method]
+    cv2_flag = dict(
+        bilinear=cv2.INTER_LINEAR,
+        bicubic=cv2.INTER_CUBIC,
+        area=cv2.INTER_AREA,
+        nearest=cv2.INTER_NEAREST,
+        lanczos=cv2.INTER_LANCZOS4)[method]
     # same pixels as the reference's cv2.resize(image, (640, 640), interp)
-    expected = cv2.resize(sample()['img'], (640, 640),
-                          interpolation=cv2_flag)
+    expected = cv2.resize(sample()['img'], (640, 640), interpolation=cv2_flag)
     assert np.array_equal(res['img'], expected)
 
 
@@ -52,13 +53,17 @@ def test_random_interp_resize_draws_all():
     seen = {t(sample(20, 30))['interpolation'] for _ in range(60)}
     assert seen == set(REFERENCE_INTERPOLATIONS)
     one = TRANSFORMS.build(
-        dict(type='RandomInterpResize', scale=(32, 32),
-             interpolations=['nearest']))
+        dict(
+            type='RandomInterpResize',
+            scale=(32, 32),
+            interpolations=['nearest']))
     assert one(sample(20, 30))['interpolation'] == 'nearest'
     with pytest.raises(ValueError):
         TRANSFORMS.build(
-            dict(type='RandomInterpResize', scale=(32, 32),
-                 interpolation='area'))
+            dict(
+                type='RandomInterpResize',
+                scale=(32, 32),
+                interpolation='area'))
 
 
 def reference_scale(h, w, target_size=1600, max_size=2150):
@@ -85,14 +90,19 @@ def test_resize_short_side():
     img = data['img']
     res = t(data)
     scale = 250 / 200  # 150/100 * 200 = 300 > 250
-    expected = cv2.resize(img.astype(np.float32), None, None, fx=scale,
-                          fy=scale, interpolation=cv2.INTER_LINEAR)
+    expected = cv2.resize(
+        img.astype(np.float32),
+        None,
+        None,
+        fx=scale,
+        fy=scale,
+        interpolation=cv2.INTER_LINEAR)
     assert res['img'].dtype == np.float32
     assert np.array_equal(res['img'], expected)
     assert res['img_shape'] == (125, 250) and res['ori_shape'] == (100, 200)
     assert res['scale_factor'] == (scale, scale)
-    assert res['gt_bboxes'].keypoints[0, 0].tolist() == [15 * scale,
-                                                         25 * scale]
+    assert res['gt_bboxes'].keypoints[0,
+                                      0].tolist() == [15 * scale, 25 * scale]
     # default: a no-op that still provides scale_factor
     noop = TRANSFORMS.build(dict(type='ResizeShortSide'))
     res = noop(dict(img=img, img_shape=(100, 200)))

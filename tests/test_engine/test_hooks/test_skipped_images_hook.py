@@ -20,8 +20,8 @@ def _worker(rank: int, worker: int) -> None:
 def _rank(rank: int, work: str, port: int) -> None:
     """One rank: two forked data-loader-like workers record two skipped
     images each (one the same everywhere), then the epoch ends."""
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=rank, world_size=2)
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
     runner = types.SimpleNamespace(work_dir=work, epoch=0, iter=0)
     hook = SkippedImagesHook(check_readable=False)
     hook.before_train(runner)
@@ -53,7 +53,10 @@ def test_workers_of_every_rank_reach_rank_0(tmp_path):
     assert report['epoch'] == 1 and report['skipped'] == 8
     counts = {i['path']: i['count'] for i in report['images']}
     assert counts == {
-        'r0w0.jpg': 1, 'r0w1.jpg': 1, 'r1w0.jpg': 1, 'r1w1.jpg': 1,
+        'r0w0.jpg': 1,
+        'r0w1.jpg': 1,
+        'r1w0.jpg': 1,
+        'r1w1.jpg': 1,
         'shared.jpg': 4
     }
     assert sorted(os.listdir(tmp_path)) == ['skipped_images.json']

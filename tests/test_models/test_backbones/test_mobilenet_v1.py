@@ -11,8 +11,7 @@ def test_mobilenet_v1_shapes_non_square():
         outs = model(torch.rand(1, 3, 150, 203))
     # ceil(H / stride), like the reference PriorBox feature maps
     assert [tuple(o.shape) for o in outs] == [(1, 64, 19, 26),
-                                              (1, 128, 10, 13),
-                                              (1, 256, 5, 7)]
+                                              (1, 128, 10, 13), (1, 256, 5, 7)]
     assert model.out_channels == [64, 128, 256]
 
 

@@ -35,10 +35,12 @@ def test_s3fd_vgg_state_dict_layout_and_init():
     model.init_weights()
     keys = set(model.state_dict())
     conv_ids = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28, 31, 33]
-    expect = {f'features.{i}.{p}' for i in conv_ids
-              for p in ('weight', 'bias')}
-    expect |= {f'extras.{i}.{p}' for i in range(4)
-               for p in ('weight', 'bias')}
+    expect = {
+        f'features.{i}.{p}'
+        for i in conv_ids
+        for p in ('weight', 'bias')
+    }
+    expect |= {f'extras.{i}.{p}' for i in range(4) for p in ('weight', 'bias')}
     expect |= {f'l2_norms.{i}.weight' for i in range(3)}
     assert keys == expect
     # the L2Norm scales survive init_weights; conv biases are zero

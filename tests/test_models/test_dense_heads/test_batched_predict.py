@@ -28,8 +28,10 @@ def _build(cfg):
 
 def _feats(channels, sizes, scale=1.):
     gen = torch.Generator().manual_seed(1)
-    feats = [torch.randn(3, c, h, w, generator=gen) * scale
-             for c, (h, w) in zip(channels, sizes)]
+    feats = [
+        torch.randn(3, c, h, w, generator=gen) * scale
+        for c, (h, w) in zip(channels, sizes)
+    ]
     for f in feats:  # image 2: flat features, a few candidates at most
         f[2] = f[2] * 0.01
     return feats
@@ -42,9 +44,13 @@ def _compare(head, outs, cfg, rescale=True, with_nms=True, metas=METAS):
         c.batched_predict = batched
         cfgs.append(c)
     with torch.no_grad():
-        ref, out = (head.predict_by_feat(
-            *outs, batch_img_metas=metas, cfg=c, rescale=rescale,
-            with_nms=with_nms) for c in cfgs)
+        ref, out = (
+            head.predict_by_feat(
+                *outs,
+                batch_img_metas=metas,
+                cfg=c,
+                rescale=rescale,
+                with_nms=with_nms) for c in cfgs)
     assert len(ref) == len(out) == len(METAS)
     for a, b in zip(ref, out):
         assert set(a.keys()) == set(b.keys())
@@ -66,10 +72,15 @@ def _fp16_logits(outs):
 
 def test_retinaface_batched_equals_per_image():
     head = _build(
-        dict(type='RetinaFaceHead', num_classes=1, in_channels=16,
-             test_cfg=dict(score_thr=0.02, nms_pre=-1, max_per_img=-1,
-                           nms=dict(type='nms', iou_threshold=0.4,
-                                    offset=1))))
+        dict(
+            type='RetinaFaceHead',
+            num_classes=1,
+            in_channels=16,
+            test_cfg=dict(
+                score_thr=0.02,
+                nms_pre=-1,
+                max_per_img=-1,
+                nms=dict(type='nms', iou_threshold=0.4, offset=1))))
     with torch.no_grad():
         for conv in head.cls_convs:  # scores varying around the threshold
             conv.bias.view(-1, 2)[:, 0] = 3.
@@ -79,17 +90,26 @@ def test_retinaface_batched_equals_per_image():
     counts = [len(r) for r in ref]
     assert counts[0] > 5 and counts[1] > 5  # the NMS had work
     _compare(head, outs, dict(base, nms_pre=30, max_per_img=7))
-    _compare(head, outs, dict(base, nms=dict(type='nms', iou_threshold=0.3)),
-             rescale=False)
+    _compare(
+        head,
+        outs,
+        dict(base, nms=dict(type='nms', iou_threshold=0.3)),
+        rescale=False)
     _compare(head, outs, dict(base, max_per_img=5), with_nms=False)
     _compare(head, outs, dict(base, score_thr=0.9))  # (nearly) empty
 
 
 def test_retinaface_two_classes_mmcv_nms_options():
     head = _build(
-        dict(type='RetinaFaceHead', num_classes=2, in_channels=16,
-             test_cfg=dict(score_thr=0.1, nms_pre=-1, max_per_img=-1,
-                           nms=dict(type='nms', iou_threshold=0.4))))
+        dict(
+            type='RetinaFaceHead',
+            num_classes=2,
+            in_channels=16,
+            test_cfg=dict(
+                score_thr=0.1,
+                nms_pre=-1,
+                max_per_img=-1,
+                nms=dict(type='nms', iou_threshold=0.4))))
     outs = head(_feats([16] * 3, [(12, 16), (6, 8), (3, 4)], scale=2.))
     base = dict(head.test_cfg)
     ref = _compare(head, outs, base)
@@ -103,11 +123,18 @@ def test_retinaface_two_classes_mmcv_nms_options():
 def test_s3fd_batched_equals_per_image():
     chans = (8, 16, 16, 32, 16, 8)
     head = _build(
-        dict(type='S3FDHead', in_channels=chans,
-             test_cfg=dict(nms_pre=5000, score_thr=0.05, max_per_img=750,
-                           nms=dict(type='nms', iou_threshold=0.3))))
-    outs = head(_feats(chans, [(24, 32), (12, 16), (6, 8), (3, 4), (2, 2),
-                               (1, 1)], scale=3.))
+        dict(
+            type='S3FDHead',
+            in_channels=chans,
+            test_cfg=dict(
+                nms_pre=5000,
+                score_thr=0.05,
+                max_per_img=750,
+                nms=dict(type='nms', iou_threshold=0.3))))
+    outs = head(
+        _feats(
+            chans, [(24, 32), (12, 16), (6, 8), (3, 4), (2, 2), (1, 1)],
+            scale=3.))
     base = dict(head.test_cfg)
     ref = _compare(head, outs, base)
     assert len(ref[0]) > 5
@@ -117,12 +144,19 @@ def test_s3fd_batched_equals_per_image():
 
 def _scrfd_head(use_kps):
     return _build(
-        dict(type='SCRFDHead', in_channels=8, feat_channels=16,
-             stacked_convs=1, use_kps=use_kps,
-             norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
-             test_cfg=dict(nms_pre=-1, min_bbox_size=0, score_thr=0.02,
-                           nms=dict(type='nms', iou_threshold=0.45),
-                           max_per_img=-1)))
+        dict(
+            type='SCRFDHead',
+            in_channels=8,
+            feat_channels=16,
+            stacked_convs=1,
+            use_kps=use_kps,
+            norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
+            test_cfg=dict(
+                nms_pre=-1,
+                min_bbox_size=0,
+                score_thr=0.02,
+                nms=dict(type='nms', iou_threshold=0.45),
+                max_per_img=-1)))
 
 
 @pytest.mark.parametrize('use_kps', [False, True])
@@ -131,8 +165,10 @@ def test_scrfd_batched_equals_per_image(use_kps):
     with torch.no_grad():  # scores varying around the threshold, boxes
         for m in head.modules():  # crossing the image borders
             if isinstance(m, torch.nn.Conv2d) and m.bias is not None:
-                m.bias.normal_(0., 2., generator=torch.Generator()
-                               .manual_seed(m.out_channels))
+                m.bias.normal_(
+                    0.,
+                    2.,
+                    generator=torch.Generator().manual_seed(m.out_channels))
     outs = head(_feats([8] * 3, [(12, 16), (6, 8), (3, 4)], scale=3.))
     base = dict(head.test_cfg)
     ref = _compare(head, outs, base)
@@ -150,10 +186,15 @@ def test_tied_scores_same_detections():
     the same order; equal scores are taken by candidate (anchor) index, so
     an ``nms_pre`` cut inside a tie keeps the first anchors."""
     retina = _build(
-        dict(type='RetinaFaceHead', num_classes=1, in_channels=16,
-             test_cfg=dict(score_thr=0.02, nms_pre=-1, max_per_img=-1,
-                           nms=dict(type='nms', iou_threshold=0.4,
-                                    offset=1))))
+        dict(
+            type='RetinaFaceHead',
+            num_classes=1,
+            in_channels=16,
+            test_cfg=dict(
+                score_thr=0.02,
+                nms_pre=-1,
+                max_per_img=-1,
+                nms=dict(type='nms', iou_threshold=0.4, offset=1))))
     feats = _feats([16] * 3, [(12, 16), (6, 8), (3, 4)], scale=2.)
     base = dict(retina.test_cfg)
     for bias in (-4., -30.):  # scores near 1 in fp16; all scores 1.0
@@ -165,8 +206,8 @@ def test_tied_scores_same_detections():
         assert _ties(ref) > (50 if bias < -10 else 5), bias
         _compare(retina, outs, dict(base, nms_pre=30, max_per_img=7))
     # all 1.0: the first 30 anchors, in anchor order
-    cand = _compare(retina, outs, dict(base, nms_pre=30), with_nms=False,
-                    rescale=False)[0]
+    cand = _compare(
+        retina, outs, dict(base, nms_pre=30), with_nms=False, rescale=False)[0]
     with torch.no_grad():
         cls, bbox, _, anchors = retina.flatten_preds(*outs)
         first = retina.bbox_coder.decode(anchors[:30], bbox[0, :30])
@@ -174,14 +215,22 @@ def test_tied_scores_same_detections():
 
     chans = (8, 16, 16, 32, 16, 8)
     s3fd = _build(
-        dict(type='S3FDHead', in_channels=chans,
-             test_cfg=dict(nms_pre=5000, score_thr=0.05, max_per_img=750,
-                           nms=dict(type='nms', iou_threshold=0.3))))
+        dict(
+            type='S3FDHead',
+            in_channels=chans,
+            test_cfg=dict(
+                nms_pre=5000,
+                score_thr=0.05,
+                max_per_img=750,
+                nms=dict(type='nms', iou_threshold=0.3))))
     with torch.no_grad():
         s3fd.cls_convs[0].bias[-1] = 30.  # stride-4 faces: all 1.0
-        outs = _fp16_logits(s3fd(_feats(chans, [(24, 32), (12, 16), (6, 8),
-                                                (3, 4), (2, 2), (1, 1)],
-                                        scale=3.)))
+        outs = _fp16_logits(
+            s3fd(
+                _feats(
+                    chans, [(24, 32), (12, 16), (6, 8), (3, 4), (2, 2),
+                            (1, 1)],
+                    scale=3.)))
     ref = _compare(s3fd, outs, dict(s3fd.test_cfg))
     assert _ties(ref) > 50
     _compare(s3fd, outs, dict(s3fd.test_cfg, nms_pre=40, max_per_img=9))
@@ -218,8 +267,8 @@ def test_tied_nms_same_kept_boxes():
         imgs.append(torch.full((len(box), ), img))
     boxes, scores, labels, imgs = (
         torch.cat(t) for t in (boxes, scores, labels, imgs))
-    for nms in (dict(iou_threshold=0.4, offset=1),
-                dict(iou_threshold=0.5, class_agnostic=True),
+    for nms in (dict(iou_threshold=0.4,
+                     offset=1), dict(iou_threshold=0.5, class_agnostic=True),
                 dict(iou_threshold=0.3, split_thr=100, max_num=15)):
         cfg = dict(type='nms', **nms)
         keep = multi_image_nms(boxes, scores, labels, imgs, 3, cfg)

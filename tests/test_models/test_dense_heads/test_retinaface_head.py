@@ -68,9 +68,7 @@ def _instances(boxes, kpts, has_kpt):
 def _reference_loss(head, preds, faces, img_hw):
     cls, bbox, kpt, _ = head.flatten_preds(*preds)
     priors = ref.pixel_priors(ref.cfg_mnet, img_hw)
-    targets = [
-        reference_targets(b, (k, h)) for b, k, h in faces
-    ]
+    targets = [reference_targets(b, (k, h)) for b, k, h in faces]
     crit = ref.MultiBoxLoss(2, 0.35, True, 0, True, 7, 0.35, False)
     loss_l, loss_c, loss_landm = crit((bbox, cls, kpt), priors, targets)
     return dict(
@@ -91,8 +89,7 @@ def test_loss_equals_reference_multibox_loss(seed):
         has = torch.rand(n, generator=g) > 0.3
         faces.append((boxes, kpts, has))
     expected = _reference_loss(head, preds, faces, img_hw)
-    losses = head.loss_by_feat(*preds,
-                               [_instances(*f) for f in faces],
+    losses = head.loss_by_feat(*preds, [_instances(*f) for f in faces],
                                [dict(img_shape=img_hw)] * 3)
     for k, v in expected.items():
         assert v > 0
@@ -172,21 +169,21 @@ def test_predict_decode_rescale_and_nms():
     # rescaling divides boxes and keypoints by the scale factor (before NMS:
     # the +1 NMS works in original image pixels, as the reference)
     raw_all, res_all = [
-        head.predict_by_feat(*preds, batch_img_metas=[meta], rescale=r,
-                             with_nms=False)[0] for r in (False, True)
+        head.predict_by_feat(
+            *preds, batch_img_metas=[meta], rescale=r, with_nms=False)[0]
+        for r in (False, True)
     ]
     assert torch.allclose(res_all.keypoints,
                           raw_all.keypoints / torch.tensor([2.0, 1.6]))
-    assert torch.allclose(
-        res_all.bboxes, raw_all.bboxes / torch.tensor([2.0, 1.6, 2.0, 1.6]))
-    res = head.predict_by_feat(*preds, batch_img_metas=[meta],
-                               rescale=True)[0]
+    assert torch.allclose(res_all.bboxes,
+                          raw_all.bboxes / torch.tensor([2.0, 1.6, 2.0, 1.6]))
+    res = head.predict_by_feat(*preds, batch_img_metas=[meta], rescale=True)[0]
     assert set(res.keys()) >= {'bboxes', 'scores', 'labels', 'keypoints'}
     assert res.keypoints.shape == (len(res), 5, 2)
     assert (res.scores > 0.02).all() and (res.labels == 0).all()
     assert (res.scores[:-1] >= res.scores[1:]).all()
-    raw = head.predict_by_feat(*preds, batch_img_metas=[meta],
-                               rescale=False)[0]
+    raw = head.predict_by_feat(
+        *preds, batch_img_metas=[meta], rescale=False)[0]
 
     # vs the reference decode + py_cpu_nms
     cls, bbox, kpt, _ = head.flatten_preds(*preds)
@@ -204,8 +201,10 @@ def test_predict_decode_rescale_and_nms():
     assert len(keep) == len(raw)
     assert np.allclose(raw.bboxes.numpy(), dets[keep, :4], atol=1e-4)
     assert np.allclose(raw.scores.numpy(), dets[keep, 4], atol=1e-6)
-    assert np.allclose(raw.keypoints.reshape(-1, 10).numpy(),
-                       lms[order][keep].numpy(), atol=1e-4)
+    assert np.allclose(
+        raw.keypoints.reshape(-1, 10).numpy(),
+        lms[order][keep].numpy(),
+        atol=1e-4)
 
 
 def test_nms_offset_one_equals_py_cpu_nms():
@@ -234,8 +233,10 @@ def test_predict_empty():
     preds[0] = [torch.zeros_like(p) for p in preds[0]]
     for p in preds[0]:
         p[:, 0::2] = 10.  # background everywhere
-    res = head.predict_by_feat(*preds, batch_img_metas=[
-        dict(img_shape=img_hw, scale_factor=(1., 1.))], rescale=True)[0]
+    res = head.predict_by_feat(
+        *preds,
+        batch_img_metas=[dict(img_shape=img_hw, scale_factor=(1., 1.))],
+        rescale=True)[0]
     assert len(res) == 0
     assert res.bboxes.shape == (0, 4) and res.keypoints.shape == (0, 5, 2)
 

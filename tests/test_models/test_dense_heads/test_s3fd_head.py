@@ -18,16 +18,20 @@ def _head(**kwargs):
             assigner=dict(type='S3FDAssigner'), neg_pos_ratio=3,
             min_num_neg=3),
         test_cfg=ConfigDict(
-            nms_pre=5000, score_thr=0.05,
-            nms=dict(type='nms', iou_threshold=0.3), max_per_img=750))
+            nms_pre=5000,
+            score_thr=0.05,
+            nms=dict(type='nms', iou_threshold=0.3),
+            max_per_img=750))
     cfg.update(kwargs)
     return S3FDHead(**cfg)
 
 
 def _random_maps(num_imgs, seed=0, scale=1.):
     g = torch.Generator().manual_seed(seed)
-    cls = [torch.randn(num_imgs, 2, h, w, generator=g) * scale
-           for h, w in FEAT_SIZES]
+    cls = [
+        torch.randn(num_imgs, 2, h, w, generator=g) * scale
+        for h, w in FEAT_SIZES
+    ]
     reg = [torch.randn(num_imgs, 4, h, w, generator=g) for h, w in FEAT_SIZES]
     for t in cls + reg:
         t.requires_grad_(True)
@@ -35,8 +39,10 @@ def _random_maps(num_imgs, seed=0, scale=1.):
 
 
 def _metas(n):
-    return [dict(img_shape=IMG_HW, pad_shape=IMG_HW, scale_factor=(1., 1.))
-            for _ in range(n)]
+    return [
+        dict(img_shape=IMG_HW, pad_shape=IMG_HW, scale_factor=(1., 1.))
+        for _ in range(n)
+    ]
 
 
 def _gt(boxes):
@@ -86,17 +92,18 @@ def test_loss_without_faces():
     ce = []
     for i in range(2):
         flat = torch.cat([c[i].permute(1, 2, 0).reshape(-1, 2) for c in cls])
-        ce.append(torch.nn.functional.cross_entropy(
-            flat, torch.zeros(len(flat), dtype=torch.long),
-            reduction='none').topk(3)[0].sum())
+        ce.append(
+            torch.nn.functional.cross_entropy(
+                flat,
+                torch.zeros(len(flat), dtype=torch.long),
+                reduction='none').topk(3)[0].sum())
     torch.testing.assert_close(losses['loss_cls'], (ce[0] + ce[1]) / 2)
 
 
 def test_loss_zero_width_box_is_dropped():
     head = _head()
     cls, reg = _random_maps(1, seed=2)
-    losses = head.loss_by_feat(cls, reg, [_gt([[10, 10, 10, 30]])],
-                               _metas(1))
+    losses = head.loss_by_feat(cls, reg, [_gt([[10, 10, 10, 30]])], _metas(1))
     assert losses['loss_bbox'].item() == 0.
     assert torch.isfinite(losses['loss_cls'])
 
@@ -133,21 +140,23 @@ def test_loss_equals_reference_multibox_loss(seed):
     head = _head()
     losses = head.loss_by_feat(cls, reg, [_gt(b) for b in gts], _metas(3))
     loss_l, loss_c = _ref_loss(cls, reg, gts)
-    torch.testing.assert_close(losses['loss_bbox'], loss_l, rtol=1e-5,
-                               atol=1e-5)
-    torch.testing.assert_close(losses['loss_cls'], loss_c, rtol=1e-5,
-                               atol=1e-5)
+    torch.testing.assert_close(
+        losses['loss_bbox'], loss_l, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        losses['loss_cls'], loss_c, rtol=1e-5, atol=1e-5)
 
 
 def test_predict_by_feat_thresholds_and_rescale():
     head = _head()
     head.eval()
     cls, reg = _random_maps(2, seed=3)
-    metas = [dict(img_shape=IMG_HW, scale_factor=(2., 2.)),
-             dict(img_shape=IMG_HW, scale_factor=(1., 1.))]
+    metas = [
+        dict(img_shape=IMG_HW, scale_factor=(2., 2.)),
+        dict(img_shape=IMG_HW, scale_factor=(1., 1.))
+    ]
     with torch.no_grad():
-        res = head.predict_by_feat(cls, reg, batch_img_metas=metas,
-                                   rescale=True)
+        res = head.predict_by_feat(
+            cls, reg, batch_img_metas=metas, rescale=True)
         scores, bboxes, _ = head.decode_all(cls, reg)
     assert len(res) == 2
     for r in res:

@@ -22,8 +22,10 @@ def test_reference_recipe(name, batch, size, epochs, steps):
     assert cfg.custom_imports.imports == ['mmdet_faces', 'mmcv_patches']
     assert cfg.train_dataloader.batch_size == batch
     assert cfg.auto_scale_lr.base_batch_size == batch
-    resize = [t for t in cfg.train_dataloader.dataset.pipeline
-              if t.type == 'RandomInterpResize']
+    resize = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t.type == 'RandomInterpResize'
+    ]
     assert resize[0].scale == (size, size)
     assert cfg.train_cfg.max_epochs == epochs
     (sched, ) = cfg.param_scheduler  # no warmup: the reference has none
@@ -37,8 +39,7 @@ def test_reference_recipe(name, batch, size, epochs, steps):
     assert pre.mean == [104., 117., 123.] and pre.std == [1., 1., 1.]
     assert pre.bgr_to_rgb is False and pre.pad_size_divisor == 1
     assert model.test_cfg.score_thr == 0.02
-    assert model.test_cfg.nms == dict(type='nms', iou_threshold=0.4,
-                                      offset=1)
+    assert model.test_cfg.nms == dict(type='nms', iou_threshold=0.4, offset=1)
     assert model.test_cfg.nms_pre == -1 and model.test_cfg.max_per_img == -1
     assert model.bbox_head.loss_weights == dict(
         loss_cls=1.0, loss_bbox=2.0, loss_landmark=1.0)
@@ -79,8 +80,8 @@ def test_r50_model_is_the_mnet_one_but_the_backbone_and_width():
     for ours, theirs in zip(r50.neck, mnet.neck):
         ours, theirs = ours.to_dict(), theirs.to_dict()
         assert ours.pop('out_channels') == 256
-        assert ours.pop('act_cfg') == dict(type='LeakyReLU',
-                                           negative_slope=0.0)
+        assert ours.pop('act_cfg') == dict(
+            type='LeakyReLU', negative_slope=0.0)
         ours.pop('in_channels')
         for key in ('in_channels', 'out_channels', 'act_cfg'):
             theirs.pop(key)
@@ -114,8 +115,10 @@ def test_base_val_loader_is_the_val_split_in_test_mode():
 def test_mxnet_scale_cfg_option():
     cfg = _cfg('retinaface/retinaface_mnet025_1xb32-250e_widerface.py')
     cfg.merge_from_dict({
-        'test_dataloader.dataset.pipeline.1.short_side': 1600,
-        'test_dataloader.dataset.pipeline.1.max_long_side': 2150
+        'test_dataloader.dataset.pipeline.1.short_side':
+        1600,
+        'test_dataloader.dataset.pipeline.1.max_long_side':
+        2150
     })
     step = cfg.test_dataloader.dataset.pipeline[1]
     assert (step.short_side, step.max_long_side) == (1600, 2150)
@@ -143,8 +146,11 @@ def test_family_recipes_are_the_sources():
         assert (test.score_thr, test.nms.iou_threshold, test.nms.offset) \
             == (0.02, 0.4, 1)
         resize = steps['ResizeShortSide']
-        expected = {'biubug6': (None, None), 'yakhyo': (1600, 2150),
-                    'mindspore': (1600, 2176)}[family]
+        expected = {
+            'biubug6': (None, None),
+            'yakhyo': (1600, 2150),
+            'mindspore': (1600, 2176)
+        }[family]
         assert (resize.short_side, resize.max_long_side) == expected
         if family == 'mindspore':
             assert steps['Pad'].size == (2176, 2176)

@@ -6,8 +6,7 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
 from tests.reference import retinaface_ref as ref
-from tests.test_models.retinaface_utils import (build_retinaface,
-                                                load_converter)
+from tests.test_models.retinaface_utils import build_retinaface, load_converter
 from tests.test_models.train_utils import train_steps
 
 CASES = {
@@ -46,9 +45,10 @@ def test_converted_checkpoint_reproduces_reference(arch):
 
         # ours, through the data preprocessor (mean subtraction, no padding)
         data = model.data_preprocessor(
-            dict(inputs=[img[0].to(torch.uint8)],
-                 data_samples=[DetDataSample(metainfo=dict(img_shape=(h, w)))
-                               ]), False)
+            dict(
+                inputs=[img[0].to(torch.uint8)],
+                data_samples=[DetDataSample(metainfo=dict(img_shape=(h, w)))]),
+            False)
         assert data['inputs'].shape[-2:] == (h, w)
         feats = model.extract_feat(data['inputs'])
         cls, bbox, kpt, anchors = model.bbox_head.flatten_preds(
@@ -73,16 +73,16 @@ def test_predict_equals_reference_test_protocol():
     img = torch.randint(0, 256, (3, h, w), generator=g).to(torch.uint8)
     expected = ref.detect(net, img.permute(1, 2, 0).numpy(), cfg)
     sample = DetDataSample(
-        metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
-                      scale_factor=(1., 1.)))
+        metainfo=dict(
+            img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.)))
     with torch.no_grad():
         res = model.test_step(dict(inputs=[img],
                                    data_samples=[sample]))[0].pred_instances
     assert len(res) == len(expected) > 0
     assert np.allclose(res.bboxes.numpy(), expected[:, :4], atol=1e-3)
     assert np.allclose(res.scores.numpy(), expected[:, 4], atol=1e-5)
-    assert np.allclose(res.keypoints.reshape(-1, 10).numpy(),
-                       expected[:, 5:], atol=1e-3)
+    assert np.allclose(
+        res.keypoints.reshape(-1, 10).numpy(), expected[:, 5:], atol=1e-3)
 
 
 def test_predict_rescales_keypoints_to_original_image():
@@ -93,13 +93,20 @@ def test_predict_rescales_keypoints_to_original_image():
     model.bbox_head.test_cfg.nms.offset = 0
     g = torch.Generator().manual_seed(2)
     img = torch.randint(0, 256, (3, h, w), generator=g).to(torch.uint8)
-    metas = [dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.)),
-             dict(img_shape=(h, w), ori_shape=(h // 2, int(w / 1.5)),
-                  scale_factor=(1.5, 2.0))]
+    metas = [
+        dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1., 1.)),
+        dict(
+            img_shape=(h, w),
+            ori_shape=(h // 2, int(w / 1.5)),
+            scale_factor=(1.5, 2.0))
+    ]
     with torch.no_grad():
-        a, b = [model.test_step(dict(inputs=[img],
-                                     data_samples=[DetDataSample(metainfo=m)]
-                                     ))[0].pred_instances for m in metas]
+        a, b = [
+            model.test_step(
+                dict(inputs=[img], data_samples=[DetDataSample(metainfo=m)
+                                                 ]))[0].pred_instances
+            for m in metas
+        ]
     assert len(a) == len(b) > 0
     assert torch.allclose(b.keypoints, a.keypoints / torch.tensor([1.5, 2.]))
     assert torch.allclose(b.bboxes,
@@ -122,9 +129,11 @@ def _synthetic_batch(num_imgs=2, size=80, seed=0):
                          [x + s * .5, y + s * .6], [x + s * .35, y + s * .8],
                          [x + s * .65, y + s * .8]])
         n = len(boxes)
-        sample = DetDataSample(metainfo=dict(
-            img_shape=(size, size), ori_shape=(size, size),
-            scale_factor=(1., 1.)))
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                ori_shape=(size, size),
+                scale_factor=(1., 1.)))
         sample.gt_instances = InstanceData(
             bboxes=torch.tensor(boxes, dtype=torch.float32),
             labels=torch.zeros(n, dtype=torch.long),
@@ -140,8 +149,7 @@ def test_training_iterations_reduce_loss():
     model = build_retinaface('mnet025')
     model.train()
     logs = train_steps(model, _synthetic_batch(), 8, 0.02)
-    assert set(logs[0]) == {'loss_cls', 'loss_bbox', 'loss_landmark',
-                            'loss'}
+    assert set(logs[0]) == {'loss_cls', 'loss_bbox', 'loss_landmark', 'loss'}
     history = [log['loss'] for log in logs]
     assert np.isfinite(history).all()
     assert np.mean(history[-3:]) < 0.7 * np.mean(history[:3]), history

@@ -6,8 +6,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 MAIN = 's3fd/s3fd_vgg16_1xb16-200k_widerface.py'
 DEMO = 's3fd/s3fd_vgg16-w0.125_1xb8-300iter_widerface-synthetic.py'
@@ -53,13 +53,17 @@ def test_pipelines_are_the_base_ones_but_what_is_changed():
     demo = _cfg(DEMO)
     assert _pipeline_diff(main.train_dataloader.dataset.pipeline,
                           base.train_dataloader.dataset.pipeline) == {
-        'RandomSquareCrop': dict(
-            crop_choice=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-            max_tries=50)}
+                              'RandomSquareCrop':
+                              dict(
+                                  crop_choice=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
+                                               0.9, 1.0),
+                                  max_tries=50)
+                          }
     assert main.test_dataloader.dataset.pipeline == base.test_pipeline
     assert _pipeline_diff(demo.train_dataloader.dataset.pipeline,
                           main.train_dataloader.dataset.pipeline) == {
-        'RandomInterpResize': dict(scale=(256, 256))}
+                              'RandomInterpResize': dict(scale=(256, 256))
+                          }
     ours = demo.test_dataloader.dataset.pipeline
     assert ours[1] == dict(type='Resize', scale=(512, 512), keep_ratio=True)
     assert ours[:1] + ours[2:] == base.test_pipeline[:1] + \

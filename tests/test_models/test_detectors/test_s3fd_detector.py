@@ -11,8 +11,8 @@ from mmengine.config import Config
 
 from tests.reference import s3fd_ref as ref
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 H, W = 72, 100  # non-square, exercises the ceil-mode pool
 
 
@@ -88,8 +88,9 @@ def test_detections_equal_reference_detect(pair):
     x = x * 60.
     ref_test = ref.S3FDRef('test').eval()
     ref_test.load_state_dict(ref_net.state_dict())
-    sample = DetDataSample(metainfo=dict(
-        img_shape=(H, W), ori_shape=(H, W), scale_factor=(1., 1.)))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(H, W), ori_shape=(H, W), scale_factor=(1., 1.)))
     with torch.no_grad():
         out = ref_test(x)[0, 1]
         pred = det.predict(x, [sample], rescale=True)[0].pred_instances
@@ -97,7 +98,9 @@ def test_detections_equal_reference_detect(pair):
     assert len(pred) == len(out) > 0
     torch.testing.assert_close(pred.scores, out[:, 0], rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(
-        pred.bboxes, out[:, 1:] * torch.tensor([W, H, W, H]), rtol=1e-4,
+        pred.bboxes,
+        out[:, 1:] * torch.tensor([W, H, W, H]),
+        rtol=1e-4,
         atol=1e-3)
 
 
@@ -105,8 +108,7 @@ def test_data_preprocessor_feeds_what_the_reference_feeds(pair):
     """S3FD.pytorch: RGB image -> BGR, minus (104, 117, 123), -> RGB."""
     _, det = pair
     rgb = np.random.RandomState(0).randint(0, 256, (H, W, 3)).astype(np.uint8)
-    x = np.swapaxes(np.swapaxes(rgb, 1, 2), 1, 0)[[2, 1, 0]].astype(
-        np.float32)
+    x = np.swapaxes(np.swapaxes(rgb, 1, 2), 1, 0)[[2, 1, 0]].astype(np.float32)
     x -= np.array([104., 117., 123.], np.float32)[:, None, None]
     x = x[[2, 1, 0]]
     bgr = torch.from_numpy(rgb[..., ::-1].copy()).permute(2, 0, 1)
@@ -128,14 +130,14 @@ def test_training_iterations_reduce_loss():
     det.train()
     imgs, samples = [], []
     g = torch.Generator().manual_seed(0)
-    cases = ([[8., 8., 40., 44.]],
-             [[30., 20., 52., 46.], [4., 40., 20., 60.]],
-             [])
+    cases = ([[8., 8., 40., 44.]], [[30., 20., 52., 46.], [4., 40., 20.,
+                                                           60.]], [])
     for boxes in cases:
-        img = torch.randint(0, 255, (3, 64, 64), generator=g,
-                            dtype=torch.uint8)
-        s = DetDataSample(metainfo=dict(
-            img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1., 1.)))
+        img = torch.randint(
+            0, 255, (3, 64, 64), generator=g, dtype=torch.uint8)
+        s = DetDataSample(
+            metainfo=dict(
+                img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1., 1.)))
         s.gt_instances = InstanceData(
             bboxes=torch.tensor(boxes).reshape(-1, 4),
             labels=torch.zeros(len(boxes), dtype=torch.long))

@@ -46,15 +46,16 @@ def test_reference_recipe(arch):
     train = cfg.train_dataloader.dataset.pipeline
     crop = [t for t in train if t.type == 'SCRFDRandomSquareCrop'][0]
     resize = [t for t in train if t.type == 'Resize'][0]
-    assert crop.crop_choice == (0.3, 0.45, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6,
-                                1.8, 2.0)
+    assert crop.crop_choice == (0.3, 0.45, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8,
+                                2.0)
     assert crop.clip_border == resize.clip_object_border == \
         (arch in CLIPPED)
     assert resize.scale == (640, 640) and resize.keep_ratio is False
     test = cfg.test_dataloader.dataset.pipeline
     assert [t.type for t in test] == [
         'LoadFaceImage', 'Resize', 'Pad', 'LoadFaceAnnotations',
-        'PackFaceInputs']
+        'PackFaceInputs'
+    ]
     assert test[1].scale == test[2].size == (640, 640)
     assert test[1].keep_ratio is True
 
@@ -81,9 +82,16 @@ def test_pipelines_run_on_the_bundled_format(tiny_widerface):
 
 
 #: Parameters (M) of configs/scrfd/metafile.yml (insightface's table)
-PARAMS_M = {'500m': 0.57, '1g': 0.64, '2.5g': 0.67, '10g': 3.86,
-            '34g': 9.80, '500m_kps': 0.63, '2.5g_kps': 0.82,
-            '10g_kps': 4.23}
+PARAMS_M = {
+    '500m': 0.57,
+    '1g': 0.64,
+    '2.5g': 0.67,
+    '10g': 3.86,
+    '34g': 9.80,
+    '500m_kps': 0.63,
+    '2.5g_kps': 0.82,
+    '10g_kps': 4.23
+}
 
 
 @pytest.mark.parametrize('arch', list(ARCHS))
@@ -94,8 +102,8 @@ def test_every_variant_builds_with_the_published_size(arch):
     model = MODELS.build(_cfg(arch).model)
     params = sum(p.numel() for p in model.parameters())
     assert round(params / 1e6, 2) == PARAMS_M[arch]
-    assert (model.bbox_head.use_kps, arch.endswith('_kps')) in (
-        (True, True), (False, False))
+    assert (model.bbox_head.use_kps, arch.endswith('_kps')) in ((True, True),
+                                                                (False, False))
 
 
 DEMO = 'configs/scrfd/scrfd_2.5g_kps_1xb8-12e_widerface-synthetic.py'

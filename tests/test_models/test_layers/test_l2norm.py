@@ -18,7 +18,6 @@ def test_l2norm_matches_reference_and_builds():
     # unit channel norm times the weight
     y = m(x)
     norm = (y / m.weight[None, :, None, None]).pow(2).sum(1).sqrt()
-    torch.testing.assert_close(norm, torch.ones_like(norm), rtol=0,
-                               atol=1e-5)
+    torch.testing.assert_close(norm, torch.ones_like(norm), rtol=0, atol=1e-5)
     # half precision goes through float32
     assert m(x.half()).dtype == torch.half

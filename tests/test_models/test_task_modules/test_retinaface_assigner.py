@@ -44,8 +44,8 @@ def test_assigner_batched_equals_per_image_and_quirks():
     anchors, centre = _anchors(img_hw)
     per_img = [random_faces(n, img_hw, g, 2., 70.)[0] for n in (5, 0, 9)]
     boxes = torch.cat(per_img)
-    inds = torch.cat([torch.full((b.size(0), ), i) for i, b in
-                      enumerate(per_img)]).long()
+    inds = torch.cat(
+        [torch.full((b.size(0), ), i) for i, b in enumerate(per_img)]).long()
     assigned, _ = RetinaFaceAssigner().assign_batch(anchors, boxes, inds, 3)
     offset = 0
     for i, b in enumerate(per_img):
@@ -98,11 +98,10 @@ def test_assigner_ties_later_face_wins():
 def test_assigner_ignore_and_single_image_api():
     img_hw = (64, 64)
     anchors, _ = _anchors(img_hw)
-    gt = InstanceData(bboxes=torch.tensor([[4., 4., 20., 20.]]),
-                      labels=torch.tensor([0]))
+    gt = InstanceData(
+        bboxes=torch.tensor([[4., 4., 20., 20.]]), labels=torch.tensor([0]))
     ign = InstanceData(bboxes=torch.tensor([[30., 30., 62., 62.]]))
-    res = RetinaFaceAssigner().assign(
-        InstanceData(priors=anchors), gt, ign)
+    res = RetinaFaceAssigner().assign(InstanceData(priors=anchors), gt, ign)
     iou_ign = ref.jaccard(ign.bboxes, anchors)[0]
     assert (res.gt_inds[(iou_ign >= 0.35)] == -1).all()
     assert (res.gt_inds > 0).sum() >= 1
@@ -118,10 +117,12 @@ def test_landmark_coder_matches_reference():
     coder = LandmarkCoder()
     enc = coder.encode(anchors, pts)
     assert torch.allclose(
-        enc, ref.encode_landm(pts.reshape(-1, 10), centre, [0.1, 0.2]),
+        enc,
+        ref.encode_landm(pts.reshape(-1, 10), centre, [0.1, 0.2]),
         atol=1e-5)
     dec = coder.decode(anchors, enc)
     assert torch.allclose(dec, pts, atol=1e-4)
     assert torch.allclose(
-        dec.reshape(-1, 10), ref.decode_landm(enc, centre, [0.1, 0.2]),
+        dec.reshape(-1, 10),
+        ref.decode_landm(enc, centre, [0.1, 0.2]),
         atol=1e-4)

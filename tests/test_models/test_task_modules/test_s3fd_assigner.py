@@ -21,11 +21,12 @@ def _one(assigner, priors, gts):
 
 def test_threshold_stage():
     # gt [0, 0, 100, 10]; an anchor [0, 0, w, 10] has IoU w / 100
-    priors = [[0, 0, 100, 10], [0, 0, 50, 10], [0, 0, 36, 10],
-              [0, 0, 34, 10], [200, 200, 300, 210]]
+    priors = [[0, 0, 100, 10], [0, 0, 50, 10], [0, 0, 36, 10], [0, 0, 34, 10],
+              [200, 200, 300, 210]]
     res = _one(_assigner(), priors, [[0, 0, 100, 10]])
-    assert res.stages[0].tolist() == [STAGE_BEST, STAGE_IOU, STAGE_IOU,
-                                      STAGE_COMP, STAGE_NEG]
+    assert res.stages[0].tolist() == [
+        STAGE_BEST, STAGE_IOU, STAGE_IOU, STAGE_COMP, STAGE_NEG
+    ]
     torch.testing.assert_close(res.max_overlaps[0],
                                torch.tensor([1., .5, .36, .34, 0.]))
     assert res.gt_inds[0].tolist() == [1, 1, 1, 1, 0]
@@ -43,28 +44,27 @@ def test_best_anchor_stage_low_iou_and_shared_anchor():
     res = _one(_assigner(), priors, gts)
     assert res.stages[0, 0] == STAGE_BEST
     assert int(res.gt_inds[0, 0]) == 2
-    d = ref.match(
-        [0.1, 0.35, 0.5], torch.tensor(gts, dtype=torch.float32),
-        _center(torch.tensor(priors, dtype=torch.float32)), [0.1, 0.2],
-        torch.ones(2, dtype=torch.long), torch.zeros(1, 3, 4),
-        torch.zeros(1, 3, dtype=torch.long), 0)
+    d = ref.match([0.1, 0.35, 0.5], torch.tensor(gts, dtype=torch.float32),
+                  _center(torch.tensor(priors, dtype=torch.float32)),
+                  [0.1, 0.2], torch.ones(2, dtype=torch.long),
+                  torch.zeros(1, 3, 4), torch.zeros(1, 3, dtype=torch.long), 0)
     assert int(d['best_truth_idx'][0]) == 1
 
 
 def test_compensation_count_and_rank_order():
     # gt A and gt B each have an IoU-1 anchor, gt C's best is 0.4
     # -> N = (3 + 2) // 2 = 2
-    a_cands = [[0, 0, 15, 10], [0, 0, 30, 10], [0, 0, 5, 10],
-               [0, 0, 20, 10], [0, 0, 12, 10]]  # IoU .15 .3 .05 .2 .12
-    priors = a_cands + [[0, 0, 100, 10], [0, 100, 100, 110],
-                        [0, 300, 40, 310]]
+    a_cands = [[0, 0, 15, 10], [0, 0, 30, 10], [0, 0, 5, 10], [0, 0, 20, 10],
+               [0, 0, 12, 10]]  # IoU .15 .3 .05 .2 .12
+    priors = a_cands + [[0, 0, 100, 10], [0, 100, 100, 110], [0, 300, 40, 310]]
     gts = [[0, 0, 100, 10], [0, 100, 100, 110], [0, 300, 100, 310]]
     res = _one(_assigner(), priors, gts)
     assert int(res.num_comp[0]) == 2
     stages = res.stages[0].tolist()
     # the two best candidates by IoU (0.3 and 0.2), not by index
-    assert stages[:5] == [STAGE_NEG, STAGE_COMP, STAGE_NEG, STAGE_COMP,
-                          STAGE_NEG]
+    assert stages[:5] == [
+        STAGE_NEG, STAGE_COMP, STAGE_NEG, STAGE_COMP, STAGE_NEG
+    ]
     assert stages[5:] == [STAGE_BEST, STAGE_BEST, STAGE_BEST]
     # compensated anchors regress to their best-IoU gt
     assert res.gt_inds[0, 1] == 1 and res.gt_inds[0, 3] == 1
@@ -72,8 +72,9 @@ def test_compensation_count_and_rank_order():
     priors2 = [[0, 0, 30, 10], [0, 0, 5, 10], [0, 0, 100, 10],
                [0, 100, 100, 110], [0, 300, 40, 310]]
     res = _one(_assigner(), priors2, gts)
-    assert res.stages[0].tolist() == [STAGE_COMP, STAGE_NEG, STAGE_BEST,
-                                      STAGE_BEST, STAGE_BEST]
+    assert res.stages[0].tolist() == [
+        STAGE_COMP, STAGE_NEG, STAGE_BEST, STAGE_BEST, STAGE_BEST
+    ]
 
 
 def test_empty_and_padded_batch():
@@ -92,15 +93,17 @@ def test_empty_and_padded_batch():
 
 
 def _center(point):
-    return torch.cat([(point[:, :2] + point[:, 2:]) / 2,
-                      point[:, 2:] - point[:, :2]], 1)
+    return torch.cat(
+        [(point[:, :2] + point[:, 2:]) / 2, point[:, 2:] - point[:, :2]], 1)
 
 
 def _s3fd_anchors(h, w):
     from mmdet.models.task_modules.prior_generators import AnchorGenerator
     strides = [4, 8, 16, 32, 64, 128]
     gen = AnchorGenerator(
-        strides=strides, ratios=[1.], scales=[1.],
+        strides=strides,
+        ratios=[1.],
+        scales=[1.],
         base_sizes=[16, 32, 64, 128, 256, 512],
         centers=[(s / 2, s / 2) for s in strides])
     sizes = [(-(-h // s), -(-w // s)) for s in strides]
@@ -137,10 +140,10 @@ def test_matches_reference_match(seed):
 def test_assign_interface():
     from mmengine.structures import InstanceData
     a = _assigner()
-    pred = InstanceData(priors=torch.tensor([[0, 0, 10, 10], [50, 50, 60,
-                                                              60.]]))
-    gt = InstanceData(bboxes=torch.tensor([[1, 1, 10, 10.]]),
-                      labels=torch.tensor([0]))
+    pred = InstanceData(
+        priors=torch.tensor([[0, 0, 10, 10], [50, 50, 60, 60.]]))
+    gt = InstanceData(
+        bboxes=torch.tensor([[1, 1, 10, 10.]]), labels=torch.tensor([0]))
     r = a.assign(pred, gt)
     assert r.gt_inds.tolist() == [1, 0]
     assert r.labels.tolist() == [0, -1]

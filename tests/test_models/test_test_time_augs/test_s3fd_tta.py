@@ -7,16 +7,18 @@ from tests.reference import s3fd_ref as ref
 
 def _dets():
     # two clusters of 3 and 2 boxes, one lonely box, one far duplicate pair
-    return np.array([
-        [10, 10, 50, 50, .9],
-        [12, 11, 52, 49, .8],
-        [8, 9, 47, 52, .6],
-        [100, 100, 130, 140, .7],
-        [102, 98, 131, 141, .5],
-        [300, 300, 310, 310, .4],  # alone: dropped by the reference
-        [200, 10, 260, 80, .35],
-        [205, 12, 262, 78, .3],
-    ], dtype=np.float64)
+    return np.array(
+        [
+            [10, 10, 50, 50, .9],
+            [12, 11, 52, 49, .8],
+            [8, 9, 47, 52, .6],
+            [100, 100, 130, 140, .7],
+            [102, 98, 131, 141, .5],
+            [300, 300, 310, 310, .4],  # alone: dropped by the reference
+            [200, 10, 260, 80, .35],
+            [205, 12, 262, 78, .3],
+        ],
+        dtype=np.float64)
 
 
 def test_bbox_vote_equals_reference():
@@ -54,11 +56,13 @@ def test_bbox_vote_random_equals_reference():
 def _sample(bboxes, scores, scale=1., flip=False, shape=(200, 300)):
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
-    s = DetDataSample(metainfo=dict(
-        ori_shape=shape, img_shape=(int(shape[0] * scale),
-                                    int(shape[1] * scale)),
-        scale_factor=(scale, scale), flip=flip,
-        flip_direction='horizontal' if flip else None))
+    s = DetDataSample(
+        metainfo=dict(
+            ori_shape=shape,
+            img_shape=(int(shape[0] * scale), int(shape[1] * scale)),
+            scale_factor=(scale, scale),
+            flip=flip,
+            flip_direction='horizontal' if flip else None))
     s.pred_instances = InstanceData(
         bboxes=torch.tensor(bboxes, dtype=torch.float32).reshape(-1, 4),
         scores=torch.tensor(scores, dtype=torch.float32),
@@ -82,12 +86,14 @@ def test_tta_merge_flip_scale_rules_and_vote():
         _sample([face, small], [.9, .8]),  # original
         # flipped view (boxes in flipped image coordinates)
         _sample([[300 - 91., 41., 300 - 41., 101.],
-                 [300 - 209., 20., 300 - 200., 29.]], [.85, .7], flip=True),
+                 [300 - 209., 20., 300 - 200., 29.]], [.85, .7],
+                flip=True),
         # shrunk view: only boxes with longer side > 30 survive
         _sample([small, big, face], [.6, .75, .5], scale=.5),
         # enlarged view: only boxes with shorter side < 100 survive
         _sample([big, [41., 39., 91., 99.], [201., 21., 210., 30.]],
-                [.95, .65, .55], scale=2.),
+                [.95, .65, .55],
+                scale=2.),
     ]
     merged = tta.merge_preds([views])[0].pred_instances
     # `big` appears only in the shrunk view (the enlarged one is filtered)
@@ -95,8 +101,8 @@ def test_tta_merge_flip_scale_rules_and_vote():
     assert len(merged) == 2
     assert torch.allclose(merged.scores, torch.tensor([.9, .8]))
     # face cluster: original, flipped back, shrunk and enlarged views
-    boxes = torch.tensor([face, [41., 41., 91., 101.], face,
-                          [41., 39., 91., 99.]])
+    boxes = torch.tensor(
+        [face, [41., 41., 91., 101.], face, [41., 39., 91., 99.]])
     w = torch.tensor([.9, .85, .5, .65])[:, None]
     torch.testing.assert_close(merged.bboxes[0], (boxes * w).sum(0) / w.sum())
     # small cluster: original, flipped back, enlarged (shrunk one dropped)

@@ -5,8 +5,8 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 
 def test_tta_pipeline_and_model(tiny_widerface):
@@ -16,8 +16,8 @@ def test_tta_pipeline_and_model(tiny_widerface):
 
     import mmdet_faces  # noqa: F401
     register_all_modules()
-    cfg = Config.fromfile(osp.join(REPO, 'configs',
-                                   's3fd/s3fd_vgg16_1xb16-200k_widerface.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 's3fd/s3fd_vgg16_1xb16-200k_widerface.py'))
     ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
     ds_cfg.data_root = tiny_widerface + '/'
     ds_cfg.pipeline = cfg.tta_pipeline

@@ -12,5 +12,7 @@ with the repository root on ``sys.path``::
 from .coco import COCO_CATEGORIES, generate_coco
 from .widerface import SETTINGS, WIDER_EVENTS, generate_widerface
 
-__all__ = ['generate_widerface', 'WIDER_EVENTS', 'SETTINGS', 'generate_coco',
-           'COCO_CATEGORIES']
+__all__ = [
+    'generate_widerface', 'WIDER_EVENTS', 'SETTINGS', 'generate_coco',
+    'COCO_CATEGORIES'
+]

@@ -31,47 +31,82 @@ _CLI_DESCRIPTION = (
 # The 80 COCO detection categories with their official ids.
 COCO_CATEGORIES = (
     (1, 'person', 'person'), (2, 'bicycle', 'vehicle'), (3, 'car', 'vehicle'),
-    (4, 'motorcycle', 'vehicle'), (5, 'airplane', 'vehicle'),
-    (6, 'bus', 'vehicle'), (7, 'train', 'vehicle'), (8, 'truck', 'vehicle'),
-    (9, 'boat', 'vehicle'), (10, 'traffic light', 'outdoor'),
-    (11, 'fire hydrant', 'outdoor'), (13, 'stop sign', 'outdoor'),
-    (14, 'parking meter', 'outdoor'), (15, 'bench', 'outdoor'),
-    (16, 'bird', 'animal'), (17, 'cat', 'animal'), (18, 'dog', 'animal'),
-    (19, 'horse', 'animal'), (20, 'sheep', 'animal'), (21, 'cow', 'animal'),
-    (22, 'elephant', 'animal'), (23, 'bear', 'animal'),
-    (24, 'zebra', 'animal'), (25, 'giraffe', 'animal'),
-    (27, 'backpack', 'accessory'), (28, 'umbrella', 'accessory'),
-    (31, 'handbag', 'accessory'), (32, 'tie', 'accessory'),
-    (33, 'suitcase', 'accessory'), (34, 'frisbee', 'sports'),
-    (35, 'skis', 'sports'), (36, 'snowboard', 'sports'),
-    (37, 'sports ball', 'sports'), (38, 'kite', 'sports'),
-    (39, 'baseball bat', 'sports'), (40, 'baseball glove', 'sports'),
-    (41, 'skateboard', 'sports'), (42, 'surfboard', 'sports'),
-    (43, 'tennis racket', 'sports'), (44, 'bottle', 'kitchen'),
-    (46, 'wine glass', 'kitchen'), (47, 'cup', 'kitchen'),
-    (48, 'fork', 'kitchen'), (49, 'knife', 'kitchen'),
-    (50, 'spoon', 'kitchen'), (51, 'bowl', 'kitchen'),
-    (52, 'banana', 'food'), (53, 'apple', 'food'), (54, 'sandwich', 'food'),
-    (55, 'orange', 'food'), (56, 'broccoli', 'food'), (57, 'carrot', 'food'),
-    (58, 'hot dog', 'food'), (59, 'pizza', 'food'), (60, 'donut', 'food'),
-    (61, 'cake', 'food'), (62, 'chair', 'furniture'),
-    (63, 'couch', 'furniture'), (64, 'potted plant', 'furniture'),
-    (65, 'bed', 'furniture'), (67, 'dining table', 'furniture'),
-    (70, 'toilet', 'furniture'), (72, 'tv', 'electronic'),
-    (73, 'laptop', 'electronic'), (74, 'mouse', 'electronic'),
-    (75, 'remote', 'electronic'), (76, 'keyboard', 'electronic'),
-    (77, 'cell phone', 'electronic'), (78, 'microwave', 'appliance'),
-    (79, 'oven', 'appliance'), (80, 'toaster', 'appliance'),
-    (81, 'sink', 'appliance'), (82, 'refrigerator', 'appliance'),
-    (84, 'book', 'indoor'), (85, 'clock', 'indoor'), (86, 'vase', 'indoor'),
-    (87, 'scissors', 'indoor'), (88, 'teddy bear', 'indoor'),
-    (89, 'hair drier', 'indoor'), (90, 'toothbrush', 'indoor'))
+    (4, 'motorcycle',
+     'vehicle'), (5, 'airplane',
+                  'vehicle'), (6, 'bus', 'vehicle'), (7, 'train',
+                                                      'vehicle'),
+    (8, 'truck',
+     'vehicle'), (9, 'boat', 'vehicle'), (10, 'traffic light',
+                                          'outdoor'), (11, 'fire hydrant',
+                                                       'outdoor'),
+    (13, 'stop sign',
+     'outdoor'), (14, 'parking meter',
+                  'outdoor'), (15, 'bench', 'outdoor'), (16, 'bird', 'animal'),
+    (17, 'cat', 'animal'), (18, 'dog',
+                            'animal'), (19, 'horse',
+                                        'animal'), (20, 'sheep',
+                                                    'animal'),
+    (21, 'cow',
+     'animal'), (22, 'elephant', 'animal'), (23, 'bear', 'animal'),
+    (24, 'zebra',
+     'animal'), (25, 'giraffe',
+                 'animal'), (27, 'backpack',
+                             'accessory'), (28, 'umbrella',
+                                            'accessory'), (31, 'handbag',
+                                                           'accessory'),
+    (32, 'tie', 'accessory'), (33, 'suitcase',
+                               'accessory'),
+    (34, 'frisbee',
+     'sports'), (35, 'skis',
+                 'sports'), (36, 'snowboard', 'sports'), (37, 'sports ball',
+                                                          'sports'),
+    (38, 'kite', 'sports'), (39, 'baseball bat',
+                             'sports'), (40, 'baseball glove', 'sports'),
+    (41, 'skateboard',
+     'sports'), (42, 'surfboard', 'sports'), (43, 'tennis racket', 'sports'),
+    (44, 'bottle', 'kitchen'), (46, 'wine glass', 'kitchen'),
+    (47, 'cup',
+     'kitchen'), (48, 'fork', 'kitchen'), (49, 'knife', 'kitchen'),
+    (50, 'spoon', 'kitchen'), (51, 'bowl', 'kitchen'), (52, 'banana', 'food'),
+    (53, 'apple', 'food'), (54, 'sandwich', 'food'), (55, 'orange', 'food'),
+    (56, 'broccoli',
+     'food'), (57, 'carrot',
+               'food'), (58, 'hot dog',
+                         'food'), (59, 'pizza', 'food'), (60,
+                                                          'donut', 'food'),
+    (61, 'cake', 'food'), (62, 'chair',
+                           'furniture'), (63, 'couch',
+                                          'furniture'), (64, 'potted plant',
+                                                         'furniture'),
+    (65, 'bed', 'furniture'), (67, 'dining table',
+                               'furniture'), (70, 'toilet',
+                                              'furniture'), (72, 'tv',
+                                                             'electronic'),
+    (73, 'laptop', 'electronic'), (74, 'mouse', 'electronic'), (75, 'remote',
+                                                                'electronic'),
+    (76, 'keyboard',
+     'electronic'), (77, 'cell phone',
+                     'electronic'), (78, 'microwave',
+                                     'appliance'), (79, 'oven', 'appliance'),
+    (80, 'toaster',
+     'appliance'), (81, 'sink',
+                    'appliance'), (82, 'refrigerator',
+                                   'appliance'), (84, 'book',
+                                                  'indoor'), (85, 'clock',
+                                                              'indoor'),
+    (86, 'vase',
+     'indoor'), (87, 'scissors',
+                 'indoor'), (88, 'teddy bear',
+                             'indoor'), (89, 'hair drier',
+                                         'indoor'), (90, 'toothbrush',
+                                                     'indoor'))
 
 # Category ids of the drawn shapes.
 DRAWN_CATEGORIES = (1, 3, 13, 18, 37)
 
 
-def _color(rng: np.random.Generator, lo: int = 0,
+def _color(rng: np.random.Generator,
+           lo: int = 0,
            hi: int = 256) -> Tuple[int, int, int]:
     c = rng.integers(lo, hi, 3)
     return (int(c[0]), int(c[1]), int(c[2]))
@@ -149,8 +184,8 @@ def _render(rng: np.random.Generator,
     short_side = max(int(round(long_side / rng.uniform(1.0, 1.6))), 48)
     w, h = (long_side, short_side) if rng.random() < 0.7 else (short_side,
                                                                long_side)
-    c1, c2 = np.array(_color(rng, 60, 200), np.float32), np.array(
-        _color(rng, 60, 200), np.float32)
+    c1, c2 = np.array(_color(rng, 60, 200),
+                      np.float32), np.array(_color(rng, 60, 200), np.float32)
     ramp = np.linspace(0, 1, 8, dtype=np.float32)[:, None, None]
     small = np.repeat(c1 + ramp * (c2 - c1), 8, axis=1)
     img = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -224,35 +259,56 @@ def generate_coco(out_dir: str,
             file_name = f'{img_id:012d}.jpg'
             su.write_jpg(osp.join(img_dir, file_name), img, file_name)
             images.append(
-                dict(id=img_id, file_name=file_name, width=img.shape[1],
-                     height=img.shape[0], license=1))
+                dict(
+                    id=img_id,
+                    file_name=file_name,
+                    width=img.shape[1],
+                    height=img.shape[0],
+                    license=1))
             for cat_id, (x, y, w, h) in objects:
                 annotations.append(
-                    dict(id=next_ann_id, image_id=img_id,
-                         category_id=cat_id, bbox=[x, y, w, h],
-                         area=float(w * h), iscrowd=0,
-                         segmentation=[[x, y, x + w, y, x + w, y + h, x,
-                                        y + h]]))
+                    dict(
+                        id=next_ann_id,
+                        image_id=img_id,
+                        category_id=cat_id,
+                        bbox=[x, y, w, h],
+                        area=float(w * h),
+                        iscrowd=0,
+                        segmentation=[[x, y, x + w, y, x + w, y + h, x,
+                                       y + h]]))
                 next_ann_id += 1
         data = dict(
-            info=dict(description='mmdet_faces synthetic COCO smoke-test set',
-                      version='1.0', year=2017, contributor='mmdet_faces',
-                      date_created='2017/09/01'),
+            info=dict(
+                description='mmdet_faces synthetic COCO smoke-test set',
+                version='1.0',
+                year=2017,
+                contributor='mmdet_faces',
+                date_created='2017/09/01'),
             licenses=[dict(id=1, name='synthetic', url='')],
-            images=images, annotations=annotations, categories=categories)
+            images=images,
+            annotations=annotations,
+            categories=categories)
         su.write_file(ann_file, json.dumps(data))
-        summary[split] = dict(images=len(images),
-                              annotations=len(annotations))
+        summary[split] = dict(images=len(images), annotations=len(annotations))
         if progress:
-            print(f'[synthetic_coco] {split}: {len(images)} images, '
-                  f'{len(annotations)} boxes', flush=True)
+            print(
+                f'[synthetic_coco] {split}: {len(images)} images, '
+                f'{len(annotations)} boxes',
+                flush=True)
     su.write_marker(out_dir, summary)
     return dict(summary, out_dir=out_dir)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``gen_synthetic_coco.py`` tool."""
-    parser = su.build_parser(_CLI_DESCRIPTION, 'output folder (a data_root)',
-                             num_images=40, max_size=320)
-    return su.run_generator(parser.parse_args(argv), 'gen_synthetic_coco',
-                            generate_coco, GENERATOR_NAME, progress=True)
+    parser = su.build_parser(
+        _CLI_DESCRIPTION,
+        'output folder (a data_root)',
+        num_images=40,
+        max_size=320)
+    return su.run_generator(
+        parser.parse_args(argv),
+        'gen_synthetic_coco',
+        generate_coco,
+        GENERATOR_NAME,
+        progress=True)

@@ -24,8 +24,9 @@ IN_PROGRESS = '.in_progress'
 # --------------------------------------------------------------------------
 def check_count(name: str, value, minimum: int = 0) -> int:
     """Return ``value`` as int or raise a ValueError naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, np.integer)):
+    if isinstance(value,
+                  (bool, np.bool_)) or not isinstance(value,
+                                                      (int, np.integer)):
         raise ValueError(f'{name} must be an integer, got {value!r}')
     if value < minimum:
         raise ValueError(f'{name} must be >= {minimum}, got {value}')
@@ -45,10 +46,9 @@ def check_common_args(num_train, num_val, seed,
     Returns:
         tuple[int]: ``(num_train, num_val, seed, max_size)`` as ints.
     """
-    return (check_count('num_train', num_train),
-            check_count('num_val', num_val),
-            check_count('seed', seed),
-            check_count('max_size', max_size, 64))
+    return (check_count('num_train',
+                        num_train), check_count('num_val', num_val),
+            check_count('seed', seed), check_count('max_size', max_size, 64))
 
 
 def check_path(out_dir) -> str:
@@ -97,8 +97,8 @@ def prepare_out_dir(out_dir: str, generator: str, force: bool = False) -> str:
         raise OSError(f'output path {out_dir} exists and is not a directory')
     entries = sorted(os.listdir(out_dir)) if osp.isdir(out_dir) else []
     if entries and not force and own_marker(out_dir, generator) is None:
-        shown = ', '.join(
-            e + '/' * osp.isdir(osp.join(out_dir, e)) for e in entries[:6])
+        shown = ', '.join(e + '/' * osp.isdir(osp.join(out_dir, e))
+                          for e in entries[:6])
         more = f' and {len(entries) - 6} more' if len(entries) > 6 else ''
         raise FileExistsError(
             f'{out_dir} is not empty and was not written by this generator '
@@ -120,8 +120,9 @@ def prepare_out_dir(out_dir: str, generator: str, force: bool = False) -> str:
     marker = osp.join(out_dir, MARKER)
     if osp.isfile(marker):
         os.remove(marker)
-    write_file(osp.join(out_dir, IN_PROGRESS),
-               json.dumps(dict(generator=generator)) + '\n')
+    write_file(
+        osp.join(out_dir, IN_PROGRESS),
+        json.dumps(dict(generator=generator)) + '\n')
     return out_dir
 
 
@@ -167,8 +168,9 @@ def write_marker(out_dir: str, summary: dict):
     """Write ``summary`` (with its ``generator``) as JSON to
     ``out_dir/.complete`` (written last: it marks the folder as complete)
     and remove the in-progress marker."""
-    write_file(osp.join(out_dir, MARKER),
-               json.dumps(summary, indent=2, sort_keys=True) + '\n')
+    write_file(
+        osp.join(out_dir, MARKER),
+        json.dumps(summary, indent=2, sort_keys=True) + '\n')
     in_progress = osp.join(out_dir, IN_PROGRESS)
     if osp.isfile(in_progress):
         os.remove(in_progress)
@@ -193,18 +195,29 @@ def build_parser(description: str, out_dir_help: str, num_images: int,
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('out_dir', help=out_dir_help)
-    parser.add_argument('--num-images', type=int, default=num_images,
-                        help=f'number of train images (default {num_images})')
-    parser.add_argument('--num-val', type=int, default=None,
-                        help='number of val images (default: a quarter of '
-                        '--num-images)')
+    parser.add_argument(
+        '--num-images',
+        type=int,
+        default=num_images,
+        help=f'number of train images (default {num_images})')
+    parser.add_argument(
+        '--num-val',
+        type=int,
+        default=None,
+        help='number of val images (default: a quarter of '
+        '--num-images)')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
-    parser.add_argument('--max-size', type=int, default=max_size,
-                        help=f'longest image side in px (default {max_size})')
-    parser.add_argument('--force', action='store_true',
-                        help='regenerate even if OUT_DIR/.complete exists; '
-                        'write into a folder of other files (a real data '
-                        'set!) too')
+    parser.add_argument(
+        '--max-size',
+        type=int,
+        default=max_size,
+        help=f'longest image side in px (default {max_size})')
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='regenerate even if OUT_DIR/.complete exists; '
+        'write into a folder of other files (a real data '
+        'set!) too')
     return parser
 
 
@@ -227,13 +240,14 @@ def run_generator(args: argparse.Namespace, prog: str, generate: Callable,
     Returns:
         int: Exit code, 0 (generated or skipped) or 2 (error).
     """
-    for flag, value, low in (('--num-images', args.num_images, 0),
-                             ('--num-val', args.num_val, 0),
-                             ('--seed', args.seed, 0),
-                             ('--max-size', args.max_size, 64)):
+    for flag, value, low in (('--num-images', args.num_images,
+                              0), ('--num-val', args.num_val, 0),
+                             ('--seed', args.seed, 0), ('--max-size',
+                                                        args.max_size, 64)):
         if value is not None and value < low:
-            print(f'{prog}: error: {flag} must be >= {low}, got {value}',
-                  file=sys.stderr)
+            print(
+                f'{prog}: error: {flag} must be >= {low}, got {value}',
+                file=sys.stderr)
             return 2
     num_val = args.num_val
     if num_val is None:
@@ -244,9 +258,14 @@ def run_generator(args: argparse.Namespace, prog: str, generate: Callable,
               'regenerate')
         return 0
     try:
-        generate(args.out_dir, num_train=args.num_images, num_val=num_val,
-                 seed=args.seed, max_size=args.max_size, force=args.force,
-                 **kwargs)
+        generate(
+            args.out_dir,
+            num_train=args.num_images,
+            num_val=num_val,
+            seed=args.seed,
+            max_size=args.max_size,
+            force=args.force,
+            **kwargs)
     except (ValueError, OSError) as e:
         print(f'{prog}: error: {e}', file=sys.stderr)
         return 2

@@ -41,14 +41,13 @@ _CLI_DESCRIPTION = (
 WIDER_EVENTS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ('0--Parade', ('0_Parade_marchingband_1', '0_Parade_Parade_0')),
     ('1--Handshaking', ('1_Handshaking_Handshaking_1', )),
-    ('2--Demonstration',
-     ('2_Demonstration_Protesters_2',
-      '2_Demonstration_Demonstration_Or_Protest_2',
-      '2_Demonstration_Political_Rally_2')),
+    ('2--Demonstration', ('2_Demonstration_Protesters_2',
+                          '2_Demonstration_Demonstration_Or_Protest_2',
+                          '2_Demonstration_Political_Rally_2')),
     ('3--Riot', ('3_Riot_Riot_3', )),
     ('4--Dancing', ('4_Dancing_Dancing_4', )),
-    ('5--Car_Accident',
-     ('5_Car_Accident_Accident_5', '5_Car_Accident_Car_Crash_5')),
+    ('5--Car_Accident', ('5_Car_Accident_Accident_5',
+                         '5_Car_Accident_Car_Crash_5')),
     ('6--Funeral', ('6_Funeral_Funeral_6', )),
     ('7--Cheering', ('7_Cheering_Cheering_7', )),
     ('8--Election_Campain', ('8_Election_Campain_Election_Campaign_8', )),
@@ -82,9 +81,9 @@ WIDER_EVENTS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ('32--Worker_Laborer', ('32_Worker_Laborer_Worker_Laborer_32', )),
     ('33--Running', ('33_Running_Running_33', )),
     ('34--Baseball', ('34_Baseball_Baseball_34', )),
-    ('35--Basketball', ('35_Basketball_playingbasketball_35',
-                        '35_Basketball_basketballgame_ball_35',
-                        '35_Basketball_Basketball_35')),
+    ('35--Basketball',
+     ('35_Basketball_playingbasketball_35',
+      '35_Basketball_basketballgame_ball_35', '35_Basketball_Basketball_35')),
     ('36--Football', ('36_Football_americanfootball_ball_36',
                       '36_Football_Football_36')),
     ('37--Soccer', ('37_Soccer_soccer_ball_37', '37_Soccer_Soccer_37')),
@@ -105,15 +104,14 @@ WIDER_EVENTS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
     ('48--Parachutist_Paratrooper',
      ('48_Parachutist_Paratrooper_Parachutist_Paratrooper_48', )),
     ('49--Greeting', ('49_Greeting_peoplegreeting_49', )),
-    ('50--Celebration_Or_Party',
-     ('50_Celebration_Or_Party_houseparty_50',
-      '50_Celebration_Or_Party_birthdayparty_50')),
+    ('50--Celebration_Or_Party', ('50_Celebration_Or_Party_houseparty_50',
+                                  '50_Celebration_Or_Party_birthdayparty_50')),
     ('51--Dresses', ('51_Dresses_wearingdress_51', )),
     ('52--Photographers', ('52_Photographers_photographertakingphoto_52',
                            '52_Photographers_taketouristphotos_52')),
     ('53--Raid', ('53_Raid_policeraid_53', )),
-    ('54--Rescue',
-     ('54_Rescue_rescuepeople_54', '54_Rescue_firemanrescue_54')),
+    ('54--Rescue', ('54_Rescue_rescuepeople_54',
+                    '54_Rescue_firemanrescue_54')),
     ('55--Sports_Coach_Trainer',
      ('55_Sports_Coach_Trainer_sportcoaching_55', )),
     ('56--Voter', ('56_Voter_peoplevoting_56', )),
@@ -170,8 +168,10 @@ _ATTR_KEYS = ('blur', 'expression', 'illumination', 'invalid', 'occlusion',
 # --------------------------------------------------------------------------
 def _check_ratio(name: str, value) -> float:
     """Return ``value`` as float in [0, 1] or raise a ValueError."""
-    if isinstance(value, bool) or not isinstance(
-            value, (int, float, np.integer, np.floating)):
+    if isinstance(
+            value,
+            bool) or not isinstance(value,
+                                    (int, float, np.integer, np.floating)):
         raise ValueError(f'{name} must be a number in [0, 1], got {value!r}')
     if not 0. <= float(value) <= 1.:
         raise ValueError(f'{name} must be in [0, 1], got {value}')
@@ -189,11 +189,12 @@ class _Progress:
         self.start = time.time()
 
     def update(self, done: int):
-        if self.enabled and (done % self.interval == 0
-                             or done == self.total):
+        if self.enabled and (done % self.interval == 0 or done == self.total):
             elapsed = time.time() - self.start
-            print(f'[synthetic_widerface] {self.title}: {done}/{self.total} '
-                  f'images ({elapsed:.1f}s)', flush=True)
+            print(
+                f'[synthetic_widerface] {self.title}: {done}/{self.total} '
+                f'images ({elapsed:.1f}s)',
+                flush=True)
 
 
 # --------------------------------------------------------------------------
@@ -235,8 +236,8 @@ def _pt(p) -> Tuple[int, int]:
 
 
 def _ellipse(img, center, axes, angle, color, thickness=-1):
-    axes = (max(int(round(axes[0] * _SCALE)), 1),
-            max(int(round(axes[1] * _SCALE)), 1))
+    axes = (max(int(round(axes[0] * _SCALE)),
+                1), max(int(round(axes[1] * _SCALE)), 1))
     cv2.ellipse(img, _pt(center), axes, float(angle), 0, 360, _tup(color),
                 thickness, cv2.LINE_AA, _SHIFT)
 
@@ -325,8 +326,8 @@ def _clutter(rng: np.random.Generator, img: np.ndarray, scale: float):
         color = _cool_color(rng)
         kind = rng.integers(4)
         x, y = rng.uniform(0, w), rng.uniform(0, h)
-        size = math.exp(rng.uniform(math.log(10 * scale + 4),
-                                    math.log(300 * scale + 8)))
+        size = math.exp(
+            rng.uniform(math.log(10 * scale + 4), math.log(300 * scale + 8)))
         thick = int(rng.choice([-1, 1, 2, 3])) if kind < 2 else int(
             rng.integers(1, 4))
         if kind == 0:
@@ -338,8 +339,9 @@ def _clutter(rng: np.random.Generator, img: np.ndarray, scale: float):
             _circle(img, (x, y), size / 2, color, thick)
         elif kind == 2:
             t = rng.uniform(0, 2 * math.pi)
-            _polyline(img, [(x, y), (x + size * math.cos(t),
-                                     y + size * math.sin(t))], color, thick)
+            _polyline(img, [(x, y),
+                            (x + size * math.cos(t), y + size * math.sin(t))],
+                      color, thick)
         else:
             pts = np.array([(x, y)]) + rng.uniform(-size, size, (4, 2))
             _polyline(img, pts, color, thick)
@@ -362,9 +364,10 @@ def _draw_features(img, frame: _Frame, dark, lip, eye_white, kind: int,
                           (tmpl[i, 0] + 0.17, tmpl[i, 1] - 0.22)])
             _polyline(img, brow, dark, lw)
         for i in (0, 1):  # eyes: white, then the pupil at the landmark
-            _ellipse(img, pts[i], (a * 0.17, a * 0.10),
-                     math.degrees(math.atan2(frame.rot[1, 0],
-                                             frame.rot[0, 0])), eye_white)
+            _ellipse(
+                img, pts[i], (a * 0.17, a * 0.10),
+                math.degrees(math.atan2(frame.rot[1, 0], frame.rot[0, 0])),
+                eye_white)
             _circle(img, pts[i], a * 0.085, dark)
         top = frame([(tmpl[2, 0], tmpl[0, 1] + 0.12)])[0]
         _polyline(img, [top, pts[2]], lip * 0.5 + dark * 0.5, lw * 0.8)
@@ -399,8 +402,10 @@ def _draw_face(rng: np.random.Generator, img: np.ndarray, face: dict):
         _ellipse(img, face['center'], (a, b), angle, skin * 0.72,
                  max(int(round(a * 0.04)), 1) if a >= 10 else 1)
     dark = np.array([rng.uniform(10, 45)] * 3)
-    lip = np.array([rng.uniform(40, 70), rng.uniform(40, 70),
-                    rng.uniform(120, 170)])
+    lip = np.array(
+        [rng.uniform(40, 70),
+         rng.uniform(40, 70),
+         rng.uniform(120, 170)])
     eye_white = np.array([rng.uniform(215, 250)] * 3)
     if face['illumination']:
         eye_white = eye_white * 0.7
@@ -429,8 +434,7 @@ def _draw_distractor(rng: np.random.Generator, img: np.ndarray, box,
             _ellipse(img, c, (a, b * 0.35), angle, skin)
         else:
             frame = _Frame(c, a, b * 0.3, angle)
-            _fill_poly(img, frame([(-1, -1), (1, -1), (1, 1), (-1, 1)]),
-                       skin)
+            _fill_poly(img, frame([(-1, -1), (1, -1), (1, 1), (-1, 1)]), skin)
     elif kind == 3:  # large featureless round skin blob
         _ellipse(img, c, (a, b), angle, _skin_color(rng))
     else:  # dark marks without a face (two dots and a line)
@@ -518,14 +522,19 @@ def _plan_faces(rng: np.random.Generator, w: int, h: int, scale: float,
                 continue
             taken.append(full)
             faces.append(
-                dict(center=(cx, cy), a=a, b=b, angle=angle,
-                     full_box=full, box=(bx1, by1, bx2 - bx1, by2 - by1)))
+                dict(
+                    center=(cx, cy),
+                    a=a,
+                    b=b,
+                    angle=angle,
+                    full_box=full,
+                    box=(bx1, by1, bx2 - bx1, by2 - by1)))
             break
     return faces
 
 
-def _render_image(rng: np.random.Generator, max_size: int,
-                  empty_ratio: float, landmark_missing_ratio: float,
+def _render_image(rng: np.random.Generator, max_size: int, empty_ratio: float,
+                  landmark_missing_ratio: float,
                   noise_bank: np.ndarray) -> Tuple[np.ndarray, List[dict]]:
     """Draw one image and return it (uint8 BGR) with its face records."""
     scale = max_size / 1024.
@@ -562,8 +571,9 @@ def _render_image(rng: np.random.Generator, max_size: int,
         fh = face['box'][3]
         face['expression'] = int(rng.random() < 0.06 and face['a'] >= 7)
         face['illumination'] = int(rng.random() < 0.06)
-        face['yaw'] = float(rng.uniform(-0.2, 0.2) if rng.random() < 0.25
-                            else rng.uniform(-0.06, 0.06))
+        face['yaw'] = float(
+            rng.uniform(-0.2, 0.2) if rng.random() <
+            0.25 else rng.uniform(-0.06, 0.06))
         face['pose'] = int(abs(face['yaw']) > 0.12 or abs(face['angle']) > 14)
         _draw_face(rng, img, face)
 
@@ -579,8 +589,8 @@ def _render_image(rng: np.random.Generator, max_size: int,
         blur = 2 if fh < med_h else (1 if fh < easy_h else 0)
         if fh >= med_h and rng.random() < 0.08:
             sigma = float(rng.uniform(0.015, 0.05)) * fh
-            x1, y1 = (int(max(face['full_box'][0] - 2, 0)),
-                      int(max(face['full_box'][1] - 2, 0)))
+            x1, y1 = (int(max(face['full_box'][0] - 2,
+                              0)), int(max(face['full_box'][1] - 2, 0)))
             x2, y2 = (int(min(face['full_box'][2] + 3, img.shape[1])),
                       int(min(face['full_box'][3] + 3, img.shape[0])))
             roi = img[y1:y2, x1:x2]
@@ -702,8 +712,10 @@ def _val_mat_files(records: List[dict], scale: float) -> Dict[str, bytes]:
         if not events or events[-1][0] != rec['event']:
             events.append((rec['event'], []))
         events[-1][1].append(rec)
-    base = {k: [] for k in ('event_list', 'file_list', 'face_bbx_list')
-            + _LABEL_LISTS}
+    base = {
+        k: []
+        for k in ('event_list', 'file_list', 'face_bbx_list') + _LABEL_LISTS
+    }
     gts = {s: [] for s in SETTINGS}
     for event, recs in events:
         base['event_list'].append(event)
@@ -722,8 +734,10 @@ def _val_mat_files(records: List[dict], scale: float) -> Dict[str, bytes]:
                 for key in _LABEL_LISTS:
                     labels[key].append(np.zeros((1, 1), np.uint8))
             for s in SETTINGS:
-                idx = [i + 1 for i, f in enumerate(faces)
-                       if _in_setting(f, s, scale)]
+                idx = [
+                    i + 1 for i, f in enumerate(faces)
+                    if _in_setting(f, s, scale)
+                ]
                 gt[s].append(_index_array(idx, max(len(faces), 1)))
         base['face_bbx_list'].append(_cell(bbx))
         for key in _LABEL_LISTS:
@@ -735,12 +749,14 @@ def _val_mat_files(records: List[dict], scale: float) -> Dict[str, bytes]:
              'face_bbx_list', 'file_list', 'gt_list',
              'illumination_label_list', 'invalid_label_list',
              'occlusion_label_list', 'pose_label_list')
-    files = {'wider_face_val.mat': _mat_bytes(
-        {k: cells[k] for k in order if k != 'gt_list'})}
+    files = {
+        'wider_face_val.mat':
+        _mat_bytes({k: cells[k]
+                    for k in order if k != 'gt_list'})
+    }
     for s in SETTINGS:
         cells['gt_list'] = _cell(gts[s])
-        files[f'wider_{s}_val.mat'] = _mat_bytes(
-            {k: cells[k] for k in order})
+        files[f'wider_{s}_val.mat'] = _mat_bytes({k: cells[k] for k in order})
     return files
 
 
@@ -823,13 +839,15 @@ def generate_widerface(out_dir: str,
         (max_size + 16, max_size + 16, 3), dtype=np.float32)
     plan = _plan_names(num_train, num_val, seed)
     summary = dict(
-        generator=GENERATOR_NAME, format_version=FORMAT_VERSION, seed=seed,
-        max_size=max_size, landmark_missing_ratio=landmark_missing_ratio,
+        generator=GENERATOR_NAME,
+        format_version=FORMAT_VERSION,
+        seed=seed,
+        max_size=max_size,
+        landmark_missing_ratio=landmark_missing_ratio,
         empty_ratio=empty_ratio)
     for split_id, split in enumerate(('train', 'val')):
         # images in output order (event, then name), so every file agrees
-        order = sorted(range(len(plan[split])),
-                       key=lambda i: plan[split][i])
+        order = sorted(range(len(plan[split])), key=lambda i: plan[split][i])
         records = []
         bar = _Progress(len(order), split, progress)
         for done, i in enumerate(order, 1):
@@ -838,11 +856,15 @@ def generate_widerface(out_dir: str,
             img, faces = _render_image(rng, max_size, empty_ratio,
                                        landmark_missing_ratio, noise_bank)
             su.write_jpg(
-                osp.join(out_dir, split, 'images', event, name + '.jpg'),
-                img, f'{event}/{name}.jpg')
+                osp.join(out_dir, split, 'images', event, name + '.jpg'), img,
+                f'{event}/{name}.jpg')
             records.append(
-                dict(event=event, name=name, width=img.shape[1],
-                     height=img.shape[0], faces=faces))
+                dict(
+                    event=event,
+                    name=name,
+                    width=img.shape[1],
+                    height=img.shape[0],
+                    faces=faces))
             bar.update(done)
         su.write_file(
             osp.join(out_dir, split, 'label.txt'), _label_txt(records))
@@ -854,14 +876,14 @@ def generate_widerface(out_dir: str,
             images=len(records),
             faces=len(faces),
             empty_images=sum(not r['faces'] for r in records),
-            faces_without_landmarks=sum(not f['has_landmarks']
-                                        for f in faces),
+            faces_without_landmarks=sum(not f['has_landmarks'] for f in faces),
             min_face_height=min((f['box'][3] for f in faces), default=0),
             max_face_height=max((f['box'][3] for f in faces), default=0))
         if split == 'val':
             paths = sorted(f'/{r["event"]}/{r["name"]}.jpg' for r in records)
-            su.write_file(osp.join(out_dir, 'val', 'wider_val.txt'),
-                          ''.join(p + '\n' for p in paths))
+            su.write_file(
+                osp.join(out_dir, 'val', 'wider_val.txt'),
+                ''.join(p + '\n' for p in paths))
             for fname, data in _val_mat_files(records, scale).items():
                 su.write_file(
                     osp.join(out_dir, 'ground_truth', fname), data, True)
@@ -874,20 +896,26 @@ def generate_widerface(out_dir: str,
         summary[split] = info
     su.write_marker(out_dir, summary)
     if progress:
-        print(f'[synthetic_widerface] wrote {num_train} train and {num_val} '
-              f'val images to {out_dir} in {time.time() - start:.1f}s',
-              flush=True)
+        print(
+            f'[synthetic_widerface] wrote {num_train} train and {num_val} '
+            f'val images to {out_dir} in {time.time() - start:.1f}s',
+            flush=True)
     return dict(summary, out_dir=out_dir)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``gen_synthetic_widerface.py`` tool."""
-    parser = su.build_parser(_CLI_DESCRIPTION,
-                             'output folder, e.g. data/widerface',
-                             num_images=600, max_size=1024)
-    parser.add_argument('--quiet', action='store_true',
-                        help='no progress lines')
+    parser = su.build_parser(
+        _CLI_DESCRIPTION,
+        'output folder, e.g. data/widerface',
+        num_images=600,
+        max_size=1024)
+    parser.add_argument(
+        '--quiet', action='store_true', help='no progress lines')
     args = parser.parse_args(argv)
-    return su.run_generator(args, 'gen_synthetic_widerface',
-                            generate_widerface, GENERATOR_NAME,
-                            progress=not args.quiet)
+    return su.run_generator(
+        args,
+        'gen_synthetic_widerface',
+        generate_widerface,
+        GENERATOR_NAME,
+        progress=not args.quiet)

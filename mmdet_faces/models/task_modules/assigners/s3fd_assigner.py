@@ -129,7 +129,8 @@ class S3FDAssigner(BaseAssigner):
         if num_gts == 0:
             zeros = priors.new_zeros((num_imgs, num_priors), dtype=torch.long)
             return S3FDBatchAssignResult(
-                gt_inds=zeros, matched_gt_inds=zeros.clone(),
+                gt_inds=zeros,
+                matched_gt_inds=zeros.clone(),
                 max_overlaps=priors.new_full((num_imgs, num_priors), -1.),
                 stages=zeros.to(torch.uint8),
                 num_comp=zeros.new_zeros(num_imgs))
@@ -153,8 +154,8 @@ class S3FDAssigner(BaseAssigner):
         device = priors.device
 
         # (B, G, A); padded gts get -1 so they are never anyone's best
-        overlaps = bbox_overlaps(
-            gt_bboxes, priors[None].expand(num_imgs, -1, -1))
+        overlaps = bbox_overlaps(gt_bboxes,
+                                 priors[None].expand(num_imgs, -1, -1))
         overlaps = overlaps.masked_fill(~gt_valid[..., None], -1.)
 
         best_prior_overlap, best_prior_idx = overlaps.max(dim=2)  # (B, G)
@@ -165,7 +166,9 @@ class S3FDAssigner(BaseAssigner):
         # so the last gt wins a shared anchor -> scatter with amax
         gt_ids = torch.arange(num_gts, device=device).expand(num_imgs, -1)
         gt_ids = torch.where(gt_valid, gt_ids, torch.full_like(gt_ids, -1))
-        forced = torch.full((num_imgs, num_priors), -1, dtype=torch.long,
+        forced = torch.full((num_imgs, num_priors),
+                            -1,
+                            dtype=torch.long,
                             device=device)
         forced.scatter_reduce_(1, best_prior_idx, gt_ids, reduce='amax')
         is_forced = forced >= 0
@@ -174,7 +177,8 @@ class S3FDAssigner(BaseAssigner):
 
         # threshold stage
         pos = best_truth_overlap >= self.pos_iou_thr
-        stages = torch.zeros((num_imgs, num_priors), dtype=torch.uint8,
+        stages = torch.zeros((num_imgs, num_priors),
+                             dtype=torch.uint8,
                              device=device)
         stages[pos] = STAGE_IOU
         stages[is_forced] = STAGE_BEST
