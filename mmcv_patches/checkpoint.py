@@ -11,8 +11,8 @@
   ``load_checkpoint``, ``_load_checkpoint``, the runner's ``load_from`` and
   ``resume``, ``Pretrained`` init and mmdet's ``init_detector`` /
   ``DetInferencer`` load weights only, on every torch version, from local
-  files, ``http(s)://`` (which ``torch.hub`` loads with
-  ``weights_only=False``) and the other schemes.
+  files, ``http(s)://`` (which ``torch.hub`` unpickles with weights-only
+  loading switched off) and the other schemes.
 """
 import functools
 import io
@@ -276,8 +276,8 @@ def _load_url(url: str,
               file_name: Optional[str] = None,
               **kwargs) -> Any:
     """mmcv_patches replacement of mmengine's ``load_url``
-    (``torch.hub.load_state_dict_from_url``, which loads with
-    ``weights_only=False``): the same download and cache, then
+    (``torch.hub.load_state_dict_from_url``, which unpickles with
+    weights-only loading switched off): the same download and cache, then
     :func:`safe_load`."""
     from urllib.parse import urlparse
 
@@ -302,9 +302,9 @@ def patch_safe_load():
     Upstream gap: mmengine 0.10.7 calls ``torch.load`` without
     ``weights_only`` (arbitrary code on torch < 2.6 or with
     ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``), loads ``http(s)://`` files
-    through ``torch.hub`` with ``weights_only=False`` on every torch, and
+    through ``torch.hub`` with weights-only loading off on every torch, and
     a refused file ends in torch's multi-line advice to retry with
-    ``weights_only=False``. Here ``torch.load`` of
+    weights-only loading switched off. Here ``torch.load`` of
     ``mmengine.runner.checkpoint`` is :func:`safe_load`, its ``load_url``
     (and ``mmengine.utils.dl_utils.load_url``) downloads and then calls
     :func:`safe_load`, and the local scheme gives its one-line errors.
