@@ -70,8 +70,9 @@ def _fp16_logits(outs):
     return tuple([t.half().float() for t in level] for level in outs)
 
 
-def test_retinaface_batched_equals_per_image():
-    head = _build(
+def _retinaface_head():
+    """A small one-class RetinaFaceHead with the reference test settings."""
+    return _build(
         dict(
             type='RetinaFaceHead',
             num_classes=1,
@@ -81,6 +82,27 @@ def test_retinaface_batched_equals_per_image():
                 nms_pre=-1,
                 max_per_img=-1,
                 nms=dict(type='nms', iou_threshold=0.4, offset=1))))
+
+
+S3FD_CHANNELS = (8, 16, 16, 32, 16, 8)
+S3FD_SIZES = [(24, 32), (12, 16), (6, 8), (3, 4), (2, 2), (1, 1)]
+
+
+def _s3fd_head():
+    """A narrow S3FDHead with the reference test settings."""
+    return _build(
+        dict(
+            type='S3FDHead',
+            in_channels=S3FD_CHANNELS,
+            test_cfg=dict(
+                nms_pre=5000,
+                score_thr=0.05,
+                max_per_img=750,
+                nms=dict(type='nms', iou_threshold=0.3))))
+
+
+def test_retinaface_batched_equals_per_image():
+    head = _retinaface_head()
     with torch.no_grad():
         for conv in head.cls_convs:  # scores varying around the threshold
             conv.bias.view(-1, 2)[:, 0] = 3.
@@ -121,20 +143,8 @@ def test_retinaface_two_classes_mmcv_nms_options():
 
 
 def test_s3fd_batched_equals_per_image():
-    chans = (8, 16, 16, 32, 16, 8)
-    head = _build(
-        dict(
-            type='S3FDHead',
-            in_channels=chans,
-            test_cfg=dict(
-                nms_pre=5000,
-                score_thr=0.05,
-                max_per_img=750,
-                nms=dict(type='nms', iou_threshold=0.3))))
-    outs = head(
-        _feats(
-            chans, [(24, 32), (12, 16), (6, 8), (3, 4), (2, 2), (1, 1)],
-            scale=3.))
+    head = _s3fd_head()
+    outs = head(_feats(S3FD_CHANNELS, S3FD_SIZES, scale=3.))
     base = dict(head.test_cfg)
     ref = _compare(head, outs, base)
     assert len(ref[0]) > 5
@@ -185,16 +195,7 @@ def test_tied_scores_same_detections():
     identical box: per-image and batched path keep the same detections in
     the same order; equal scores are taken by candidate (anchor) index, so
     an ``nms_pre`` cut inside a tie keeps the first anchors."""
-    retina = _build(
-        dict(
-            type='RetinaFaceHead',
-            num_classes=1,
-            in_channels=16,
-            test_cfg=dict(
-                score_thr=0.02,
-                nms_pre=-1,
-                max_per_img=-1,
-                nms=dict(type='nms', iou_threshold=0.4, offset=1))))
+    retina = _retinaface_head()
     feats = _feats([16] * 3, [(12, 16), (6, 8), (3, 4)], scale=2.)
     base = dict(retina.test_cfg)
     for bias in (-4., -30.):  # scores near 1 in fp16; all scores 1.0
@@ -213,24 +214,10 @@ def test_tied_scores_same_detections():
         first = retina.bbox_coder.decode(anchors[:30], bbox[0, :30])
     assert torch.equal(cand.bboxes, first)
 
-    chans = (8, 16, 16, 32, 16, 8)
-    s3fd = _build(
-        dict(
-            type='S3FDHead',
-            in_channels=chans,
-            test_cfg=dict(
-                nms_pre=5000,
-                score_thr=0.05,
-                max_per_img=750,
-                nms=dict(type='nms', iou_threshold=0.3))))
+    s3fd = _s3fd_head()
     with torch.no_grad():
         s3fd.cls_convs[0].bias[-1] = 30.  # stride-4 faces: all 1.0
-        outs = _fp16_logits(
-            s3fd(
-                _feats(
-                    chans, [(24, 32), (12, 16), (6, 8), (3, 4), (2, 2),
-                            (1, 1)],
-                    scale=3.)))
+        outs = _fp16_logits(s3fd(_feats(S3FD_CHANNELS, S3FD_SIZES, scale=3.)))
     ref = _compare(s3fd, outs, dict(s3fd.test_cfg))
     assert _ties(ref) > 50
     _compare(s3fd, outs, dict(s3fd.test_cfg, nms_pre=40, max_per_img=9))
