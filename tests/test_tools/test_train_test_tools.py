@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.testing import (REPO_ROOT, assert_eval_gathered_once,
-                           assert_ranks_identical, expected_lrs,
+                           assert_trained_in_step, expected_lrs,
                            kill_and_resume, latest_run_dir, python_exe,
                            read_dist_checks, read_scalars, run_tool,
                            tiny_run_options)
@@ -70,10 +70,7 @@ def test_dist_train_and_test_two_cpu_ranks(tiny_coco, tmp_path):
     assert res.returncode == 0, res
     assert "dist backend 'nccl' cannot run on cpu; using 'gloo'" in res.output
     checks = read_dist_checks(work)
-    assert_ranks_identical(checks, 'before_train', world_size=2)
-    final = assert_ranks_identical(checks, 'after_train', world_size=2)
-    assert final != checks[0]['hashes']['before_train']  # it trained
-    val = assert_eval_gathered_once(checks, NUM_VAL, 'val')
+    val = assert_trained_in_step(checks, NUM_VAL)
     assert 'coco/bbox_mAP' in val[-1]['metrics']
     # 4 train images over 2 ranks at batch size 1: 2 iterations
     scalars = read_scalars(latest_run_dir(work))

@@ -13,18 +13,18 @@ Import from here: ``from tests.testing import run_tool, kill_and_resume``.
 from .hooks import FAULT_INJECTION_HOOK, FaultInjectionHook
 from .runs import (DIST_CHECK_HOOK, REPO_ROOT, ToolResult,
                    assert_eval_gathered_once, assert_ranks_identical,
-                   checkpoint_digest, expected_lrs, flatten_cfg_options,
-                   free_port, kill_and_resume, last_checkpoint, latest_run_dir,
-                   load_script, python_exe, read_dist_checks, read_scalars,
-                   run_tool, run_tool_in_process, tiny_run_options,
-                   widerface_options)
+                   assert_trained_in_step, checkpoint_digest, expected_lrs,
+                   flatten_cfg_options, free_port, kill_and_resume,
+                   last_checkpoint, latest_run_dir, load_script, python_exe,
+                   read_dist_checks, read_scalars, run_tool,
+                   run_tool_in_process, tiny_run_options, widerface_options)
 
 __all__ = [
     'FAULT_INJECTION_HOOK', 'FaultInjectionHook', 'DIST_CHECK_HOOK',
     'REPO_ROOT', 'ToolResult', 'assert_eval_gathered_once',
-    'assert_ranks_identical', 'checkpoint_digest', 'expected_lrs',
-    'flatten_cfg_options', 'free_port', 'kill_and_resume', 'last_checkpoint',
-    'latest_run_dir', 'load_script', 'python_exe', 'read_dist_checks',
-    'read_scalars', 'run_tool', 'run_tool_in_process', 'tiny_run_options',
-    'widerface_options'
+    'assert_ranks_identical', 'assert_trained_in_step', 'checkpoint_digest',
+    'expected_lrs', 'flatten_cfg_options', 'free_port', 'kill_and_resume',
+    'last_checkpoint', 'latest_run_dir', 'load_script', 'python_exe',
+    'read_dist_checks', 'read_scalars', 'run_tool', 'run_tool_in_process',
+    'tiny_run_options', 'widerface_options'
 ]

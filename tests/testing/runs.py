@@ -300,6 +300,30 @@ def assert_ranks_identical(checks: Dict[int, dict],
     return next(iter(hashes.values()))
 
 
+def assert_trained_in_step(checks: Dict[int, dict],
+                           num_val: int,
+                           world_size: int = 2) -> List[dict]:
+    """Assert a distributed training run kept its ranks in step.
+
+    All ``world_size`` ranks started and ended with the same weights, the
+    weights changed, and every validation was computed once, on rank 0,
+    over all ``num_val`` images (:func:`assert_eval_gathered_once`).
+
+    Args:
+        checks (dict): :func:`read_dist_checks` output.
+        num_val (int): size of the validation set.
+        world_size (int): number of ranks. Defaults to 2.
+
+    Returns:
+        list[dict]: rank 0's validation records.
+    """
+    assert_ranks_identical(checks, 'before_train', world_size=world_size)
+    final = assert_ranks_identical(
+        checks, 'after_train', world_size=world_size)
+    assert final != checks[0]['hashes']['before_train']  # it trained
+    return assert_eval_gathered_once(checks, num_val, 'val')
+
+
 def assert_eval_gathered_once(checks: Dict[int, dict],
                               num_samples: int,
                               mode: str = 'val') -> List[dict]:
