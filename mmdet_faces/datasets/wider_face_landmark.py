@@ -10,6 +10,7 @@ from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
+from ..utils import relay_warnings
 from .widerface_io import (ATTRIBUTE_NAMES, WiderAnnotations,
                            WiderAnnotationWarning, landmarks_labelled,
                            load_wider_annotations)
@@ -90,19 +91,11 @@ class WIDERFaceLandmarkDataset(BaseDetDataset):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always', WiderAnnotationWarning)
             ann = load_wider_annotations(self.ann_file, self.ann_format)
-        for w in caught:  # to the log, as the other warnings here
-            if issubclass(w.category, WiderAnnotationWarning):
-                print_log(
-                    f'{self.__class__.__name__}: {w.message}',
-                    logger='current',
-                    level=logging.WARNING)
-            else:
-                warnings.warn_explicit(
-                    w.message,
-                    w.category,
-                    w.filename,
-                    w.lineno,
-                    source=w.source)
+        relay_warnings(  # to the log, as the other warnings here
+            caught, WiderAnnotationWarning, lambda msg: print_log(
+                f'{self.__class__.__name__}: {msg}',
+                logger='current',
+                level=logging.WARNING))
         self.num_duplicate_images = int(
             ann.extra.get('num_duplicate_images', 0))
         self.ann_format_loaded = ann.ann_format

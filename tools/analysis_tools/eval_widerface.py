@@ -40,6 +40,7 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 from mmdet_faces.evaluation import functional as wfe
+from mmdet_faces.utils import relay_warnings
 from tools.output_paths import (OutputPathError, atomic_output,
                                 check_not_input, same_file)
 
@@ -162,12 +163,9 @@ def main(argv=None):
     except (OSError, ValueError, KeyError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         return fail(' '.join(str(msg).split()))
-    for w in caught:
-        if issubclass(w.category, wfe.WIDERFaceEvalWarning):
-            print(f'eval_widerface: warning: {w.message}', file=sys.stderr)
-        else:
-            warnings.warn_explicit(
-                w.message, w.category, w.filename, w.lineno, source=w.source)
+    relay_warnings(
+        caught, wfe.WIDERFaceEvalWarning,
+        lambda msg: print(f'eval_widerface: warning: {msg}', file=sys.stderr))
 
     # ground-truth images first: the detections that are evaluated
     evaluated = int(preds['offsets'][len(gt['names'])])

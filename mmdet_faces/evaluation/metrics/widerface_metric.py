@@ -11,6 +11,7 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from ...utils import relay_warnings
 from ..functional import (DEFAULT_SIZE_BUCKETS, GT_FILES, WIDERFACE_SETTINGS,
                           WIDERFaceEvalWarning, eval_face_ap,
                           evaluate_widerface, load_widerface_gt)
@@ -308,16 +309,9 @@ class WIDERFaceMetric(BaseMetric):
                 metrics, faces = self._eval_widerface(names, dets, logger)
             else:
                 metrics, faces = self._eval_custom(kept, dets)
-        for w in caught:  # e.g. every score equal: to the log
-            if issubclass(w.category, WIDERFaceEvalWarning):
-                logger.warning(f'WIDERFaceMetric: {w.message}')
-            else:
-                warnings.warn_explicit(
-                    w.message,
-                    w.category,
-                    w.filename,
-                    w.lineno,
-                    source=w.source)
+        relay_warnings(  # e.g. every score equal: to the log
+            caught, WIDERFaceEvalWarning,
+            lambda msg: logger.warning(f'WIDERFaceMetric: {msg}'))
         rows = [f'{"setting":<10} {"AP":>8} {"faces":>8}']
         rows += [
             f'{k:<10} {v * 100:>8.2f} {faces[k]:>8d}'
