@@ -106,14 +106,41 @@ def test_every_variant_builds_with_the_published_size(arch):
                                                                 (False, False))
 
 
+def test_metafile_parameters_are_the_configs():
+    """Every ``Parameters (M)`` of configs/scrfd/metafile.yml is the size of
+    the model its config builds (the demo's shared head included)."""
+    import yaml
+    from mmdet.registry import MODELS
+
+    import mmdet_faces  # noqa: F401
+    with open(osp.join(REPO_ROOT, 'configs', 'scrfd', 'metafile.yml')) as f:
+        models = yaml.safe_load(f)['Models']
+    assert len(models) == len(ARCHS) + 1
+    for m in models:
+        model = MODELS.build(
+            Config.fromfile(osp.join(REPO_ROOT, m['Config'])).model)
+        params = sum(p.numel() for p in model.parameters())
+        assert round(params / 1e6, 2) == m['Metadata']['Parameters (M)'], \
+            m['Name']
+
+
 DEMO = 'configs/scrfd/scrfd_2.5g_kps_1xb8-12e_widerface-synthetic.py'
 
 
 def test_demo_is_the_2_5g_kps_model_at_320():
-    """The demo changes crops, clipping, distortion and schedule only."""
+    """The demo changes the head's sharing, crops, clipping, distortion and
+    schedule only: the 2.5G-KPS backbone, neck and keypoint branch with the
+    non-KPS configs' head (one GN tower for all strides)."""
     demo = Config.fromfile(osp.join(REPO_ROOT, DEMO))
     base = _cfg('2.5g_kps')
+    head, base_head = demo.model.pop('bbox_head'), base.model.pop('bbox_head')
     assert demo.model == base.model
+    shared = _cfg('2.5g').model.bbox_head
+    assert (head.norm_cfg, head.strides_share) == (shared.norm_cfg, True)
+    assert head.use_kps
+    for key in ('norm_cfg', 'strides_share'):
+        head.pop(key), base_head.pop(key)
+    assert head == base_head
     assert demo.test_dataloader.dataset.pipeline == \
         base.test_dataloader.dataset.pipeline
     train = {t.type: t for t in demo.train_dataloader.dataset.pipeline}
