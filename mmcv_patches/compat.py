@@ -143,6 +143,8 @@ def _amp_init(self,
     if dtype != torch.bfloat16:
         raise ValueError(f'CPU autocast supports bfloat16 only, got {dtype}')
     self.cast_dtype = dtype
+    from .amp import warn_if_cpu_bf16_is_emulated
+    warn_if_cpu_bf16_is_emulated()
 
 
 @patch('compat.amp_optim_wrapper_cpu')

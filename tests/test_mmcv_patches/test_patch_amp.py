@@ -232,3 +232,23 @@ def test_o2_ddp_two_processes_rewrap(tmp_path, level):
         assert_ranks_identical(checks, stage, world_size=2)
     assert checks[0]['hashes']['before_train'] != \
         checks[0]['hashes']['after_train']
+
+
+@pytest.mark.parametrize('native', [True, False])
+def test_emulated_cpu_bf16_is_named(native, monkeypatch):
+    """CPU AMP warns (once per wrapper) where oneDNN emulates bf16, and only
+    there; the CPU AMP wrappers call the check."""
+    import mmcv_patches.amp as amp
+    logged = []
+    monkeypatch.setattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported',
+                        lambda: native)
+    monkeypatch.setattr(amp, 'print_log', lambda msg, **kw: logged.append(
+        (msg, kw)))
+    assert amp.warn_if_cpu_bf16_is_emulated() is (not native)
+    model = torch.nn.Linear(2, 2)
+    MixedPrecisionOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1), opt_level='O1')
+    MixedPrecisionOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1), opt_level='O0')
+    warned = [m for m, _ in logged if 'oneDNN emulates' in m]
+    assert len(warned) == (0 if native else 2)  # the call above + the O1

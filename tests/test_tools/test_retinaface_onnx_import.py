@@ -66,9 +66,15 @@ def _export(net, path):
 
 
 @torch.no_grad()
-def _compare_with_onnxruntime(model, onnx_path, inputs):
+def _compare_with_onnxruntime(model, onnx_path, inputs, score_atol=1e-5):
     """Per-anchor softmax scores, box and landmark deltas of our model equal
-    onnxruntime's on the same (mean-subtracted) input."""
+    onnxruntime's on the same (mean-subtracted) input.
+
+    ``score_atol``: float32 rounding of the two runtimes' kernels, whose
+    summation order depends on the CPU (AVX2 vs AVX-512); 1e-5 holds for the
+    MobileNets and R18, R50's 53 folded convs reached 1.1e-5 on an AVX2
+    EPYC (< 1e-5 on the AVX-512 machines before it).
+    """
     sess = ort.InferenceSession(
         str(onnx_path), providers=['CPUExecutionProvider'])
     name = sess.get_inputs()[0].name  # yakhyo 'input', biubug6 'input0'
@@ -77,7 +83,7 @@ def _compare_with_onnxruntime(model, onnx_path, inputs):
         head = model.bbox_head
         cls, bbox, kpt, _ = head.flatten_preds(
             *head(model.extract_feat(torch.from_numpy(x))))
-        assert np.abs(cls[0].softmax(-1).numpy() - conf[0]).max() < 1e-5
+        assert np.abs(cls[0].softmax(-1).numpy() - conf[0]).max() < score_atol
         assert np.abs(bbox[0].numpy() - loc[0]).max() < 1e-4
         assert np.abs(kpt[0].numpy() - lms[0]).max() < 1e-4
 
@@ -157,7 +163,11 @@ def test_biubug6_export_imports_exactly(arch, long_side, folding, tmp_path):
         cv2.resize(img, (long_side, long_side))
         for img in random_images(seed=1)
     ]
-    _compare_with_onnxruntime(model, src, _mean_subtracted(images))
+    _compare_with_onnxruntime(
+        model,
+        src,
+        _mean_subtracted(images),
+        score_atol=5e-5 if arch == 'r50' else 1e-5)
 
 
 def test_onnx_of_the_wrong_family_is_refused(tmp_path):
