@@ -62,17 +62,16 @@ def parse_args(argv=None):
 
 
 def iou_xywh(a, b):
-    """(N, M) IoU of ``x y w h`` boxes ``a`` (N, 4) and ``b`` (M, 4)."""
-    a = np.concatenate([a[:, :2], a[:, :2] + a[:, 2:4]], 1)
-    b = np.concatenate([b[:, :2], b[:, :2] + b[:, 2:4]], 1)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    wh = np.clip(rb - lt, 0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = np.prod(a[:, 2:] - a[:, :2], 1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], 1)
-    union = area_a[:, None] + area_b[None] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.)
+    """(N, M) IoU of ``x y w h`` boxes ``a`` (N, 4) and ``b`` (M, 4), by
+    mmdet's ``bbox_overlaps``."""
+    import torch
+    from mmdet.structures.bbox import bbox_overlaps
+
+    def xyxy(x):
+        x = torch.as_tensor(x[:, :4], dtype=torch.float64)
+        return torch.cat([x[:, :2], x[:, :2] + x[:, 2:]], 1)
+
+    return bbox_overlaps(xyxy(a), xyxy(b)).numpy()
 
 
 def level_scores(maps, boxes, strides):
@@ -148,12 +147,15 @@ def analyse(det, gt, img_dir, setting='easy'):
             if strides and captured:
                 lv = level_scores([c[0] for c in captured[0]], g[sel] * scale,
                                   strides)
-            for k, j in enumerate(np.where(sel)[0]):
-                row = [g[j, 3] * scale, 0., 0., 0.]
-                if len(p):
-                    t = int(m[:, j].argmax())
-                    row[1:] = [m[t, j], p[t, 4], float(m[:, j].max() >= 0.5)]
-                faces.append(row + (list(lv[k]) if lv is not None else []))
+            idx = np.flatnonzero(sel)
+            rows = np.zeros((len(idx), 4))
+            rows[:, 0] = g[idx, 3] * scale
+            if len(p):
+                t = m[:, idx].argmax(0)  # best-IoU detection of each face
+                rows[:, 1] = m[t, idx]
+                rows[:, 2] = p[t, 4]
+                rows[:, 3] = m[t, idx] >= 0.5
+            faces.append(rows if lv is None else np.hstack([rows, lv]))
     finally:
         if strides is not None:
             hook.remove()
@@ -161,7 +163,7 @@ def analyse(det, gt, img_dir, setting='easy'):
     fps.sort(key=lambda x: -x[0])
     return dict(
         preds=preds,
-        faces=np.asarray(faces, dtype=np.float64).reshape(-1, width),
+        faces=np.concatenate(faces) if faces else np.zeros((0, width)),
         fps=fps,
         strides=strides)
 
