@@ -133,8 +133,8 @@ def test_amp_on_cpu(tiny_coco, tmp_path):
     """
     import torch
 
-    from mmcv_patches.amp import warn_if_cpu_bf16_is_emulated
-    emulated = warn_if_cpu_bf16_is_emulated()
+    from mmcv_patches.amp import cpu_bf16_is_native
+    emulated = not cpu_bf16_is_native()
     assert emulated == (not torch.ops.mkldnn._is_mkldnn_bf16_supported())
     small = {'train_dataloader.dataset.pipeline.2.scale': (128, 128)}
     opts = dict(coco_options(tiny_coco, num_train=1, val=False), **small)
